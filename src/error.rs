@@ -1,0 +1,319 @@
+//! The crate's one error type.
+//!
+//! Every fallible call returns [`Error`]. API errors keep what an operator needs to follow a
+//! failure up on the server side: the HTTP status, the `x-openstack-request-id`, the method and
+//! URL, and the server's own message with its HTML residue stripped.
+
+use std::fmt;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong talking to an OpenStack cloud.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an error status (4xx/5xx).
+    #[error("{0}")]
+    Api(Box<ApiError>),
+
+    /// Authentication failed or the credentials in the configuration are unusable.
+    #[error("authentication failed: {message}")]
+    Auth {
+        /// What Keystone (or the configuration) said.
+        message: String,
+        /// The HTTP status Keystone answered with, if it answered.
+        status: Option<u16>,
+    },
+
+    /// The configuration (clouds.yaml, `OS_*` variables, builder settings) is incomplete or
+    /// inconsistent.
+    #[error("configuration error: {0}")]
+    Config(String),
+
+    /// A value given by the caller was rejected before any request was sent.
+    #[error("invalid input for `{field}`: {reason}")]
+    InvalidInput {
+        /// The property, parameter or argument that was rejected.
+        field: String,
+        /// Why it was rejected.
+        reason: String,
+    },
+
+    /// The network failed: connection refused or reset, TLS failure, timeout.
+    #[error("{method} {url}: {kind}: {source}")]
+    Transport {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request (never carries credentials).
+        url: String,
+        /// A short classification (connect, timeout, body, request).
+        kind: TransportKind,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A response body could not be decoded into the expected type.
+    #[error("{method} {url}: cannot decode response at `{path}`: {message}")]
+    Decode {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// JSON path of the failing field (`images[3].size`), `.` for the document itself.
+        path: String,
+        /// What was wrong.
+        message: String,
+    },
+
+    /// The server's answer was larger than the configured cap for JSON bodies.
+    #[error("{method} {url}: response body exceeds the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request.
+        url: String,
+        /// The cap that was exceeded, in bytes.
+        limit: u64,
+    },
+
+    /// Downloaded data did not match the checksum the server published for it.
+    #[error("image {image_id}: {algorithm} mismatch: expected {expected}, got {actual}")]
+    Integrity {
+        /// The image whose data was read.
+        image_id: String,
+        /// The hash algorithm (`sha512`, `md5`, ...).
+        algorithm: String,
+        /// The value the server published.
+        expected: String,
+        /// The value computed over the received bytes.
+        actual: String,
+    },
+
+    /// A server behaved in a way the protocol does not allow (a pagination marker that
+    /// repeats, a missing header the API promises, ...).
+    #[error("protocol error: {0}")]
+    Protocol(String),
+
+    /// A lookup by name or id found nothing.
+    #[error("no {kind} found matching `{name}`")]
+    NotFound {
+        /// What was looked for (`image`, `compute image`).
+        kind: &'static str,
+        /// The name or id given.
+        name: String,
+    },
+
+    /// A lookup by name found several matches; use the id instead.
+    #[error("{count} {kind}s match the name `{name}`: {ids}; use an id")]
+    Ambiguous {
+        /// What was looked for.
+        kind: &'static str,
+        /// The name given.
+        name: String,
+        /// How many matched.
+        count: usize,
+        /// The ids of the matches, comma-separated.
+        ids: String,
+    },
+
+    /// Waiting for a state (an image becoming active) took longer than allowed.
+    #[error("timed out after {seconds:.1}s waiting for {what}")]
+    WaitTimeout {
+        /// What was awaited.
+        what: String,
+        /// How long the wait lasted.
+        seconds: f64,
+    },
+
+    /// A local file or stream failed.
+    #[error("I/O error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Classifies a [`Error::Transport`] failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransportKind {
+    /// The TCP or TLS connection could not be established.
+    Connect,
+    /// The request or the connect phase exceeded its timeout.
+    Timeout,
+    /// The connection broke while the body was being sent or received.
+    Body,
+    /// Any other failure of the HTTP layer.
+    Request,
+}
+
+impl fmt::Display for TransportKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TransportKind::Connect => "connection failed",
+            TransportKind::Timeout => "timed out",
+            TransportKind::Body => "connection broke during the body",
+            TransportKind::Request => "request failed",
+        })
+    }
+}
+
+/// An error status returned by Glance, Nova or Keystone.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApiError {
+    /// HTTP status code.
+    pub status: u16,
+    /// HTTP method of the failed request.
+    pub method: String,
+    /// URL of the failed request.
+    pub url: String,
+    /// `x-openstack-request-id` (or `x-compute-request-id`) of the response, if any.
+    pub request_id: Option<String>,
+    /// The server's message, with HTML residue removed.
+    pub message: String,
+    /// The server's error title or code (`Not Found`, `itemNotFound`), if it gave one.
+    pub title: Option<String>,
+    /// Seconds the server asked to wait (`Retry-After`), if any.
+    pub retry_after: Option<u64>,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} -> {}", self.method, self.url, self.status)?;
+        if let Some(t) = &self.title {
+            write!(f, " {t}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " (request id {id})")?;
+        }
+        Ok(())
+    }
+}
+
+impl Error {
+    /// The HTTP status of an API error, if this is one.
+    ///
+    /// ```
+    /// # use openstack_images::Error;
+    /// let e = Error::Config("x".into());
+    /// assert_eq!(e.status(), None);
+    /// ```
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(e) => Some(e.status),
+            Error::Auth { status, .. } => *status,
+            _ => None,
+        }
+    }
+
+    /// The request id the server gave the failed request, if any.
+    ///
+    /// ```
+    /// # use openstack_images::Error;
+    /// assert_eq!(Error::Protocol("x".into()).request_id(), None);
+    /// ```
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Error::Api(e) => e.request_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// True for a 404 from the server or a lookup that found nothing.
+    ///
+    /// ```
+    /// # use openstack_images::Error;
+    /// let e = Error::NotFound { kind: "image", name: "x".into() };
+    /// assert!(e.is_not_found());
+    /// ```
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::NotFound { .. }) || self.status() == Some(404)
+    }
+
+    /// True when trying the same request again later may succeed: connection failures,
+    /// timeouts, 429 and 502/503/504.
+    ///
+    /// ```
+    /// # use openstack_images::Error;
+    /// assert!(!Error::Config("bad".into()).is_retryable());
+    /// ```
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::Transport { .. } => true,
+            Error::Api(e) => matches!(e.status, 429 | 502 | 503 | 504),
+            _ => false,
+        }
+    }
+
+    pub(crate) fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Removes the HTML residue Glance and Nova leave in error messages (`<br />`, tags, entity
+/// escapes) and collapses whitespace.
+pub(crate) fn strip_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_tag = false;
+    for c in s.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_glance_html_residue() {
+        let m = "The resource could not be found.<br /><br />\n\nNo image found with ID x\n\n\n";
+        assert_eq!(
+            strip_html(m),
+            "The resource could not be found. No image found with ID x"
+        );
+    }
+
+    #[test]
+    fn strips_full_html_page() {
+        let m = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad &amp; Gateway</h1></body></html>";
+        assert_eq!(strip_html(m), "502 Bad Gateway Bad & Gateway");
+    }
+
+    #[test]
+    fn retryable_statuses() {
+        for (s, r) in [(429, true), (502, true), (503, true), (504, true), (500, false), (404, false)] {
+            let e = Error::Api(Box::new(ApiError {
+                status: s,
+                method: "GET".into(),
+                url: "http://x".into(),
+                request_id: None,
+                message: String::new(),
+                title: None,
+                retry_after: None,
+            }));
+            assert_eq!(e.is_retryable(), r, "status {s}");
+        }
+    }
+}

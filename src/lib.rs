@@ -1,0 +1,25 @@
+//! # openstack-images
+//!
+//! An async client for the OpenStack Image service API v2 (Glance) and the Compute (Nova)
+//! images API. Its types, request builders and list filters are generated at build time from
+//! the JSON schemas Glance publishes (see `schemas/` and `build.rs`); a hand-written layer
+//! adds authentication, pagination, JSON-patch updates and streamed, verified image data.
+//!
+//! ```no_run
+//! # async fn run() -> openstack_images::Result<()> {
+//! use openstack_images::Client;
+//! let client = Client::from_env()?; // OS_CLOUD + clouds.yaml, or OS_* variables
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+pub mod clouds;
+pub mod compute;
+pub mod error;
+pub mod keystone;
+mod secret;
+
+pub use client::{Client, ClientBuilder, RetryPolicy, ServiceType, DEFAULT_MAX_JSON_BYTES};
+pub use clouds::CloudConfig;
+pub use error::{ApiError, Error, Result, TransportKind};
+pub use secret::Secret;

@@ -1,0 +1,65 @@
+//! Developer tasks for openstack-images: `cargo xtask <task>`.
+//!
+//! - `stack up|down|status|env`: a real Keystone + Glance + Nova API on 127.0.0.1
+//! - `schema pull|check`: fetch the live schemas into `schemas/`, or detect drift
+//! - `test`: every check (fmt, clippy, offline tests, live tests against the stack)
+//! - `demo`: a narrated tour of the client against the local stack
+//! - `bench`: side-by-side benchmarks against peers
+
+mod stack;
+mod test;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Developer tasks for openstack-images")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Manage the local OpenStack (Keystone, Glance, Nova API) under target/stack/.
+    Stack {
+        #[command(subcommand)]
+        cmd: StackCmd,
+    },
+    /// Run every check: fmt, clippy, offline tests, schema check and live tests.
+    Test,
+}
+
+#[derive(Subcommand)]
+enum StackCmd {
+    /// Install (first time), initialise (first time) and start the servers.
+    Up,
+    /// Stop the servers started by `up`.
+    Down,
+    /// Show whether the servers are running and where.
+    Status,
+    /// Print the shell exports that point clients at the stack.
+    Env,
+}
+
+/// The workspace root (the directory holding the top-level Cargo.toml).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Stack { cmd } => match cmd {
+            StackCmd::Up => stack::up().map(|_| ()),
+            StackCmd::Down => stack::down(),
+            StackCmd::Status => stack::status(),
+            StackCmd::Env => stack::print_env(),
+        },
+        Cmd::Test => test::run(),
+    }
+}

@@ -1,0 +1,13 @@
+"""Nova API WSGI app for gunicorn (`cargo xtask stack`).
+
+Nova parses sys.argv with oslo.config when imported; gunicorn's own arguments would make it
+fail with "unrecognized arguments" and the worker would restart forever. Hide them during the
+import.
+"""
+import sys
+
+_argv, sys.argv = sys.argv, sys.argv[:1]
+try:
+    from nova.wsgi.osapi_compute import application  # noqa: F401
+finally:
+    sys.argv = _argv
