@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::StreamExt;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use url::Url;
@@ -239,8 +239,6 @@ pub(crate) enum ReqBody {
     Empty,
     /// A buffered body that can be sent again on retry.
     Bytes(Bytes, &'static str),
-    /// A streamed body: sent once, never replayed.
-    Stream(reqwest::Body, &'static str),
 }
 
 /// One request to a service, relative to that service's versioned endpoint.
@@ -289,11 +287,6 @@ impl Req {
 
     pub fn body_bytes(mut self, bytes: Bytes, content_type: &'static str) -> Self {
         self.body = ReqBody::Bytes(bytes, content_type);
-        self
-    }
-
-    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
         self
     }
 
@@ -351,7 +344,9 @@ impl Client {
     /// # Ok(()) }
     /// ```
     pub fn from_cloud(name: &str) -> Result<Client> {
-        Client::builder().cloud(CloudConfig::from_cloud(name)?).build()
+        Client::builder()
+            .cloud(CloudConfig::from_cloud(name)?)
+            .build()
     }
 
     /// The versioned base URL of a service (ends with `/`), as discovered from the catalog
@@ -389,24 +384,15 @@ impl Client {
     }
 
     /// Like [`Client::send`], to an absolute URL (a pagination link, a `Location`).
-    pub(crate) async fn send_url(&self, mut req: Req, url: Url) -> Result<reqwest::Response> {
+    pub(crate) async fn send_url(&self, req: Req, url: Url) -> Result<reqwest::Response> {
         let policy = &self.inner.settings.retry;
         let mut attempt = 0u32;
         let mut reauthed = false;
-        // A streamed body is consumed by the first attempt: such a request is sent once.
-        let replayable = !matches!(req.body, ReqBody::Stream(..));
         loop {
             let token = self.inner.session.token().await?;
-            let body = match &mut req.body {
+            let body = match &req.body {
                 ReqBody::Empty => None,
                 ReqBody::Bytes(b, ct) => Some((reqwest::Body::from(b.clone()), *ct)),
-                ReqBody::Stream(_, ct) => {
-                    let ct = *ct;
-                    match std::mem::replace(&mut req.body, ReqBody::Empty) {
-                        ReqBody::Stream(b, _) => Some((b, ct)),
-                        _ => unreachable!("matched a stream body above"),
-                    }
-                }
             };
             let mut rb = self
                 .inner
@@ -415,13 +401,16 @@ impl Client {
                 .headers(req.headers.clone())
                 .header(reqwest::header::ACCEPT, "application/json");
             if let Some(tok) = &token {
-                let mut v = HeaderValue::from_str(tok.expose())
-                    .map_err(|_| Error::Auth { message: "token has invalid characters".into(), status: None })?;
+                let mut v = HeaderValue::from_str(tok.expose()).map_err(|_| Error::Auth {
+                    message: "token has invalid characters".into(),
+                    status: None,
+                })?;
                 v.set_sensitive(true);
                 rb = rb.header("X-Auth-Token", v);
             }
             if req.service == ServiceType::Compute {
-                rb = rb.header("OpenStack-API-Version", crate::compute::MICROVERSION_HEADER)
+                rb = rb
+                    .header("OpenStack-API-Version", crate::compute::MICROVERSION_HEADER)
                     .header("X-OpenStack-Nova-API-Version", crate::compute::MICROVERSION);
             }
             if let Some((b, ct)) = body {
@@ -442,18 +431,16 @@ impl Client {
                     }
                     if status == StatusCode::UNAUTHORIZED && !reauthed {
                         if let Some(tok) = &token {
-                            if replayable {
-                                reauthed = true;
-                                self.inner.session.invalidate(tok).await;
-                                continue;
-                            }
+                            reauthed = true;
+                            self.inner.session.invalidate(tok).await;
+                            continue;
                         }
                     }
                     api_error(&req.method, &url, resp).await
                 }
                 Err(e) => transport_error(&req.method, &url, e),
             };
-            let can_retry = req.idempotent && replayable && err.is_retryable();
+            let can_retry = req.idempotent && err.is_retryable();
             if !can_retry || attempt >= policy.max_retries {
                 return Err(err);
             }
@@ -487,7 +474,11 @@ impl Client {
     }
 
     /// Reads a whole body, failing once it passes the JSON size cap.
-    pub(crate) async fn read_capped(&self, method: &Method, resp: reqwest::Response) -> Result<Bytes> {
+    pub(crate) async fn read_capped(
+        &self,
+        method: &Method,
+        resp: reqwest::Response,
+    ) -> Result<Bytes> {
         let limit = self.inner.settings.max_json_bytes;
         let url = resp.url().clone();
         let too_large = || Error::ResponseTooLarge {
@@ -512,7 +503,11 @@ impl Client {
 }
 
 /// Decodes JSON, naming the path of the failing field.
-pub(crate) fn decode_bytes<T: DeserializeOwned>(method: &Method, url: &Url, bytes: &[u8]) -> Result<T> {
+pub(crate) fn decode_bytes<T: DeserializeOwned>(
+    method: &Method,
+    url: &Url,
+    bytes: &[u8],
+) -> Result<T> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -659,7 +654,10 @@ mod tests {
         let h = b"<html><body><h1>503 Service Unavailable</h1>No server is available</body></html>";
         assert_eq!(
             parse_error_body(h),
-            (None, "503 Service Unavailable No server is available".into())
+            (
+                None,
+                "503 Service Unavailable No server is available".into()
+            )
         );
     }
 
@@ -679,7 +677,10 @@ mod tests {
         for attempt in 1..10 {
             let d = p.delay(attempt, None);
             let cap = Duration::from_millis(100 * (1 << (attempt - 1))).min(Duration::from_secs(1));
-            assert!(d <= cap && d >= cap / 2, "attempt {attempt}: {d:?} vs {cap:?}");
+            assert!(
+                d <= cap && d >= cap / 2,
+                "attempt {attempt}: {d:?} vs {cap:?}"
+            );
         }
         assert_eq!(p.delay(1, Some(60)), Duration::from_secs(1));
         assert_eq!(p.delay(1, Some(0)), Duration::ZERO);

@@ -1,0 +1,398 @@
+//! Images: list, get, create, update, delete, tags, actions, lookups.
+
+use futures_core::Stream;
+use futures_util::{TryStreamExt, stream};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::client::{Client, Req, ServiceType, seg};
+use crate::error::{Error, Result};
+use crate::generated::{Image, ImageCreate};
+use crate::image::patch::{ImagePatch, PATCH_MEDIA_TYPE};
+use crate::image::query::ImageListQuery;
+use crate::paging::{Page, marker_of, resolve_link};
+use crate::validate::{check_path_value, check_tag};
+
+/// The Image service (Glance v2) of a [`Client`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// let images = client.images();
+/// let image = images.get("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Images {
+    pub(crate) client: Client,
+}
+
+impl Client {
+    /// The Image service (Glance v2).
+    ///
+    /// ```no_run
+    /// # fn run(client: openstack_images::Client) {
+    /// let images = client.images();
+    /// # }
+    /// ```
+    pub fn images(&self) -> Images {
+        Images {
+            client: self.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ImagesBody {
+    images: Vec<Image>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+pub(crate) fn image_path(id: &str) -> Result<String> {
+    check_path_value("image id", id)?;
+    Ok(format!("images/{}", seg(id)))
+}
+
+impl Images {
+    /// One page of images. `next_marker` is set when Glance says there may be more.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ImageListQuery;
+    /// let page = client.images().list_page(&ImageListQuery::new().limit(10)).await?;
+    /// println!("{} images, more: {}", page.items.len(), !page.is_last());
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_page(&self, query: &ImageListQuery) -> Result<Page<Image>> {
+        let pairs = query.to_pairs()?;
+        let base = self.client.endpoint(ServiceType::Image).await?;
+        let req = Req::new(ServiceType::Image, Method::GET, "images").query(pairs);
+        let body: ImagesBody = self.client.send_json(req).await?;
+        // Glance's `next` keeps only the last value of repeated parameters, so only its
+        // marker is used; the request for the next page is built from our own query.
+        let next_marker = match body.next.as_deref() {
+            None => None,
+            Some(_) if body.images.is_empty() => None,
+            Some(href) => resolve_link(&base, href)
+                .and_then(|u| marker_of(&u))
+                .or_else(|| body.images.last().map(|i| i.id.clone())),
+        };
+        Ok(Page::new(body.images, next_marker))
+    }
+
+    /// Every page of a listing, fetched one after the other as the stream is polled.
+    ///
+    /// Fails with [`Error::Protocol`] instead of looping if the server hands back a marker
+    /// it was already given.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use openstack_images::ImageListQuery;
+    /// let pages: Vec<_> = client.images().pages(ImageListQuery::new().limit(100)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(
+        &self,
+        query: ImageListQuery,
+    ) -> impl Stream<Item = Result<Page<Image>>> + Send + 'static {
+        let images = self.clone();
+        let start = query.marker.clone();
+        let seen = std::collections::HashSet::<String>::new();
+        stream::try_unfold(
+            (images, query, Some(start), seen),
+            |(images, query, marker, mut seen)| async move {
+                let Some(marker) = marker else {
+                    return Ok(None);
+                };
+                let q = match &marker {
+                    Some(m) => query.without_marker().marker(m.clone()),
+                    None => query.without_marker(),
+                };
+                let page = images.list_page(&q).await?;
+                let next = match &page.next_marker {
+                    Some(m) if !seen.insert(m.clone()) || marker.as_deref() == Some(m) => {
+                        return Err(Error::Protocol(format!(
+                            "the server returned marker {m} again: stopping instead of looping"
+                        )));
+                    }
+                    Some(m) => Some(Some(m.clone())),
+                    None => None,
+                };
+                Ok(Some((page, (images, query, next, seen))))
+            },
+        )
+    }
+
+    /// Every image matching the query, as a stream that holds one page in memory at a time.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use openstack_images::ImageListQuery;
+    /// let mut stream = std::pin::pin!(client.images().list(ImageListQuery::new().owner("a7509e1a")));
+    /// while let Some(image) = stream.try_next().await? {
+    ///     println!("{} {:?}", image.id, image.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn list(
+        &self,
+        query: ImageListQuery,
+    ) -> impl Stream<Item = Result<Image>> + Send + 'static {
+        self.pages(query)
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+
+    /// Every image matching the query, collected.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let all = client.images().list_all(Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_all(&self, query: ImageListQuery) -> Result<Vec<Image>> {
+        self.list(query).try_collect().await
+    }
+
+    /// One image by id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.images().get("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, id: &str) -> Result<Image> {
+        let req = Req::new(ServiceType::Image, Method::GET, image_path(id)?);
+        self.client.send_json(req).await
+    }
+
+    /// Creates an image record (no data yet: status `queued`). The request is validated
+    /// against the schema first.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::{ImageCreate, ImageVisibility};
+    /// let image = client
+    ///     .images()
+    ///     .create(ImageCreate::new("image_name").visibility(ImageVisibility::Private))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(&self, image: ImageCreate) -> Result<Image> {
+        image.validate()?;
+        // Creating twice would make two images: POST is not retried.
+        let req = Req::new(ServiceType::Image, Method::POST, "images").json(image.properties())?;
+        self.client.send_json(req).await
+    }
+
+    /// Deletes an image (protected images answer 403).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().delete("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let req = Req::new(ServiceType::Image, Method::DELETE, image_path(id)?);
+        self.client.send(req).await.map(drop)
+    }
+
+    /// Applies a JSON patch and returns the updated image.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ImagePatch;
+    /// let image = client
+    ///     .images()
+    ///     .update("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImagePatch::new().replace_name("new_name"))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update(&self, id: &str, patch: ImagePatch) -> Result<Image> {
+        patch.validate()?;
+        if patch.is_empty() {
+            return self.get(id).await;
+        }
+        let body =
+            serde_json::to_vec(&patch.ops).map_err(|e| Error::invalid("patch", e.to_string()))?;
+        // Not retried: a repeated `remove` fails, and `add` to a list is not idempotent.
+        let req = Req::new(ServiceType::Image, Method::PATCH, image_path(id)?)
+            .body_bytes(body.into(), PATCH_MEDIA_TYPE);
+        self.client.send_json(req).await
+    }
+
+    /// Brings an image to a desired state with the smallest patch: fetches it, computes
+    /// add/replace/remove operations with [`ImagePatch::to_reach`], and sends them.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client
+    ///     .images()
+    ///     .update_to("1bea47ed-f6a9-463b-b423-14b9cca9ad27", [("os_distro", "cirros".into())], [])
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_to<'a>(
+        &self,
+        id: &str,
+        set: impl IntoIterator<Item = (&'a str, Value)>,
+        remove: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Image> {
+        let current = self.get(id).await?;
+        let patch = ImagePatch::to_reach(&current, set, remove);
+        if patch.is_empty() {
+            return Ok(current);
+        }
+        self.update(id, patch).await
+    }
+
+    /// Adds a tag (any characters; it is percent-encoded in the path).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().add_tag("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "ubuntu/24.04").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_tag(&self, id: &str, tag: &str) -> Result<()> {
+        check_tag(tag)?;
+        let path = format!("{}/tags/{}", image_path(id)?, seg(tag));
+        self.client
+            .send(Req::new(ServiceType::Image, Method::PUT, path))
+            .await
+            .map(drop)
+    }
+
+    /// Removes a tag (404 if the image does not have it).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().remove_tag("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "old").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_tag(&self, id: &str, tag: &str) -> Result<()> {
+        check_tag(tag)?;
+        let path = format!("{}/tags/{}", image_path(id)?, seg(tag));
+        self.client
+            .send(Req::new(ServiceType::Image, Method::DELETE, path))
+            .await
+            .map(drop)
+    }
+
+    /// Deactivates an image: its data cannot be downloaded until it is reactivated.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().deactivate("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn deactivate(&self, id: &str) -> Result<()> {
+        self.action(id, "deactivate").await
+    }
+
+    /// Reactivates a deactivated image.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().reactivate("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reactivate(&self, id: &str) -> Result<()> {
+        self.action(id, "reactivate").await
+    }
+
+    async fn action(&self, id: &str, action: &str) -> Result<()> {
+        let path = format!("{}/actions/{action}", image_path(id)?);
+        // Both actions are idempotent on the server: safe to repeat.
+        let req = Req::new(ServiceType::Image, Method::POST, path).idempotent(true);
+        self.client.send(req).await.map(drop)
+    }
+
+    /// Finds an image by id or by name, hidden and community images included.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.images().find("cirros").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn find(&self, name_or_id: &str) -> Result<Image> {
+        check_path_value("image", name_or_id)?;
+        if looks_like_uuid(name_or_id) {
+            match self.get(name_or_id).await {
+                Err(e) if e.is_not_found() => {}
+                other => return other,
+            }
+        }
+        let mut found = self.by_name(name_or_id).await?;
+        match found.len() {
+            0 => Err(Error::NotFound {
+                kind: "image",
+                name: name_or_id.to_owned(),
+            }),
+            1 => Ok(found.remove(0)),
+            n => Err(Error::Ambiguous {
+                kind: "image",
+                name: name_or_id.to_owned(),
+                count: n,
+                ids: found
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// The id of the one image with this name; an error names the problem when there is
+    /// none or several.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let id = client.images().id_from_name("cirros").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn id_from_name(&self, name: &str) -> Result<String> {
+        check_path_value("name", name)?;
+        let mut found = self.by_name(name).await?;
+        match found.len() {
+            0 => Err(Error::NotFound {
+                kind: "image",
+                name: name.to_owned(),
+            }),
+            1 => Ok(found.remove(0).id),
+            n => Err(Error::Ambiguous {
+                kind: "image",
+                name: name.to_owned(),
+                count: n,
+                ids: found
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    async fn by_name(&self, name: &str) -> Result<Vec<Image>> {
+        let base = ImageListQuery::new().name(name).all_visibilities();
+        // Hidden images are left out of default listings: ask for them separately.
+        let (visible, hidden) = tokio::try_join!(
+            self.list_all(base.clone()),
+            self.list_all(base.os_hidden(true))
+        )?;
+        let mut all = visible;
+        for h in hidden {
+            if !all.iter().any(|i| i.id == h.id) {
+                all.push(h);
+            }
+        }
+        Ok(all)
+    }
+}
+
+fn looks_like_uuid(s: &str) -> bool {
+    let hex = s.chars().filter(char::is_ascii_hexdigit).count();
+    s.len() == 36 && hex == 32 && s.chars().filter(|c| *c == '-').count() == 4
+}

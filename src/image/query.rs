@@ -1,0 +1,418 @@
+//! List filters for `GET /v2/images`.
+//!
+//! Glance's filters: the base ones below (typed with the generated enums), `*_eq` exact-match
+//! filters generated for every operator-defined property of the schema, and
+//! [`ImageListQuery::property`] for anything else (vendor extensions, unknown properties).
+
+use crate::error::{Error, Result};
+use crate::generated::{ContainerFormat, DiskFormat, ImageStatus, ImageVisibility, MemberStatus};
+
+/// A comparison for `created_at` / `updated_at` filters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cmp {
+    /// Strictly after.
+    Gt,
+    /// At or after.
+    Gte,
+    /// Strictly before.
+    Lt,
+    /// At or before.
+    Lte,
+    /// Exactly at.
+    Eq,
+    /// Not at.
+    Neq,
+}
+
+impl Cmp {
+    /// The operator as Glance spells it.
+    ///
+    /// ```
+    /// assert_eq!(openstack_images::Cmp::Gte.as_str(), "gte");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cmp::Gt => "gt",
+            Cmp::Gte => "gte",
+            Cmp::Lt => "lt",
+            Cmp::Lte => "lte",
+            Cmp::Eq => "eq",
+            Cmp::Neq => "neq",
+        }
+    }
+}
+
+/// A sort direction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SortDir {
+    /// Ascending.
+    Asc,
+    /// Descending.
+    Desc,
+}
+
+impl SortDir {
+    /// `asc` or `desc`.
+    ///
+    /// ```
+    /// assert_eq!(openstack_images::SortDir::Desc.as_str(), "desc");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortDir::Asc => "asc",
+            SortDir::Desc => "desc",
+        }
+    }
+}
+
+/// Query parameters of an image list: filters, sorting and the page size.
+///
+/// ```
+/// use openstack_images::{Cmp, ImageListQuery, ImageStatus, SortDir};
+/// let q = ImageListQuery::new()
+///     .status(ImageStatus::Active)
+///     .tag("base")
+///     .tag("linux")
+///     .created_at(Cmp::Gte, "2026-01-01T00:00:00Z")
+///     .sort("name", SortDir::Asc)
+///     .limit(100);
+/// let pairs = q.to_pairs().unwrap();
+/// assert!(pairs.contains(&("tag".into(), "linux".into())));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct ImageListQuery {
+    pairs: Vec<(String, String)>,
+    sort: Vec<String>,
+    sort_keys: Vec<String>,
+    sort_dirs: Vec<String>,
+    pub(crate) limit: Option<u32>,
+    pub(crate) marker: Option<String>,
+}
+
+/// Quotes one value of an `in:` list: values with a comma or a quote are wrapped in double
+/// quotes (Glance's rule), with inner quotes escaped.
+fn in_value(v: &str) -> String {
+    if v.contains(',') || v.contains('"') {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    } else {
+        v.to_owned()
+    }
+}
+
+fn in_list<I, S>(values: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let items: Vec<String> = values.into_iter().map(|v| in_value(v.as_ref())).collect();
+    format!("in:{}", items.join(","))
+}
+
+impl ImageListQuery {
+    /// No filters: what `GET /v2/images` shows by default.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds any `key=value` parameter (an exact match on a property, or a vendor filter).
+    /// Repeating a key sends it repeatedly.
+    pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.pairs.push((key.into(), value.into()));
+        self
+    }
+
+    /// Images per page (Glance caps it at its `api_limit_max`, 1000 by default).
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Start after this image id.
+    pub fn marker(mut self, id: impl Into<String>) -> Self {
+        self.marker = Some(id.into());
+        self
+    }
+
+    /// Only images with this exact name.
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.property("name", name)
+    }
+
+    /// Only images whose name is one of these.
+    pub fn name_in<I: IntoIterator<Item = S>, S: AsRef<str>>(self, names: I) -> Self {
+        self.property("name", in_list(names))
+    }
+
+    /// Only images with one of these ids.
+    pub fn id_in<I: IntoIterator<Item = S>, S: AsRef<str>>(self, ids: I) -> Self {
+        self.property("id", in_list(ids))
+    }
+
+    /// Only the image with this id.
+    pub fn id(self, id: impl Into<String>) -> Self {
+        self.property("id", id)
+    }
+
+    /// Only images in this status.
+    pub fn status(self, status: impl Into<ImageStatus>) -> Self {
+        self.property("status", status.into().as_str())
+    }
+
+    /// Only images in one of these statuses.
+    pub fn status_in<I: IntoIterator<Item = ImageStatus>>(self, statuses: I) -> Self {
+        let v: Vec<ImageStatus> = statuses.into_iter().collect();
+        self.property("status", in_list(v.iter().map(ImageStatus::as_str)))
+    }
+
+    /// Only images with this visibility (Glance leaves out community images unless asked).
+    pub fn visibility(self, v: impl Into<ImageVisibility>) -> Self {
+        self.property("visibility", v.into().as_str())
+    }
+
+    /// Images of every visibility the caller may see (`visibility=all`).
+    pub fn all_visibilities(self) -> Self {
+        self.property("visibility", "all")
+    }
+
+    /// Only shared images whose membership for the caller's project has this status.
+    pub fn member_status(self, s: impl Into<MemberStatus>) -> Self {
+        self.property("member_status", s.into().as_str())
+    }
+
+    /// Shared images whatever the membership status (`member_status=all`).
+    pub fn all_member_statuses(self) -> Self {
+        self.property("member_status", "all")
+    }
+
+    /// Only images owned by this project.
+    pub fn owner(self, project_id: impl Into<String>) -> Self {
+        self.property("owner", project_id)
+    }
+
+    /// Only images with this tag; repeat for images having all of them.
+    pub fn tag(self, tag: impl Into<String>) -> Self {
+        self.property("tag", tag)
+    }
+
+    /// Only images of at least this many bytes.
+    pub fn size_min(self, bytes: u64) -> Self {
+        self.property("size_min", bytes.to_string())
+    }
+
+    /// Only images of at most this many bytes.
+    pub fn size_max(self, bytes: u64) -> Self {
+        self.property("size_max", bytes.to_string())
+    }
+
+    /// Only protected (or only unprotected) images.
+    pub fn protected(self, yes: bool) -> Self {
+        self.property("protected", yes.to_string())
+    }
+
+    /// `true`: only hidden images (left out by default); `false`: only visible ones.
+    pub fn os_hidden(self, yes: bool) -> Self {
+        self.property("os_hidden", yes.to_string())
+    }
+
+    /// Only images with this container format.
+    pub fn container_format(self, f: impl Into<ContainerFormat>) -> Self {
+        self.property("container_format", f.into().as_str())
+    }
+
+    /// Only images with one of these container formats.
+    pub fn container_format_in<I: IntoIterator<Item = ContainerFormat>>(self, fs: I) -> Self {
+        let v: Vec<ContainerFormat> = fs.into_iter().collect();
+        self.property(
+            "container_format",
+            in_list(v.iter().map(ContainerFormat::as_str)),
+        )
+    }
+
+    /// Only images with this disk format.
+    pub fn disk_format(self, f: impl Into<DiskFormat>) -> Self {
+        self.property("disk_format", f.into().as_str())
+    }
+
+    /// Only images with one of these disk formats.
+    pub fn disk_format_in<I: IntoIterator<Item = DiskFormat>>(self, fs: I) -> Self {
+        let v: Vec<DiskFormat> = fs.into_iter().collect();
+        self.property("disk_format", in_list(v.iter().map(DiskFormat::as_str)))
+    }
+
+    /// Only images needing exactly this much RAM (MB).
+    pub fn min_ram(self, mb: i64) -> Self {
+        self.property("min_ram", mb.to_string())
+    }
+
+    /// Only images needing exactly this much disk (GB).
+    pub fn min_disk(self, gb: i64) -> Self {
+        self.property("min_disk", gb.to_string())
+    }
+
+    /// Filters on creation time (`2026-01-01T00:00:00Z`); repeat for a range.
+    pub fn created_at(self, cmp: Cmp, time: impl AsRef<str>) -> Self {
+        self.property("created_at", format!("{}:{}", cmp.as_str(), time.as_ref()))
+    }
+
+    /// Filters on last update time; repeat for a range.
+    pub fn updated_at(self, cmp: Cmp, time: impl AsRef<str>) -> Self {
+        self.property("updated_at", format!("{}:{}", cmp.as_str(), time.as_ref()))
+    }
+
+    /// Sorts by `key` (new style, `sort=name:asc,size:desc`); repeat for more keys.
+    /// Cannot be mixed with [`sort_key`](Self::sort_key)/[`sort_dir`](Self::sort_dir).
+    pub fn sort(mut self, key: impl Into<String>, dir: SortDir) -> Self {
+        self.sort.push(format!("{}:{}", key.into(), dir.as_str()));
+        self
+    }
+
+    /// Sorts by `key` (classic style, repeatable); pair with [`sort_dir`](Self::sort_dir).
+    pub fn sort_key(mut self, key: impl Into<String>) -> Self {
+        self.sort_keys.push(key.into());
+        self
+    }
+
+    /// Direction for the classic sort keys (repeatable, one per key).
+    pub fn sort_dir(mut self, dir: SortDir) -> Self {
+        self.sort_dirs.push(dir.as_str().to_owned());
+        self
+    }
+
+    /// Vendor filter `__isregistered` (Huawei Cloud IMS).
+    pub fn is_registered(self, yes: bool) -> Self {
+        self.property("__isregistered", yes.to_string())
+    }
+
+    /// Vendor filter `__imagetype`: gold, private, shared or market (Huawei Cloud IMS).
+    pub fn image_type(self, t: impl Into<String>) -> Self {
+        self.property("__imagetype", t)
+    }
+
+    /// Vendor filter `__os_bit`: 32 or 64 (Huawei Cloud IMS).
+    pub fn os_bit(self, bits: impl Into<String>) -> Self {
+        self.property("__os_bit", bits)
+    }
+
+    /// Vendor filter `__platform` (Huawei Cloud IMS).
+    pub fn platform(self, p: impl Into<String>) -> Self {
+        self.property("__platform", p)
+    }
+
+    /// Vendor filter `__os_type`: Linux, Windows or Other (Huawei Cloud IMS).
+    pub fn os_type(self, t: impl Into<String>) -> Self {
+        self.property("__os_type", t)
+    }
+
+    /// Vendor filter `__support_kvm` (Huawei Cloud IMS).
+    pub fn support_kvm(self, v: impl Into<String>) -> Self {
+        self.property("__support_kvm", v)
+    }
+
+    /// Vendor filter `__support_xen` (Huawei Cloud IMS).
+    pub fn support_xen(self, v: impl Into<String>) -> Self {
+        self.property("__support_xen", v)
+    }
+
+    /// Vendor filter `__support_diskintensive` (Huawei Cloud IMS).
+    pub fn support_diskintensive(self, v: impl Into<String>) -> Self {
+        self.property("__support_diskintensive", v)
+    }
+
+    /// Vendor filter `__support_highperformance` (Huawei Cloud IMS).
+    pub fn support_highperformance(self, v: impl Into<String>) -> Self {
+        self.property("__support_highperformance", v)
+    }
+
+    /// Vendor filter `__support_xen_gpu_type` (Huawei Cloud IMS).
+    pub fn support_xen_gpu_type(self, v: impl Into<String>) -> Self {
+        self.property("__support_xen_gpu_type", v)
+    }
+
+    /// The query as `key=value` pairs, checked: the two sort styles cannot be mixed, and
+    /// `sort_dir` needs a `sort_key`.
+    pub fn to_pairs(&self) -> Result<Vec<(String, String)>> {
+        if !self.sort.is_empty() && !(self.sort_keys.is_empty() && self.sort_dirs.is_empty()) {
+            return Err(Error::invalid(
+                "sort",
+                "`sort` cannot be combined with `sort_key`/`sort_dir` (Glance answers 400)",
+            ));
+        }
+        if self.sort_dirs.len() > self.sort_keys.len() {
+            return Err(Error::invalid("sort_dir", "each sort_dir needs a sort_key"));
+        }
+        for (k, v) in &self.pairs {
+            if k.is_empty() {
+                return Err(Error::invalid(
+                    "filter",
+                    format!("empty filter name (value `{v}`)"),
+                ));
+            }
+        }
+        let mut out = self.pairs.clone();
+        if !self.sort.is_empty() {
+            out.push(("sort".into(), self.sort.join(",")));
+        }
+        out.extend(
+            self.sort_keys
+                .iter()
+                .map(|k| ("sort_key".to_owned(), k.clone())),
+        );
+        out.extend(
+            self.sort_dirs
+                .iter()
+                .map(|d| ("sort_dir".to_owned(), d.clone())),
+        );
+        if let Some(n) = self.limit {
+            out.push(("limit".into(), n.to_string()));
+        }
+        if let Some(m) = &self.marker {
+            out.push(("marker".into(), m.clone()));
+        }
+        Ok(out)
+    }
+
+    /// The query without its marker, for building the next page's request.
+    pub(crate) fn without_marker(&self) -> Self {
+        ImageListQuery {
+            marker: None,
+            ..self.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn in_lists_quote_commas() {
+        let q = ImageListQuery::new().name_in(["a", "b,c", "d\"e"]);
+        assert_eq!(
+            q.to_pairs().unwrap(),
+            vec![("name".to_owned(), r#"in:a,"b,c","d\"e""#.to_owned())]
+        );
+    }
+
+    #[test]
+    fn sort_styles_cannot_mix() {
+        let q = ImageListQuery::new()
+            .sort("name", SortDir::Asc)
+            .sort_key("size");
+        assert!(matches!(q.to_pairs(), Err(Error::InvalidInput { .. })));
+        let q = ImageListQuery::new()
+            .sort_key("name")
+            .sort_key("size")
+            .sort_dir(SortDir::Desc);
+        assert_eq!(q.to_pairs().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn repeated_tags_are_repeated() {
+        let q = ImageListQuery::new().tag("a").tag("b").limit(5);
+        let p = q.to_pairs().unwrap();
+        assert_eq!(p.iter().filter(|(k, _)| k == "tag").count(), 2);
+    }
+}

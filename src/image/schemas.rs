@@ -1,0 +1,175 @@
+//! The schema endpoints (`/v2/schemas/*`) and image tasks (`/v2/tasks`).
+
+use std::collections::BTreeMap;
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::client::{Req, ServiceType, seg};
+use crate::error::Result;
+use crate::generated::Task;
+use crate::image::images::Images;
+use crate::validate::check_path_value;
+
+/// Which schema to fetch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SchemaKind {
+    /// `/v2/schemas/image`.
+    Image,
+    /// `/v2/schemas/images`.
+    Images,
+    /// `/v2/schemas/member`.
+    Member,
+    /// `/v2/schemas/members`.
+    Members,
+    /// `/v2/schemas/task`.
+    Task,
+    /// `/v2/schemas/tasks`.
+    Tasks,
+}
+
+impl SchemaKind {
+    /// Every schema Glance serves.
+    pub const ALL: [SchemaKind; 6] = [
+        SchemaKind::Image,
+        SchemaKind::Images,
+        SchemaKind::Member,
+        SchemaKind::Members,
+        SchemaKind::Task,
+        SchemaKind::Tasks,
+    ];
+
+    /// The schema's name (the last path segment).
+    ///
+    /// ```
+    /// assert_eq!(openstack_images::SchemaKind::Members.as_str(), "members");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaKind::Image => "image",
+            SchemaKind::Images => "images",
+            SchemaKind::Member => "member",
+            SchemaKind::Members => "members",
+            SchemaKind::Task => "task",
+            SchemaKind::Tasks => "tasks",
+        }
+    }
+}
+
+/// A JSON schema as Glance serves it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct JsonSchema {
+    /// The schema's name (`image`, `images`, ...).
+    #[serde(default)]
+    pub name: String,
+    /// Link templates (`{self}`, `{file}`, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<BTreeMap<String, Value>>,
+    /// The properties and their definitions.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+    /// What the schema allows beyond `properties` (`{"type": "string"}` for images).
+    #[serde(
+        rename = "additionalProperties",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub additional_properties: Option<Value>,
+    /// Every other keyword, as served.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct TasksBody {
+    tasks: Vec<Task>,
+}
+
+impl Images {
+    /// Fetches one of Glance's schemas.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::SchemaKind;
+    /// let schema = client.images().schema(SchemaKind::Image).await?;
+    /// println!("{} properties", schema.properties.len());
+    /// # Ok(()) }
+    /// ```
+    pub async fn schema(&self, kind: SchemaKind) -> Result<JsonSchema> {
+        let req = Req::new(
+            ServiceType::Image,
+            Method::GET,
+            format!("schemas/{}", kind.as_str()),
+        );
+        self.client.send_json(req).await
+    }
+
+    /// Fetches a schema as raw JSON, exactly as served.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let raw = client.images().schema_json(openstack_images::SchemaKind::Image).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn schema_json(&self, kind: SchemaKind) -> Result<Value> {
+        let req = Req::new(
+            ServiceType::Image,
+            Method::GET,
+            format!("schemas/{}", kind.as_str()),
+        );
+        self.client.send_json(req).await
+    }
+
+    /// The image tasks the caller can see (imports, for example).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// for t in client.images().tasks().await? {
+    ///     println!("{} {:?}", t.id, t.status);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn tasks(&self) -> Result<Vec<Task>> {
+        let body: TasksBody = self
+            .client
+            .send_json(Req::new(ServiceType::Image, Method::GET, "tasks"))
+            .await?;
+        Ok(body.tasks)
+    }
+
+    /// One task by id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let t = client.images().task("6ba4a2f8-5cb1-4a7b-a3c5-fb0e2c2b1e4e").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn task(&self, id: &str) -> Result<Task> {
+        check_path_value("task id", id)?;
+        let req = Req::new(
+            ServiceType::Image,
+            Method::GET,
+            format!("tasks/{}", seg(id)),
+        );
+        self.client.send_json(req).await
+    }
+
+    /// The tasks of one image (`GET /v2/images/{id}/tasks`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let t = client.images().image_tasks("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn image_tasks(&self, image_id: &str) -> Result<Vec<Task>> {
+        let path = format!("{}/tasks", crate::image::images::image_path(image_id)?);
+        let body: TasksBody = self
+            .client
+            .send_json(Req::new(ServiceType::Image, Method::GET, path))
+            .await?;
+        Ok(body.tasks)
+    }
+}

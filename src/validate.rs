@@ -1,0 +1,266 @@
+//! Request validation against a served schema: strict on what we send.
+//!
+//! The rule tables ([`IMAGE_SCHEMA`](crate::IMAGE_SCHEMA), ...) are generated from the schema
+//! files by `build.rs`; this module applies them.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+
+/// The JSON type a property takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A string.
+    Str,
+    /// An integer.
+    Int,
+    /// `true` or `false`.
+    Bool,
+    /// An array of strings.
+    StrArray,
+    /// A JSON object.
+    Object,
+    /// An array of anything else.
+    Array,
+    /// Anything.
+    Any,
+}
+
+impl Kind {
+    fn matches(self, v: &Value) -> bool {
+        match self {
+            Kind::Str => v.is_string(),
+            Kind::Int => v.is_i64() || v.is_u64(),
+            Kind::Bool => v.is_boolean(),
+            Kind::StrArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            Kind::Object => v.is_object(),
+            Kind::Array => v.is_array(),
+            Kind::Any => true,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Int => "an integer",
+            Kind::Bool => "a boolean",
+            Kind::StrArray => "an array of strings",
+            Kind::Object => "an object",
+            Kind::Array => "an array",
+            Kind::Any => "any value",
+        }
+    }
+}
+
+/// One property of a schema and the rules a value sent for it must follow.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct PropSpec {
+    /// The property name.
+    pub name: &'static str,
+    /// Its JSON type.
+    pub kind: Kind,
+    /// Whether `null` is allowed.
+    pub nullable: bool,
+    /// Whether the server sets it (sending it is refused).
+    pub read_only: bool,
+    /// Allowed values, if the schema lists them.
+    pub enum_values: &'static [&'static str],
+    /// Longest allowed string, in characters.
+    pub max_length: Option<u64>,
+    /// Longest allowed array item, in characters.
+    pub item_max_length: Option<u64>,
+    /// A regular expression the value must match.
+    pub pattern: Option<&'static str>,
+    /// Whether the operator defined it (`is_base: false`).
+    pub custom: bool,
+}
+
+/// A schema's properties and what it allows beyond them.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Schema {
+    /// The named properties.
+    pub props: &'static [PropSpec],
+    /// The type of properties not named (`None`: not allowed).
+    pub additional: Option<Kind>,
+}
+
+/// Longest custom property key Glance stores.
+const MAX_KEY_LEN: usize = 255;
+
+impl Schema {
+    /// The rules of a named property.
+    ///
+    /// ```
+    /// let p = openstack_images::IMAGE_SCHEMA.prop("name").unwrap();
+    /// assert_eq!(p.max_length, Some(255));
+    /// ```
+    pub fn prop(&self, name: &str) -> Option<&'static PropSpec> {
+        self.props.iter().find(|p| p.name == name)
+    }
+
+    /// Checks that `value` may be sent for property `key`.
+    ///
+    /// ```
+    /// use openstack_images::IMAGE_SCHEMA;
+    /// assert!(IMAGE_SCHEMA.check_write("status", &"active".into()).is_err()); // read-only
+    /// assert!(IMAGE_SCHEMA.check_write("os_distro", &serde_json::json!(5)).is_err());
+    /// assert!(IMAGE_SCHEMA.check_write("min_disk", &serde_json::json!(5)).is_ok());
+    /// ```
+    pub fn check_write(&self, key: &str, value: &Value) -> Result<()> {
+        if key.is_empty() {
+            return Err(Error::invalid(key, "property names cannot be empty"));
+        }
+        let Some(p) = self.prop(key) else {
+            let Some(kind) = self.additional else {
+                return Err(Error::invalid(key, "the schema has no such property"));
+            };
+            if key.chars().count() > MAX_KEY_LEN {
+                return Err(Error::invalid(
+                    truncated(key),
+                    format!("property names are at most {MAX_KEY_LEN} characters"),
+                ));
+            }
+            if key.starts_with("os_glance") {
+                return Err(Error::invalid(
+                    key,
+                    "the os_glance prefix is reserved by Glance",
+                ));
+            }
+            if !kind.matches(value) {
+                return Err(Error::invalid(
+                    key,
+                    format!(
+                        "custom property values must be {}, got {}",
+                        kind.name(),
+                        type_name(value)
+                    ),
+                ));
+            }
+            return Ok(());
+        };
+        if p.read_only {
+            return Err(Error::invalid(key, "is read-only: the server sets it"));
+        }
+        if value.is_null() {
+            return if p.nullable {
+                Ok(())
+            } else {
+                Err(Error::invalid(key, "cannot be null"))
+            };
+        }
+        if !p.kind.matches(value) {
+            return Err(Error::invalid(
+                key,
+                format!("must be {}, got {}", p.kind.name(), type_name(value)),
+            ));
+        }
+        if let Some(s) = value.as_str() {
+            check_str(p, key, s, p.max_length)?;
+        }
+        if let (Some(items), Some(max)) = (value.as_array(), p.item_max_length) {
+            for item in items.iter().filter_map(Value::as_str) {
+                if item.chars().count() as u64 > max {
+                    return Err(Error::invalid(
+                        key,
+                        format!("item `{}` is longer than {max} characters", truncated(item)),
+                    ));
+                }
+                if item.is_empty() {
+                    return Err(Error::invalid(key, "items cannot be empty"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_str(p: &PropSpec, key: &str, s: &str, max: Option<u64>) -> Result<()> {
+    if let Some(max) = max {
+        let n = s.chars().count() as u64;
+        if n > max {
+            return Err(Error::invalid(
+                key,
+                format!("is {n} characters long; at most {max} are allowed"),
+            ));
+        }
+    }
+    if !p.enum_values.is_empty() && !p.enum_values.contains(&s) {
+        return Err(Error::invalid(
+            key,
+            format!(
+                "`{s}` is not one of the values this cloud allows: {}",
+                p.enum_values.join(", ")
+            ),
+        ));
+    }
+    if let Some(pattern) = p.pattern {
+        if !pattern_matches(pattern, s) {
+            return Err(Error::invalid(
+                key,
+                format!("`{}` does not match {pattern}", truncated(s)),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Matches an ECMA 262 pattern (the dialect JSON Schema uses), compiling each once.
+fn pattern_matches(pattern: &'static str, s: &str) -> bool {
+    static CACHE: OnceLock<std::sync::Mutex<Vec<(&'static str, Option<regress::Regex>)>>> =
+        OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    if !cache.iter().any(|(p, _)| *p == pattern) {
+        cache.push((pattern, regress::Regex::new(pattern).ok()));
+    }
+    match cache.iter().find(|(p, _)| *p == pattern) {
+        // A pattern we cannot compile is left to the server to enforce.
+        Some((_, Some(re))) => re.find(s).is_some(),
+        _ => true,
+    }
+}
+
+/// Checks a string used as an identifier in a URL path (image id, tag, member id).
+pub(crate) fn check_path_value(field: &str, value: &str) -> Result<()> {
+    if value.is_empty() {
+        return Err(Error::invalid(field, "cannot be empty"));
+    }
+    Ok(())
+}
+
+/// Checks a tag before it is sent.
+pub(crate) fn check_tag(tag: &str) -> Result<()> {
+    check_path_value("tag", tag)?;
+    let n = tag.chars().count();
+    if n > 255 {
+        return Err(Error::invalid(
+            "tag",
+            format!("is {n} characters long; at most 255 are allowed"),
+        ));
+    }
+    Ok(())
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn truncated(s: &str) -> String {
+    if s.chars().count() <= 40 {
+        s.to_owned()
+    } else {
+        format!("{}...", s.chars().take(40).collect::<String>())
+    }
+}
