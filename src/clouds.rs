@@ -47,7 +47,9 @@ impl AuthType {
         match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "password" | "v3password" => Ok(AuthType::Password),
             "token" | "v3token" => Ok(AuthType::Token),
-            "v3applicationcredential" | "application_credential" | "applicationcredential"
+            "v3applicationcredential"
+            | "application_credential"
+            | "applicationcredential"
             | "v3_application_credential" => Ok(AuthType::ApplicationCredential),
             "none" | "noauth" => Ok(AuthType::None),
             other => Err(Error::Config(format!(
@@ -651,15 +653,34 @@ impl CloudConfig {
             let (target, name) = match key.as_str() {
                 "tenant_name" => (&mut auth, "project_name"),
                 "tenant_id" => (&mut auth, "project_id"),
-                "auth_url" | "username" | "user_id" | "password" | "project_name"
-                | "project_id" | "user_domain_name" | "user_domain_id" | "project_domain_name"
-                | "project_domain_id" | "domain_name" | "domain_id" | "system_scope" | "token"
-                | "application_credential_id" | "application_credential_name"
+                "auth_url"
+                | "username"
+                | "user_id"
+                | "password"
+                | "project_name"
+                | "project_id"
+                | "user_domain_name"
+                | "user_domain_id"
+                | "project_domain_name"
+                | "project_domain_id"
+                | "domain_name"
+                | "domain_id"
+                | "system_scope"
+                | "token"
+                | "application_credential_id"
+                | "application_credential_name"
                 | "application_credential_secret" => (&mut auth, key.as_str()),
                 "endpoint" => (&mut auth, "endpoint"),
                 "endpoint_type" => (&mut top, "endpoint_type"),
-                "auth_type" | "region_name" | "interface" | "image_endpoint_override"
-                | "compute_endpoint_override" | "cacert" | "cert" | "key" | "insecure"
+                "auth_type"
+                | "region_name"
+                | "interface"
+                | "image_endpoint_override"
+                | "compute_endpoint_override"
+                | "cacert"
+                | "cert"
+                | "key"
+                | "insecure"
                 | "image_api_version" => (&mut top, key.as_str()),
                 _ => continue,
             };
@@ -996,7 +1017,10 @@ fn cloud_from_value(v: &Value, name: &str, file: &str) -> Result<CloudConfig> {
         }
     };
     if top.contains_key("profile") {
-        tracing::warn!(cloud = name, "clouds.yaml `profile` (vendor defaults) is not supported; set auth_url and region_name in the cloud itself");
+        tracing::warn!(
+            cloud = name,
+            "clouds.yaml `profile` (vendor defaults) is not supported; set auth_url and region_name in the cloud itself"
+        );
     }
     // Auth keys are read from `auth` first, then from the cloud's top level (openstacksdk
     // accepts both for some keys).
@@ -1063,7 +1087,8 @@ mod tests {
 
     #[test]
     fn merge_is_deep() {
-        let mut a = serde_json::json!({"clouds": {"x": {"auth": {"username": "u"}, "region_name": "R"}}});
+        let mut a =
+            serde_json::json!({"clouds": {"x": {"auth": {"username": "u"}, "region_name": "R"}}});
         merge(
             &mut a,
             serde_json::json!({"clouds": {"x": {"auth": {"password": "p"}}}}),

@@ -27,7 +27,10 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
 /// The HTTP client for a cloud: rustls with the ring provider, the platform's roots plus
 /// `cacert`, an optional client certificate, and no verification when `verify` is false.
-pub(crate) fn http_client(cloud: &CloudConfig, connect_timeout: Duration) -> Result<reqwest::Client> {
+pub(crate) fn http_client(
+    cloud: &CloudConfig,
+    connect_timeout: Duration,
+) -> Result<reqwest::Client> {
     let tls = tls_config(cloud)?;
     reqwest::Client::builder()
         .user_agent(concat!("openstack-images/", env!("CARGO_PKG_VERSION")))
@@ -184,7 +187,10 @@ fn name_or_id(name: &Option<String>, id: &Option<String>) -> Option<Value> {
 }
 
 /// The user object of a password or application-credential request.
-fn user_object(c: &CloudConfig, user_domain: Option<Value>) -> Result<serde_json::Map<String, Value>> {
+fn user_object(
+    c: &CloudConfig,
+    user_domain: Option<Value>,
+) -> Result<serde_json::Map<String, Value>> {
     let mut user = serde_json::Map::new();
     if let Some(id) = &c.user_id {
         user.insert("id".into(), json!(id));
@@ -351,7 +357,11 @@ pub(crate) fn select_endpoint(
         types.dedup();
         return Err(Error::Config(format!(
             "the service catalog has no `{service}` service (services: {})",
-            if types.is_empty() { "none".into() } else { types.join(", ") }
+            if types.is_empty() {
+                "none".into()
+            } else {
+                types.join(", ")
+            }
         )));
     }
     let endpoints = || services.iter().flat_map(|s| s.endpoints.iter());
@@ -366,7 +376,10 @@ pub(crate) fn select_endpoint(
         .map(|e| {
             format!(
                 "{}/{}",
-                e.region_id.as_deref().or(e.region.as_deref()).unwrap_or("(no region)"),
+                e.region_id
+                    .as_deref()
+                    .or(e.region.as_deref())
+                    .unwrap_or("(no region)"),
                 e.interface
             )
         })
@@ -403,7 +416,11 @@ fn is_version_segment(seg: &str, major: &str) -> bool {
 }
 
 fn last_segment(url: &Url) -> &str {
-    url.path().trim_end_matches('/').rsplit('/').next().unwrap_or("")
+    url.path()
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("")
 }
 
 /// The Compute base: the URL itself when a path segment is a version (`/v2.1`,
@@ -457,7 +474,11 @@ impl Token {
 
 /// When to replace a token: 60 s before it expires, or a tenth of its lifetime before for
 /// short-lived tokens.
-fn refresh_time(expires: Option<SystemTime>, issued: Option<SystemTime>, now: SystemTime) -> Option<SystemTime> {
+fn refresh_time(
+    expires: Option<SystemTime>,
+    issued: Option<SystemTime>,
+    now: SystemTime,
+) -> Option<SystemTime> {
     let expires = expires?;
     let lifetime = expires
         .duration_since(issued.unwrap_or(now))
@@ -470,20 +491,32 @@ pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
     let s = s.trim();
     let (date, rest) = s.split_once('T')?;
     let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, i64, i64) = (d.next()?.parse().ok()?, d.next()?.parse().ok()?, d.next()?.parse().ok()?);
-    let (time, offset) = if let Some(t) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z')) {
+    let (y, m, day): (i64, i64, i64) = (
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+        d.next()?.parse().ok()?,
+    );
+    let (time, offset) = if let Some(t) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z'))
+    {
         (t, 0i64)
     } else if let Some(pos) = rest.rfind(['+', '-']) {
         let (t, off) = rest.split_at(pos);
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-        (t, sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60))
+        (
+            t,
+            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
+        )
     } else {
         (rest, 0)
     };
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut t = hms.splitn(3, ':');
-    let (h, mi, sec): (i64, i64, i64) = (t.next()?.parse().ok()?, t.next()?.parse().ok()?, t.next()?.parse().ok()?);
+    let (h, mi, sec): (i64, i64, i64) = (
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+        t.next()?.parse().ok()?,
+    );
     // Days from civil (Howard Hinnant's algorithm).
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -648,16 +681,18 @@ impl Session {
             ServiceType::Image => &self.image,
             ServiceType::Compute => &self.compute,
         };
-        cell.get_or_try_init(|| self.resolve(service)).await.cloned()
+        cell.get_or_try_init(|| self.resolve(service))
+            .await
+            .cloned()
     }
 
     async fn resolve(&self, service: ServiceType) -> Result<Url> {
         let configured = match service {
-            ServiceType::Image => self
-                .cloud
-                .image_endpoint_override
-                .clone()
-                .or_else(|| (self.cloud.auth_type == AuthType::None).then(|| self.cloud.endpoint.clone()).flatten()),
+            ServiceType::Image => self.cloud.image_endpoint_override.clone().or_else(|| {
+                (self.cloud.auth_type == AuthType::None)
+                    .then(|| self.cloud.endpoint.clone())
+                    .flatten()
+            }),
             ServiceType::Compute => self.cloud.compute_endpoint_override.clone(),
         };
         let raw = match configured {
@@ -685,7 +720,10 @@ impl Session {
             }
         };
         let url = Url::parse(&raw).map_err(|e| {
-            Error::Config(format!("{} endpoint `{raw}` is not a URL: {e}", service.as_str()))
+            Error::Config(format!(
+                "{} endpoint `{raw}` is not a URL: {e}",
+                service.as_str()
+            ))
         })?;
         let base = match service {
             ServiceType::Image => self.discover_image(url).await?,
@@ -727,7 +765,11 @@ impl Session {
             .bytes()
             .await
             .map_err(|e| transport_error(&method, &root, e))?;
-        match serde_json::from_slice::<Value>(&bytes).ok().as_ref().and_then(versions_offer_v2) {
+        match serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .as_ref()
+            .and_then(versions_offer_v2)
+        {
             Some(true) => Ok(v2),
             Some(false) => Err(Error::Config(format!(
                 "image endpoint {root} offers no v2 API"
@@ -795,6 +837,36 @@ impl crate::Client {
         self.inner.session.auth_count()
     }
 
+    /// Revokes the client's current token at Keystone without telling the session, so that
+    /// the next request meets a `401`. Exists for tests of the re-authentication path.
+    #[doc(hidden)]
+    pub async fn revoke_token_unnoticed(&self) -> Result<()> {
+        let session = &self.inner.session;
+        let (Some(auth_url), Some((token, _))) = (&session.auth_url, session.current().await?)
+        else {
+            return Ok(());
+        };
+        let url = auth_url
+            .join("auth/tokens")
+            .map_err(|e| Error::Config(format!("auth_url: {e}")))?;
+        let mut value = reqwest::header::HeaderValue::from_str(token.expose())
+            .map_err(|_| Error::Protocol("token has invalid characters".into()))?;
+        value.set_sensitive(true);
+        let method = Method::DELETE;
+        let resp = session
+            .http
+            .delete(url.clone())
+            .header("X-Auth-Token", value.clone())
+            .header("X-Subject-Token", value)
+            .send()
+            .await
+            .map_err(|e| transport_error(&method, &url, e))?;
+        if !resp.status().is_success() {
+            return Err(api_error(&method, &url, resp).await);
+        }
+        Ok(())
+    }
+
     /// GETs a path below a service's endpoint through the full pipeline and returns the JSON.
     /// Exists for tests that need a request before the typed APIs cover it.
     #[doc(hidden)]
@@ -842,8 +914,14 @@ mod tests {
         let mut c = CloudConfig::password("http://k", "alice", "pw", "demo");
         c.domain_id = Some("default".into());
         let body = auth_body(&c).unwrap();
-        assert_eq!(body["auth"]["identity"]["password"]["user"]["domain"], json!({"id": "default"}));
-        assert_eq!(body["auth"]["scope"], json!({"project": {"name": "demo", "domain": {"id": "default"}}}));
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["domain"],
+            json!({"id": "default"})
+        );
+        assert_eq!(
+            body["auth"]["scope"],
+            json!({"project": {"name": "demo", "domain": {"id": "default"}}})
+        );
     }
 
     #[test]
@@ -851,17 +929,24 @@ mod tests {
         let mut c = pw();
         c.project_name = None;
         c.domain_name = Some("Default".into());
-        assert_eq!(auth_body(&c).unwrap()["auth"]["scope"], json!({"domain": {"name": "Default"}}));
+        assert_eq!(
+            auth_body(&c).unwrap()["auth"]["scope"],
+            json!({"domain": {"name": "Default"}})
+        );
         c.domain_name = None;
         c.system_scope = Some("all".into());
-        assert_eq!(auth_body(&c).unwrap()["auth"]["scope"], json!({"system": {"all": true}}));
+        assert_eq!(
+            auth_body(&c).unwrap()["auth"]["scope"],
+            json!({"system": {"all": true}})
+        );
         c.system_scope = None;
         assert!(auth_body(&c).unwrap()["auth"].get("scope").is_none());
     }
 
     #[test]
     fn missing_user_domain_is_a_config_error() {
-        let c = CloudConfig::password("http://k", "alice", "pw", "demo").project_domain_id("default");
+        let c =
+            CloudConfig::password("http://k", "alice", "pw", "demo").project_domain_id("default");
         let e = auth_body(&c).unwrap_err().to_string();
         assert!(e.contains("user_domain_name"), "{e}");
     }
@@ -878,7 +963,8 @@ mod tests {
 
     #[test]
     fn application_credential_by_id_and_by_name() {
-        let c = CloudConfig::application_credential("http://k", "ac1", "sec").project_name("ignored");
+        let c =
+            CloudConfig::application_credential("http://k", "ac1", "sec").project_name("ignored");
         assert_eq!(
             auth_body(&c).unwrap(),
             json!({"auth": {"identity": {"methods": ["application_credential"],
@@ -910,7 +996,11 @@ mod tests {
             assert_eq!(auth_url_v3(given).unwrap().as_str(), want, "{given}");
         }
         assert_eq!(
-            auth_url_v3("http://k:5000/v3").unwrap().join("auth/tokens").unwrap().as_str(),
+            auth_url_v3("http://k:5000/v3")
+                .unwrap()
+                .join("auth/tokens")
+                .unwrap()
+                .as_str(),
             "http://k:5000/v3/auth/tokens"
         );
     }
@@ -930,13 +1020,32 @@ mod tests {
     #[test]
     fn endpoint_selection() {
         let c = catalog();
-        assert_eq!(select_endpoint(&c, "image", "public", None).unwrap(), "http://img-pub");
-        assert_eq!(select_endpoint(&c, "image", "internal", Some("RegionOne")).unwrap(), "http://img-int");
-        assert_eq!(select_endpoint(&c, "image", "public", Some("RegionTwo")).unwrap(), "http://img-two");
-        let e = select_endpoint(&c, "image", "public", Some("Nowhere")).unwrap_err().to_string();
-        assert!(e.contains("region `Nowhere`") && e.contains("RegionOne/public"), "{e}");
-        let e = select_endpoint(&c, "compute", "public", None).unwrap_err().to_string();
-        assert!(e.contains("no `compute` service") && e.contains("identity, image"), "{e}");
+        assert_eq!(
+            select_endpoint(&c, "image", "public", None).unwrap(),
+            "http://img-pub"
+        );
+        assert_eq!(
+            select_endpoint(&c, "image", "internal", Some("RegionOne")).unwrap(),
+            "http://img-int"
+        );
+        assert_eq!(
+            select_endpoint(&c, "image", "public", Some("RegionTwo")).unwrap(),
+            "http://img-two"
+        );
+        let e = select_endpoint(&c, "image", "public", Some("Nowhere"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("region `Nowhere`") && e.contains("RegionOne/public"),
+            "{e}"
+        );
+        let e = select_endpoint(&c, "compute", "public", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("no `compute` service") && e.contains("identity, image"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -956,8 +1065,16 @@ mod tests {
             {"id": "v2.0", "status": "SUPPORTED", "links": []}
         ]});
         assert_eq!(versions_offer_v2(&glance), Some(true));
-        assert_eq!(versions_offer_v2(&json!({"versions": [{"id": "v1.1", "status": "CURRENT"}]})), Some(false));
-        assert_eq!(versions_offer_v2(&json!({"versions": {"values": [{"id": "v2.1", "status": "stable"}]}})), Some(true));
+        assert_eq!(
+            versions_offer_v2(&json!({"versions": [{"id": "v1.1", "status": "CURRENT"}]})),
+            Some(false)
+        );
+        assert_eq!(
+            versions_offer_v2(
+                &json!({"versions": {"values": [{"id": "v2.1", "status": "stable"}]}})
+            ),
+            Some(true)
+        );
         assert_eq!(versions_offer_v2(&json!({"message": "hi"})), None);
         assert!(is_version_segment("v2", "2") && is_version_segment("v2.1", "2"));
         assert!(!is_version_segment("v21", "2") && !is_version_segment("v2.", "2"));
@@ -966,15 +1083,24 @@ mod tests {
     #[test]
     fn times_and_refresh() {
         let t = parse_time("2026-11-23T12:57:41.000000Z").unwrap();
-        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_795_438_661);
+        assert_eq!(
+            t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
+            1_795_438_661
+        );
         assert_eq!(parse_time("2026-11-23T13:57:41+01:00"), Some(t));
         assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
         assert!(parse_time("yesterday").is_none());
         let issued = UNIX_EPOCH + Duration::from_secs(1000);
         let hour = issued + Duration::from_secs(3600);
-        assert_eq!(refresh_time(Some(hour), Some(issued), issued), Some(hour - Duration::from_secs(60)));
+        assert_eq!(
+            refresh_time(Some(hour), Some(issued), issued),
+            Some(hour - Duration::from_secs(60))
+        );
         let short = issued + Duration::from_secs(100);
-        assert_eq!(refresh_time(Some(short), Some(issued), issued), Some(short - Duration::from_secs(10)));
+        assert_eq!(
+            refresh_time(Some(short), Some(issued), issued),
+            Some(short - Duration::from_secs(10))
+        );
         assert_eq!(refresh_time(None, None, issued), None);
     }
 }
