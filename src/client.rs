@@ -239,6 +239,8 @@ pub(crate) enum ReqBody {
     Empty,
     /// A buffered body that can be sent again on retry.
     Bytes(Bytes, &'static str),
+    /// A streamed body (image data): sent once, so never retried nor replayed after a 401.
+    Stream(reqwest::Body, &'static str),
 }
 
 /// One request to a service, relative to that service's versioned endpoint.
@@ -287,6 +289,12 @@ impl Req {
 
     pub fn body_bytes(mut self, bytes: Bytes, content_type: &'static str) -> Self {
         self.body = ReqBody::Bytes(bytes, content_type);
+        self
+    }
+
+    /// Adds a header (replacing one of the same name).
+    pub fn header(mut self, name: &'static str, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
         self
     }
 
@@ -384,15 +392,22 @@ impl Client {
     }
 
     /// Like [`Client::send`], to an absolute URL (a pagination link, a `Location`).
-    pub(crate) async fn send_url(&self, req: Req, url: Url) -> Result<reqwest::Response> {
+    pub(crate) async fn send_url(&self, mut req: Req, url: Url) -> Result<reqwest::Response> {
         let policy = &self.inner.settings.retry;
+        // A streamed body is consumed by the first attempt. `token()` below hands out a
+        // token that is not about to expire, so a fresh one goes with the only attempt.
+        let replayable = !matches!(req.body, ReqBody::Stream(..));
         let mut attempt = 0u32;
         let mut reauthed = false;
         loop {
             let token = self.inner.session.token().await?;
-            let body = match &req.body {
+            let body = match &mut req.body {
                 ReqBody::Empty => None,
                 ReqBody::Bytes(b, ct) => Some((reqwest::Body::from(b.clone()), *ct)),
+                ReqBody::Stream(..) => match std::mem::replace(&mut req.body, ReqBody::Empty) {
+                    ReqBody::Stream(b, ct) => Some((b, ct)),
+                    _ => None,
+                },
             };
             let mut rb = self
                 .inner
@@ -433,14 +448,17 @@ impl Client {
                         if let Some(tok) = &token {
                             reauthed = true;
                             self.inner.session.invalidate(tok).await;
-                            continue;
+                            // A streamed body is gone: report the 401; the next call re-auths.
+                            if replayable {
+                                continue;
+                            }
                         }
                     }
                     api_error(&req.method, &url, resp).await
                 }
                 Err(e) => transport_error(&req.method, &url, e),
             };
-            let can_retry = req.idempotent && err.is_retryable();
+            let can_retry = req.idempotent && replayable && err.is_retryable();
             if !can_retry || attempt >= policy.max_retries {
                 return Err(err);
             }

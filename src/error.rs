@@ -127,6 +127,24 @@ pub enum Error {
         seconds: f64,
     },
 
+    /// An image that was being waited for failed instead: an import failed (Glance put the
+    /// image back to `queued` or listed stores in `os_glance_failed_import`), or the image
+    /// was killed or deleted.
+    #[error(
+        "image {image_id} failed: status {status}, os_glance_failed_import=[{failed_stores}], \
+         os_glance_importing_to_stores=[{importing_stores}]"
+    )]
+    ImageFailed {
+        /// The image.
+        image_id: String,
+        /// Its status when the failure was seen.
+        status: String,
+        /// `os_glance_failed_import`: the stores the import failed for (may be empty).
+        failed_stores: String,
+        /// `os_glance_importing_to_stores`: the stores still pending (may be empty).
+        importing_stores: String,
+    },
+
     /// A local file or stream failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

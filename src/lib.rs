@@ -28,7 +28,9 @@ pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, Ser
 pub use clouds::CloudConfig;
 pub use error::{ApiError, Error, Result, TransportKind};
 pub use generated::*;
+pub use image::data::{DataSource, Download, ImageData, Upload};
 pub use image::images::Images;
+pub use image::import::{CreateWithData, Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::schemas::{JsonSchema, SchemaKind};

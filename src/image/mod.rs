@@ -1,6 +1,8 @@
 //! The Image service (Glance) API v2.
 
+pub mod data;
 pub mod images;
+pub mod import;
 pub mod members;
 pub mod patch;
 pub mod query;

@@ -1,0 +1,1072 @@
+//! Image data: streamed uploads and staging, verified downloads that resume after a dropped
+//! connection, range reads, and atomic downloads to a file.
+//!
+//! Memory stays constant whatever the image size: uploads are sent chunked from the source
+//! as it is read, downloads are handed out chunk by chunk while their hash is computed.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use futures_core::Stream;
+use futures_util::{StreamExt, TryStreamExt, stream};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, StatusCode};
+use sha2::digest::DynDigest;
+use tokio::io::{AsyncRead, AsyncWriteExt};
+
+use crate::client::{Client, Req, ReqBody, ServiceType, transport_error};
+use crate::error::{Error, Result};
+use crate::generated::Image;
+use crate::image::images::{Images, image_path};
+
+/// Size of the chunks read from files and readers for uploads.
+const CHUNK: usize = 256 * 1024;
+/// Default number of times a download resumes after the connection broke.
+pub const DEFAULT_MAX_RESUMES: u32 = 5;
+
+/// A progress callback: bytes transferred so far, and the total when it is known.
+pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+
+type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// Where the data of an upload comes from. Nothing is buffered: the source is read as the
+/// request body is sent.
+///
+/// ```no_run
+/// # async fn run() -> openstack_images::Result<()> {
+/// use openstack_images::DataSource;
+/// let from_file = DataSource::file("disk.raw");
+/// let from_reader = DataSource::reader(tokio::io::empty()).size(0);
+/// let from_memory = DataSource::bytes(vec![0u8; 16]);
+/// # Ok(()) }
+/// ```
+pub struct DataSource {
+    kind: SourceKind,
+    size: Option<u64>,
+}
+
+enum SourceKind {
+    File(PathBuf),
+    Reader(Pin<Box<dyn AsyncRead + Send>>),
+    Stream(ByteStream),
+    Bytes(Bytes),
+}
+
+impl std::fmt::Debug for DataSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.kind {
+            SourceKind::File(p) => format!("file {}", p.display()),
+            SourceKind::Reader(_) => "reader".into(),
+            SourceKind::Stream(_) => "stream".into(),
+            SourceKind::Bytes(b) => format!("{} bytes in memory", b.len()),
+        };
+        f.debug_struct("DataSource")
+            .field("kind", &kind)
+            .field("size", &self.size)
+            .finish()
+    }
+}
+
+impl DataSource {
+    /// A local file; its size is read from the file system when the upload starts.
+    ///
+    /// ```
+    /// let source = openstack_images::DataSource::file("/var/tmp/disk.raw");
+    /// ```
+    pub fn file(path: impl Into<PathBuf>) -> Self {
+        DataSource {
+            kind: SourceKind::File(path.into()),
+            size: None,
+        }
+    }
+
+    /// Any async reader (a pipe, a decompressor, a socket). Give [`DataSource::size`] when
+    /// it is known so Glance can check it.
+    ///
+    /// ```
+    /// let source = openstack_images::DataSource::reader(tokio::io::empty()).size(0);
+    /// ```
+    pub fn reader(reader: impl AsyncRead + Send + 'static) -> Self {
+        DataSource {
+            kind: SourceKind::Reader(Box::pin(reader)),
+            size: None,
+        }
+    }
+
+    /// A stream of chunks, for example another download.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"abc"))]);
+    /// let source = openstack_images::DataSource::stream(chunks).size(3);
+    /// ```
+    pub fn stream<S, E>(stream: S) -> Self
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        DataSource {
+            kind: SourceKind::Stream(Box::pin(stream.map_err(io::Error::other))),
+            size: None,
+        }
+    }
+
+    /// Bytes already in memory (small images, tests). The size is known.
+    ///
+    /// ```
+    /// let source = openstack_images::DataSource::bytes(&b"hello"[..]);
+    /// ```
+    pub fn bytes(data: impl Into<Bytes>) -> Self {
+        let data = data.into();
+        DataSource {
+            size: Some(data.len() as u64),
+            kind: SourceKind::Bytes(data),
+        }
+    }
+
+    /// Declares the number of bytes the source yields: sent to Glance as
+    /// `x-openstack-image-size`, and checked while sending (a source that yields more or
+    /// less fails the upload).
+    ///
+    /// ```
+    /// let source = openstack_images::DataSource::reader(tokio::io::empty()).size(0);
+    /// ```
+    pub fn size(mut self, bytes: u64) -> Self {
+        self.size = Some(bytes);
+        self
+    }
+
+    /// Opens the source: a chunk stream and its size, if known.
+    async fn open(self) -> Result<(ByteStream, Option<u64>)> {
+        Ok(match self.kind {
+            SourceKind::File(path) => {
+                let file = tokio::fs::File::open(&path).await.map_err(|e| {
+                    Error::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
+                })?;
+                let len = file.metadata().await?.len();
+                let s = tokio_util::io::ReaderStream::with_capacity(file, CHUNK);
+                (Box::pin(s), Some(self.size.unwrap_or(len)))
+            }
+            SourceKind::Reader(r) => (
+                Box::pin(tokio_util::io::ReaderStream::with_capacity(r, CHUNK)),
+                self.size,
+            ),
+            SourceKind::Stream(s) => (s, self.size),
+            SourceKind::Bytes(b) => (Box::pin(stream::once(async move { Ok(b) })), self.size),
+        })
+    }
+}
+
+/// Which data call an [`Upload`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UploadTarget {
+    /// `PUT /v2/images/{id}/file`: the image becomes active.
+    File,
+    /// `PUT /v2/images/{id}/stage`: the data waits for an import.
+    Stage,
+}
+
+/// An upload of image data, built by [`Images::upload`] or [`Images::stage`] and sent by
+/// [`Upload::send`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// use openstack_images::DataSource;
+/// client
+///     .images()
+///     .upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+///     .progress(|sent, total| eprintln!("{sent} of {total:?} bytes"))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "an upload does nothing until `.send().await`"]
+pub struct Upload {
+    images: Images,
+    id: String,
+    target: UploadTarget,
+    source: DataSource,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upload {
+    /// Calls `f(bytes_sent, total)` as chunks are handed to the connection.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+    ///     .progress(|sent, _| eprintln!("{sent}"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn progress(mut self, f: impl Fn(u64, Option<u64>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Sends the data. It is sent once: a failed upload is not retried (the source is
+    /// consumed), and a token is refreshed before the request rather than after a 401.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(self) -> Result<()> {
+        let suffix = match self.target {
+            UploadTarget::File => "file",
+            UploadTarget::Stage => "stage",
+        };
+        let path = format!("{}/{suffix}", image_path(&self.id)?);
+        let (chunks, size) = self.source.open().await?;
+        // A failing source surfaces as a broken request body; keep its own error to report.
+        let source_error = Arc::new(Mutex::new(None::<io::Error>));
+        let body = counted(chunks, size, self.progress, source_error.clone());
+        let mut req = Req::new(ServiceType::Image, Method::PUT, path);
+        req.body = ReqBody::Stream(reqwest::Body::wrap_stream(body), "application/octet-stream");
+        req.timed = false;
+        if let Some(n) = size {
+            req = req.header("x-openstack-image-size", HeaderValue::from(n));
+        }
+        tracing::debug!(image = %self.id, target = suffix, size, "upload starting");
+        let started = std::time::Instant::now();
+        let result = self.images.client.send(req).await;
+        let failed_source = source_error.lock().ok().and_then(|mut e| e.take());
+        match (result, failed_source) {
+            (_, Some(e)) => Err(Error::Io(e)),
+            (Err(e), None) => Err(e),
+            (Ok(_), None) => {
+                tracing::debug!(image = %self.id, target = suffix, elapsed_ms = started.elapsed().as_millis() as u64, "upload done");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Counts the bytes of an upload body: reports progress, checks the declared size and keeps
+/// the source's own error.
+fn counted(
+    chunks: ByteStream,
+    size: Option<u64>,
+    progress: Option<Progress>,
+    error_slot: Arc<Mutex<Option<io::Error>>>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    let fail = move |slot: &Arc<Mutex<Option<io::Error>>>, e: io::Error| {
+        let copy = io::Error::new(e.kind(), e.to_string());
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(e);
+        }
+        copy
+    };
+    stream::try_unfold((chunks, 0u64, false), move |(mut chunks, sent, done)| {
+        let progress = progress.clone();
+        let slot = error_slot.clone();
+        async move {
+            if done {
+                return Ok(None);
+            }
+            match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    let sent = sent + chunk.len() as u64;
+                    if let Some(n) = size.filter(|n| sent > *n) {
+                        let e = io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("the upload source yields more than its declared {n} bytes"),
+                        );
+                        return Err(fail(&slot, e));
+                    }
+                    if let Some(p) = &progress {
+                        p(sent, size);
+                    }
+                    Ok(Some((chunk, (chunks, sent, false))))
+                }
+                Some(Err(e)) => Err(fail(&slot, e)),
+                None => match size {
+                    Some(n) if n != sent => {
+                        let e = io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!(
+                                "the upload source ended after {sent} of its declared {n} bytes"
+                            ),
+                        );
+                        Err(fail(&slot, e))
+                    }
+                    _ => Ok(None),
+                },
+            }
+        }
+    })
+}
+
+// ------------------------------------------------------------------------------------------
+// Hashes
+
+/// The checksum a download is verified against.
+struct Expected {
+    algorithm: String,
+    hex: String,
+}
+
+/// A running hash, named by its hashlib name (the spelling Glance stores in `os_hash_algo`).
+struct Hasher {
+    state: Box<dyn DynDigest + Send + Sync>,
+}
+
+impl Hasher {
+    /// The hashlib algorithms Glance's `hashing_algorithm` is commonly set to.
+    fn new(algorithm: &str) -> Option<Hasher> {
+        let state: Box<dyn DynDigest + Send + Sync> = match algorithm.to_ascii_lowercase().as_str()
+        {
+            "sha512" => Box::new(sha2::Sha512::default()),
+            "sha384" => Box::new(sha2::Sha384::default()),
+            "sha256" => Box::new(sha2::Sha256::default()),
+            "sha224" => Box::new(sha2::Sha224::default()),
+            "sha512_256" => Box::new(sha2::Sha512_256::default()),
+            "sha512_224" => Box::new(sha2::Sha512_224::default()),
+            "md5" => Box::new(md5::Md5::default()),
+            _ => return None,
+        };
+        Some(Hasher { state })
+    }
+
+    fn hex(&mut self) -> String {
+        let digest = self.state.finalize_reset();
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// Picks what to verify: the multihash when its algorithm is supported, else the md5
+/// `checksum`, else nothing (`None`; the caller decides whether that is acceptable).
+fn expected_of(image: &Image) -> Option<Expected> {
+    if let (Some(algo), Some(value)) = (&image.os_hash_algo, &image.os_hash_value) {
+        if Hasher::new(algo).is_some() && !value.is_empty() {
+            return Some(Expected {
+                algorithm: algo.to_ascii_lowercase(),
+                hex: value.to_ascii_lowercase(),
+            });
+        }
+        tracing::debug!(algorithm = %algo, "unsupported os_hash_algo: verifying md5 instead");
+    }
+    image
+        .checksum
+        .as_ref()
+        .filter(|c| !c.is_empty())
+        .map(|c| Expected {
+            algorithm: "md5".into(),
+            hex: c.to_ascii_lowercase(),
+        })
+}
+
+/// `Content-MD5` as Glance sends it: the hex digest (RFC 1864's base64 is accepted too).
+fn content_md5(resp: &reqwest::Response) -> Option<String> {
+    let v = resp.headers().get("content-md5")?.to_str().ok()?.trim();
+    if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Some(v.to_ascii_lowercase());
+    }
+    base64_16(v).map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+}
+
+/// Decodes 16 bytes of standard base64 (the RFC 1864 `Content-MD5` form).
+fn base64_16(s: &str) -> Option<Vec<u8>> {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.trim_end_matches('=').bytes() {
+        let v = ALPHA.iter().position(|&a| a == c)? as u32;
+        bits = (bits << 6) | v;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    (out.len() == 16).then_some(out)
+}
+
+// ------------------------------------------------------------------------------------------
+// Downloads
+
+/// A download of image data, built by [`Images::download`]: as a stream, an
+/// [`AsyncRead`], or into a file.
+///
+/// The data is checked against the image's `os_hash_value` (with its `os_hash_algo`), or its
+/// md5 `checksum` (or the `Content-MD5` header) when that is all there is, and against its
+/// `size`. A mismatch is the stream's last item, an [`Error::Integrity`]: the data before
+/// it has already been handed out, so only [`Download::to_file`] guarantees that nothing
+/// unverified is kept.
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// let written = client
+///     .images()
+///     .download("1bea47ed-f6a9-463b-b423-14b9cca9ad27")
+///     .to_file("disk.raw")
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "a download does nothing until it is turned into a stream, a reader or a file"]
+pub struct Download {
+    images: Images,
+    id: String,
+    image: Option<Image>,
+    max_resumes: u32,
+    verify: bool,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Download {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Download")
+            .field("id", &self.id)
+            .field("max_resumes", &self.max_resumes)
+            .field("verify", &self.verify)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Download {
+    /// Uses this image record for the expected hash and size instead of fetching it.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.images().find("cirros").await?;
+    /// let data = client.images().download(&image.id).image(image.clone()).stream().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn image(mut self, image: Image) -> Self {
+        self.image = Some(image);
+        self
+    }
+
+    /// How many times to resume with a `Range` request after the connection broke
+    /// (default [`DEFAULT_MAX_RESUMES`]; 0 disables resuming).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").max_resumes(0).stream().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn max_resumes(mut self, n: u32) -> Self {
+        self.max_resumes = n;
+        self
+    }
+
+    /// Whether an image without any checksum may be downloaded unverified (default: no, it
+    /// fails with [`Error::Protocol`] before any data is read). A checksum that is present is
+    /// always verified.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").allow_unverified(true).stream().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn allow_unverified(mut self, yes: bool) -> Self {
+        self.verify = !yes;
+        self
+    }
+
+    /// Calls `f(bytes_received, total)` as chunks arrive.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27")
+    ///     .progress(|got, total| eprintln!("{got}/{total:?}"))
+    ///     .to_file("disk.raw")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn progress(mut self, f: impl Fn(u64, Option<u64>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Starts the download: the image's data as a stream of chunks, verified as they pass;
+    /// a mismatch is the last item, an [`Error::Integrity`]. An image without data (status
+    /// `queued`, or its data gone from the store) fails with [`Error::NotFound`] of kind
+    /// `image data`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// let mut data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").stream().await?;
+    /// while let Some(chunk) = data.try_next().await? {
+    ///     // use chunk; an Err at the end means the data was corrupt
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stream(self) -> Result<ImageData> {
+        let image = match self.image {
+            Some(i) => i,
+            None => self.images.get(&self.id).await?,
+        };
+        let path = format!("{}/file", image_path(&self.id)?);
+        let resp = open(&self.images.client, &self.id, &path, None).await?;
+        let mut expected = expected_of(&image);
+        if expected.is_none() {
+            expected = content_md5(&resp).map(|hex| Expected {
+                algorithm: "md5".into(),
+                hex,
+            });
+        }
+        if expected.is_none() && self.verify {
+            return Err(Error::Protocol(format!(
+                "image {} has no checksum to verify its data against (use \
+                 `allow_unverified(true)` to download it anyway)",
+                self.id
+            )));
+        }
+        let total = image
+            .size
+            .and_then(|s| u64::try_from(s).ok())
+            .or_else(|| resp.content_length());
+        let hasher = expected.as_ref().and_then(|e| Hasher::new(&e.algorithm));
+        tracing::debug!(image = %self.id, size = total, algorithm = expected.as_ref().map(|e| e.algorithm.as_str()), "download starting");
+        let state = Fetch {
+            client: self.images.client.clone(),
+            image_id: self.id,
+            path,
+            url: resp.url().clone(),
+            body: Some(Box::pin(resp.bytes_stream())),
+            received: 0,
+            skip: 0,
+            total,
+            size_expected: image.size.and_then(|s| u64::try_from(s).ok()),
+            hasher,
+            expected,
+            resumes_left: self.max_resumes,
+            progress: self.progress,
+            started: std::time::Instant::now(),
+            done: false,
+        };
+        Ok(ImageData {
+            inner: Box::pin(stream::unfold(state, |mut st| async move {
+                st.next_chunk().await.map(|item| (item, st))
+            })),
+            size: total,
+        })
+    }
+
+    /// The verified data as an [`AsyncRead`]. Errors come out as [`std::io::Error`]s that
+    /// wrap this crate's [`Error`] (`e.get_ref()` then `downcast_ref::<Error>()`); an
+    /// integrity failure is an error of the last read, after the data was read.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let mut reader = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").reader().await?;
+    /// let mut out = tokio::io::sink();
+    /// tokio::io::copy(&mut reader, &mut out).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn reader(self) -> Result<impl AsyncRead + Send + Unpin + 'static> {
+        let data = self.stream().await?;
+        Ok(tokio_util::io::StreamReader::new(
+            data.map_err(io::Error::other),
+        ))
+    }
+
+    /// Downloads into `path` safely: the data goes to a temporary file beside it
+    /// (`.{name}.part-{random}`), is verified, synced to disk and renamed over `path`. On any
+    /// failure (integrity, a broken connection beyond the resumes, the future dropped) the
+    /// temporary file is removed and `path` is left as it was. Returns the number of bytes.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let n = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").to_file("disk.raw").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn to_file(self, path: impl AsRef<Path>) -> Result<u64> {
+        let target = path.as_ref();
+        let name = target
+            .file_name()
+            .ok_or_else(|| Error::invalid("path", format!("{} names no file", target.display())))?
+            .to_string_lossy()
+            .into_owned();
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let (file, part) = create_part_file(&dir, &name).await?;
+        let guard = RemoveOnDrop(Some(part.clone()));
+        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        let mut data = self.stream().await?;
+        let mut written = 0u64;
+        while let Some(chunk) = data.next().await {
+            let chunk = chunk?;
+            out.write_all(&chunk).await?;
+            written += chunk.len() as u64;
+        }
+        out.flush().await?;
+        let file = out.into_inner();
+        file.sync_all().await?;
+        drop(file);
+        tokio::fs::rename(&part, target).await?;
+        guard.disarm();
+        // Make the rename itself durable; not every platform can sync a directory.
+        let _ = tokio::task::spawn_blocking(move || std::fs::File::open(&dir)?.sync_all()).await;
+        Ok(written)
+    }
+}
+
+/// Creates `dir/.{name}.part-{random}` exclusively.
+async fn create_part_file(dir: &Path, name: &str) -> Result<(tokio::fs::File, PathBuf)> {
+    let mut last = None;
+    for _ in 0..8 {
+        let part = dir.join(format!(".{name}.part-{:016x}", fastrand::u64(..)));
+        match tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+            .await
+        {
+            Ok(f) => return Ok((f, part)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => {
+                return Err(Error::Io(io::Error::new(
+                    e.kind(),
+                    format!("{}: {e}", part.display()),
+                )));
+            }
+        }
+    }
+    Err(Error::Io(
+        last.unwrap_or_else(|| io::Error::other("no temporary name")),
+    ))
+}
+
+/// Removes a temporary file unless disarmed: covers errors and cancelled futures alike.
+struct RemoveOnDrop(Option<PathBuf>);
+
+impl RemoveOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// Sends a data GET (no request timeout: it would cut large images), from byte `from` on.
+async fn open(
+    client: &Client,
+    image_id: &str,
+    path: &str,
+    range: Option<String>,
+) -> Result<reqwest::Response> {
+    let mut req = Req::new(ServiceType::Image, Method::GET, path.to_owned());
+    req.timed = false;
+    if let Some(r) = range {
+        let v = HeaderValue::from_str(&r).map_err(|_| Error::invalid("range", r.clone()))?;
+        req = req.header("range", v);
+    }
+    let resp = client.send(req).await?;
+    if resp.status() == StatusCode::NO_CONTENT {
+        return Err(Error::NotFound {
+            kind: "image data",
+            name: image_id.to_owned(),
+        });
+    }
+    Ok(resp)
+}
+
+/// The state of a download in progress.
+struct Fetch {
+    client: Client,
+    image_id: String,
+    path: String,
+    /// The URL of the data, for error messages.
+    url: url::Url,
+    body: Option<Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>>,
+    /// Bytes handed to the caller.
+    received: u64,
+    /// Bytes of a restarted (200 instead of 206) body still to hash but not hand out again.
+    skip: u64,
+    total: Option<u64>,
+    size_expected: Option<u64>,
+    hasher: Option<Hasher>,
+    expected: Option<Expected>,
+    resumes_left: u32,
+    progress: Option<Progress>,
+    started: std::time::Instant,
+    done: bool,
+}
+
+impl Fetch {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
+        loop {
+            if self.done {
+                return None;
+            }
+            let body = self.body.as_mut()?;
+            match body.next().await {
+                Some(Ok(mut chunk)) => {
+                    if let Some(h) = &mut self.hasher {
+                        h.state.update(&chunk);
+                    }
+                    if self.skip > 0 {
+                        let n = (self.skip as usize).min(chunk.len());
+                        self.skip -= n as u64;
+                        let _ = chunk.split_to(n);
+                    }
+                    if chunk.is_empty() {
+                        continue;
+                    }
+                    self.received += chunk.len() as u64;
+                    if let Some(p) = &self.progress {
+                        p(self.received, self.total);
+                    }
+                    return Some(Ok(chunk));
+                }
+                Some(Err(e)) => {
+                    let err = transport_error(&Method::GET, &self.url, e);
+                    if let Err(e) = self.resume(err).await {
+                        self.done = true;
+                        return Some(Err(e));
+                    }
+                }
+                None => {
+                    let short = self.total.is_some_and(|t| self.received + self.skip < t);
+                    if short && self.resumes_left > 0 {
+                        let err = Error::Protocol(format!(
+                            "the body of image {} ended after {} bytes",
+                            self.image_id, self.received
+                        ));
+                        if let Err(e) = self.resume(err).await {
+                            self.done = true;
+                            return Some(Err(e));
+                        }
+                        continue;
+                    }
+                    self.done = true;
+                    self.body = None;
+                    return self.finish().err().map(Err);
+                }
+            }
+        }
+    }
+
+    /// Reopens the body from the first byte not received, or gives back `err`.
+    async fn resume(&mut self, err: Error) -> Result<()> {
+        if self.resumes_left == 0 || self.skip > 0 {
+            return Err(err);
+        }
+        self.resumes_left -= 1;
+        self.body = None;
+        let from = self.received;
+        tracing::debug!(image = %self.image_id, from, error = %err, "download broke: resuming");
+        let resp = open(
+            &self.client,
+            &self.image_id,
+            &self.path,
+            Some(format!("bytes={from}-")),
+        )
+        .await?;
+        match resp.status() {
+            StatusCode::PARTIAL_CONTENT => {
+                let cr = resp
+                    .headers()
+                    .get("content-range")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                if !cr.starts_with(&format!("bytes {from}-")) {
+                    return Err(Error::Protocol(format!(
+                        "resuming image {} at byte {from}: the server answered Content-Range `{cr}`",
+                        self.image_id
+                    )));
+                }
+            }
+            StatusCode::OK => {
+                // The server ignored the range: hash from zero, hand out only what is new.
+                if let Some(h) = &mut self.hasher {
+                    h.state.reset();
+                }
+                self.skip = from;
+            }
+            s => {
+                return Err(Error::Protocol(format!(
+                    "resuming image {}: unexpected status {s}",
+                    self.image_id
+                )));
+            }
+        }
+        self.body = Some(Box::pin(resp.bytes_stream()));
+        Ok(())
+    }
+
+    /// Checks size and hash once the body is complete.
+    fn finish(&mut self) -> Result<()> {
+        if let Some(n) = self.size_expected.filter(|n| *n != self.received) {
+            return Err(Error::Integrity {
+                image_id: self.image_id.clone(),
+                algorithm: "size".into(),
+                expected: n.to_string(),
+                actual: self.received.to_string(),
+            });
+        }
+        if let (Some(h), Some(exp)) = (&mut self.hasher, &self.expected) {
+            let actual = h.hex();
+            if actual != exp.hex {
+                return Err(Error::Integrity {
+                    image_id: self.image_id.clone(),
+                    algorithm: exp.algorithm.clone(),
+                    expected: exp.hex.clone(),
+                    actual,
+                });
+            }
+        }
+        let secs = self.started.elapsed().as_secs_f64();
+        tracing::debug!(image = %self.image_id, bytes = self.received, elapsed_ms = (secs * 1000.0) as u64, verified = self.expected.is_some(), "download done");
+        Ok(())
+    }
+}
+
+/// Image data as a stream of chunks, from [`Download::stream`] or [`Images::download_range`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// use futures_util::TryStreamExt;
+/// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").stream().await?;
+/// println!("{:?} bytes", data.size());
+/// let chunks: Vec<_> = data.try_collect().await?;
+/// # Ok(()) }
+/// ```
+pub struct ImageData {
+    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    size: Option<u64>,
+}
+
+impl std::fmt::Debug for ImageData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImageData")
+            .field("size", &self.size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImageData {
+    /// The number of bytes this stream yields, when the image record or the server said.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let data = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0, 511).await?;
+    /// assert_eq!(data.size(), Some(512));
+    /// # Ok(()) }
+    /// ```
+    pub fn size(&self) -> Option<u64> {
+        self.size
+    }
+}
+
+impl Stream for ImageData {
+    type Item = Result<Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl Images {
+    /// An upload of the image's data (`PUT /v2/images/{id}/file`); the image must be
+    /// `queued` and becomes `active`. Finish with [`Upload::send`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn upload(&self, id: impl Into<String>, source: DataSource) -> Upload {
+        self.upload_to(id.into(), UploadTarget::File, source)
+    }
+
+    /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
+    /// goes to `uploading`; then [`Images::import`] with `ImportMethod::GlanceDirect`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::{DataSource, ImportMethod};
+    /// let images = client.images();
+    /// images.stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
+    /// images.import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stage(&self, id: impl Into<String>, source: DataSource) -> Upload {
+        self.upload_to(id.into(), UploadTarget::Stage, source)
+    }
+
+    fn upload_to(&self, id: String, target: UploadTarget, source: DataSource) -> Upload {
+        Upload {
+            images: self.clone(),
+            id,
+            target,
+            source,
+            progress: None,
+        }
+    }
+
+    /// A verified download of the image's data; see [`Download`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").stream().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn download(&self, id: impl Into<String>) -> Download {
+        Download {
+            images: self.clone(),
+            id: id.into(),
+            image: None,
+            max_resumes: DEFAULT_MAX_RESUMES,
+            verify: true,
+            progress: None,
+        }
+    }
+
+    /// Downloads the image's data into `path`, verified, atomically (see
+    /// [`Download::to_file`]). Returns the number of bytes written.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().download_to_file("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "disk.raw").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_to_file(&self, id: &str, path: impl AsRef<Path>) -> Result<u64> {
+        self.download(id).to_file(path).await
+    }
+
+    /// Bytes `start..=end` of the image's data (`Range: bytes=start-end`, answered 206).
+    /// Partial reads are not verified (the published hashes cover the whole image) and not
+    /// resumed. A range outside the data fails with [`Error::InvalidInput`] (the server's
+    /// 416).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// // The first 512 bytes: a partition table, a qcow2 header...
+    /// let head: Vec<_> = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0, 511).await?.try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn download_range(
+        &self,
+        id: &str,
+        start: u64,
+        end_inclusive: u64,
+    ) -> Result<ImageData> {
+        if start > end_inclusive {
+            return Err(Error::invalid(
+                "range",
+                format!("start {start} is after end {end_inclusive}"),
+            ));
+        }
+        let path = format!("{}/file", image_path(id)?);
+        let range = format!("bytes={start}-{end_inclusive}");
+        let resp = match open(&self.client, id, &path, Some(range.clone())).await {
+            Err(e) if e.status() == Some(416) => {
+                return Err(Error::invalid(
+                    "range",
+                    format!("{range} is not satisfiable for image {id}: {e}"),
+                ));
+            }
+            other => other?,
+        };
+        if resp.status() != StatusCode::PARTIAL_CONTENT {
+            return Err(Error::Protocol(format!(
+                "image {id}: asked for {range}, the server answered {} instead of 206",
+                resp.status()
+            )));
+        }
+        let size = resp.content_length();
+        let url = resp.url().clone();
+        let body = resp
+            .bytes_stream()
+            .map_err(move |e| transport_error(&Method::GET, &url, e));
+        Ok(ImageData {
+            inner: Box::pin(body),
+            size,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex_of(algo: &str, data: &[u8]) -> String {
+        let mut h = Hasher::new(algo).unwrap();
+        h.state.update(data);
+        h.hex()
+    }
+
+    #[test]
+    fn known_digests() {
+        assert_eq!(hex_of("md5", b""), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            hex_of("SHA256", b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(hex_of("sha512", b"").starts_with("cf83e1357eefb8bd"));
+        assert!(Hasher::new("whirlpool").is_none());
+    }
+
+    #[test]
+    fn content_md5_hex_and_base64() {
+        assert_eq!(
+            base64_16("1B2M2Y8AsgTpgAmY7PhCfg==").unwrap(),
+            vec![
+                0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8,
+                0x42, 0x7e
+            ]
+        );
+        assert!(base64_16("abc").is_none());
+    }
+
+    #[tokio::test]
+    async fn upload_body_checks_declared_size() {
+        let src = DataSource::bytes(&b"12345"[..]).size(4);
+        let (chunks, size) = src.open().await.unwrap();
+        let slot = Arc::new(Mutex::new(None));
+        let out: Vec<_> = counted(chunks, size, None, slot.clone()).collect().await;
+        assert!(out.iter().any(|r| r.is_err()));
+        assert!(slot.lock().unwrap().is_some());
+
+        let src = DataSource::stream(stream::iter([
+            Ok::<_, io::Error>(Bytes::from_static(b"ab")),
+            Ok(Bytes::from_static(b"c")),
+        ]))
+        .size(3);
+        let (chunks, size) = src.open().await.unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let progress: Progress = Arc::new(move |n, t| s2.lock().unwrap().push((n, t)));
+        let out: Vec<_> = counted(chunks, size, Some(progress), Arc::new(Mutex::new(None)))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(out.concat(), b"abc");
+        assert_eq!(*seen.lock().unwrap(), vec![(2, Some(3)), (3, Some(3))]);
+    }
+}

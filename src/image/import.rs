@@ -1,0 +1,698 @@
+//! Interoperable image import (`POST /v2/images/{id}/import`), the discovery calls that go
+//! with it (`/v2/info/import`, `/v2/info/stores`, `/v2/info/usage`), waiting for a status,
+//! and the create-upload-wait convenience.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::client::{Req, ServiceType};
+use crate::error::{Error, Result};
+use crate::generated::{Image, ImageCreate, ImageStatus};
+use crate::image::data::{DataSource, Progress};
+use crate::image::images::{Images, image_path};
+
+/// How Glance obtains the data of an import.
+///
+/// ```
+/// use openstack_images::ImportMethod;
+/// let m = ImportMethod::WebDownload { uri: "https://example.com/disk.raw".into() };
+/// assert_eq!(m.name(), "web-download");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ImportMethod {
+    /// Data staged before with [`Images::stage`].
+    GlanceDirect,
+    /// Glance downloads the data from a URL (subject to the operator's
+    /// `[import_filtering_opts]`).
+    WebDownload {
+        /// The URL Glance fetches.
+        uri: String,
+    },
+    /// Copies an active image's data into more stores (multi-store clouds).
+    CopyImage,
+    /// Glance downloads an image from the Glance of another region.
+    GlanceDownload {
+        /// The other region's name.
+        remote_region: String,
+        /// The image's id in that region.
+        remote_image_id: String,
+        /// The catalog interface to reach it by (the server defaults to `public`).
+        remote_service_interface: Option<String>,
+    },
+}
+
+impl ImportMethod {
+    /// The method's name as the API spells it.
+    ///
+    /// ```
+    /// assert_eq!(openstack_images::ImportMethod::GlanceDirect.name(), "glance-direct");
+    /// ```
+    pub fn name(&self) -> &'static str {
+        match self {
+            ImportMethod::GlanceDirect => "glance-direct",
+            ImportMethod::WebDownload { .. } => "web-download",
+            ImportMethod::CopyImage => "copy-image",
+            ImportMethod::GlanceDownload { .. } => "glance-download",
+        }
+    }
+
+    /// The `method` object of the request body.
+    fn to_json(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("name".into(), self.name().into());
+        match self {
+            ImportMethod::WebDownload { uri } => {
+                m.insert("uri".into(), uri.clone().into());
+            }
+            ImportMethod::GlanceDownload {
+                remote_region,
+                remote_image_id,
+                remote_service_interface,
+            } => {
+                m.insert("glance_region".into(), remote_region.clone().into());
+                m.insert("glance_image_id".into(), remote_image_id.clone().into());
+                if let Some(i) = remote_service_interface {
+                    m.insert("glance_service_interface".into(), i.clone().into());
+                }
+            }
+            ImportMethod::GlanceDirect | ImportMethod::CopyImage => {}
+        }
+        Value::Object(m)
+    }
+}
+
+/// An import request, built by [`Images::import`] and sent by [`Import::send`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// use openstack_images::ImportMethod;
+/// client
+///     .images()
+///     .import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::CopyImage)
+///     .stores(["ceph-2"])
+///     .all_stores_must_succeed(false)
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+#[must_use = "an import does nothing until `.send().await`"]
+pub struct Import {
+    images: Images,
+    id: String,
+    method: ImportMethod,
+    stores: Option<Vec<String>>,
+    all_stores: Option<bool>,
+    all_stores_must_succeed: Option<bool>,
+}
+
+impl Import {
+    /// The stores to import into (multi-store clouds; see [`Images::stores_info`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::ImportMethod;
+    /// client.images().import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::CopyImage).stores(["fast", "cheap"]).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stores<I, S>(mut self, stores: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.stores = Some(stores.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Imports into every store of the cloud.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::ImportMethod;
+    /// client.images().import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::CopyImage).all_stores(true).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn all_stores(mut self, yes: bool) -> Self {
+        self.all_stores = Some(yes);
+        self
+    }
+
+    /// Whether one failed store fails the whole import (the server's default is `true`;
+    /// `false` needs a multi-store cloud).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::ImportMethod;
+    /// client.images().import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::CopyImage).all_stores(true).all_stores_must_succeed(false).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn all_stores_must_succeed(mut self, yes: bool) -> Self {
+        self.all_stores_must_succeed = Some(yes);
+        self
+    }
+
+    /// The request body, with only the options that were set.
+    fn body(&self) -> Value {
+        let mut body = json!({ "method": self.method.to_json() });
+        if let Some(s) = &self.stores {
+            body["stores"] = json!(s);
+        }
+        if let Some(b) = self.all_stores {
+            body["all_stores"] = json!(b);
+        }
+        if let Some(b) = self.all_stores_must_succeed {
+            body["all_stores_must_succeed"] = json!(b);
+        }
+        body
+    }
+
+    /// Starts the import (Glance answers 202 and works in the background; follow it with
+    /// [`Images::wait_for_status`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ImportMethod;
+    /// client.images().import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(self) -> Result<()> {
+        if let ImportMethod::WebDownload { uri } = &self.method {
+            url::Url::parse(uri).map_err(|e| Error::invalid("uri", format!("{uri}: {e}")))?;
+        }
+        let path = format!("{}/import", image_path(&self.id)?);
+        tracing::debug!(image = %self.id, method = self.method.name(), "import");
+        // Not retried: a second import of the same image is refused while the first runs.
+        let req = Req::new(ServiceType::Image, Method::POST, path).json(&self.body())?;
+        self.images.client.send(req).await.map(drop)
+    }
+}
+
+/// The import methods a cloud enables (`GET /v2/info/import`).
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// let info = client.images().import_info().await?;
+/// assert!(info.supports("glance-direct"));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct ImportInfo {
+    /// The enabled method names (`glance-direct`, `web-download`, `copy-image`, ...).
+    pub methods: Vec<String>,
+}
+
+impl ImportInfo {
+    /// Whether the named method is enabled.
+    ///
+    /// ```
+    /// let info = openstack_images::ImportInfo::default();
+    /// assert!(!info.supports("web-download"));
+    /// ```
+    pub fn supports(&self, method: &str) -> bool {
+        self.methods.iter().any(|m| m == method)
+    }
+}
+
+/// One store of a multi-store cloud (`GET /v2/info/stores`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct StoreInfo {
+    /// The store's id, as used in `stores` of an import.
+    pub id: String,
+    /// The operator's description.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Whether data goes there when no store is named.
+    #[serde(default)]
+    pub default: bool,
+    /// Whether the store is read-only (the `http` store).
+    #[serde(default)]
+    pub read_only: bool,
+}
+
+/// One quota of `GET /v2/info/usage`: the limit and what is used (`-1` is unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[non_exhaustive]
+pub struct QuotaUsage {
+    /// The limit.
+    pub limit: i64,
+    /// What is in use.
+    pub usage: i64,
+}
+
+/// Options of [`Images::create_with_data`], sent by [`CreateWithData::send`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// use openstack_images::{DataSource, ImageCreate};
+/// let image = client
+///     .images()
+///     .create_with_data(
+///         ImageCreate::new("disk").disk_format("raw").container_format("bare"),
+///         DataSource::file("disk.raw"),
+///     )
+///     .via_import(true)
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "nothing is created until `.send().await`"]
+pub struct CreateWithData {
+    images: Images,
+    create: ImageCreate,
+    source: DataSource,
+    via_import: bool,
+    keep_on_failure: bool,
+    timeout: Duration,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for CreateWithData {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateWithData")
+            .field("source", &self.source)
+            .field("via_import", &self.via_import)
+            .field("keep_on_failure", &self.keep_on_failure)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CreateWithData {
+    /// Stages the data and imports it with `glance-direct` instead of uploading it directly
+    /// (clouds that apply import plugins, or disable direct upload).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::{DataSource, ImageCreate};
+    /// client.images().create_with_data(ImageCreate::new("d"), DataSource::file("d.raw")).via_import(true).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn via_import(mut self, yes: bool) -> Self {
+        self.via_import = yes;
+        self
+    }
+
+    /// Keeps the half-made image when a step fails (by default it is deleted).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::{DataSource, ImageCreate};
+    /// client.images().create_with_data(ImageCreate::new("d"), DataSource::file("d.raw")).keep_on_failure(true).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn keep_on_failure(mut self, yes: bool) -> Self {
+        self.keep_on_failure = yes;
+        self
+    }
+
+    /// How long to wait for the image to become active after the data is sent (default
+    /// 10 minutes).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::{DataSource, ImageCreate};
+    /// client.images().create_with_data(ImageCreate::new("d"), DataSource::file("d.raw"))
+    ///     .timeout(std::time::Duration::from_secs(60)).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Reports upload progress (see [`crate::Upload::progress`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::{DataSource, ImageCreate};
+    /// client.images().create_with_data(ImageCreate::new("d"), DataSource::file("d.raw"))
+    ///     .progress(|sent, total| eprintln!("{sent}/{total:?}")).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn progress(mut self, f: impl Fn(u64, Option<u64>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Creates the image, sends the data, waits for `active`; returns the active image.
+    /// On failure the image is deleted (unless [`CreateWithData::keep_on_failure`]) and the
+    /// step's error is returned.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// # use openstack_images::{DataSource, ImageCreate};
+    /// let image = client.images().create_with_data(ImageCreate::new("d"), DataSource::file("d.raw")).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(self) -> Result<Image> {
+        let images = self.images;
+        let image = images.create(self.create).await?;
+        let id = image.id.clone();
+        let result = async {
+            let upload = if self.via_import {
+                images.stage(id.clone(), self.source)
+            } else {
+                images.upload(id.clone(), self.source)
+            };
+            let upload = match self.progress {
+                Some(p) => upload.progress(move |a, b| p(a, b)),
+                None => upload,
+            };
+            upload.send().await?;
+            if self.via_import {
+                images
+                    .import(id.clone(), ImportMethod::GlanceDirect)
+                    .send()
+                    .await?;
+            }
+            images
+                .wait_for_status(&id, &[ImageStatus::Active], self.timeout)
+                .await
+        }
+        .await;
+        match result {
+            Err(e) if !self.keep_on_failure => {
+                tracing::debug!(image = %id, error = %e, "create_with_data failed: deleting the image");
+                if let Err(d) = images.delete(&id).await {
+                    tracing::warn!(image = %id, error = %d, "could not delete the half-made image");
+                }
+                Err(e)
+            }
+            other => other,
+        }
+    }
+}
+
+/// The properties Glance uses to report import progress and failures.
+const FAILED_IMPORT: &str = "os_glance_failed_import";
+const IMPORTING_TO: &str = "os_glance_importing_to_stores";
+
+fn prop_str(image: &Image, key: &str) -> String {
+    match image.extra.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+/// What one poll of [`Images::wait_for_status`] concludes.
+#[derive(Debug, PartialEq)]
+enum Poll {
+    Done,
+    Wait,
+    Failed,
+}
+
+/// Judges one observation; `busy` is whether the image was seen in a transitional state
+/// (saving, uploading, importing) before.
+fn judge(image: &Image, wanted: &[ImageStatus], busy: bool) -> Poll {
+    let status = image
+        .status
+        .clone()
+        .unwrap_or(ImageStatus::Unknown(String::new()));
+    if !prop_str(image, FAILED_IMPORT).is_empty() {
+        return Poll::Failed;
+    }
+    if wanted.contains(&status) {
+        return Poll::Done;
+    }
+    match status {
+        ImageStatus::Killed | ImageStatus::Deleted | ImageStatus::PendingDelete => Poll::Failed,
+        // Glance puts an image whose import failed back to `queued`.
+        ImageStatus::Queued if busy => Poll::Failed,
+        _ => Poll::Wait,
+    }
+}
+
+impl Images {
+    /// An import request for an image (`POST /v2/images/{id}/import`); see [`Import`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ImportMethod;
+    /// client
+    ///     .images()
+    ///     .import(
+    ///         "1bea47ed-f6a9-463b-b423-14b9cca9ad27",
+    ///         ImportMethod::WebDownload { uri: "https://example.com/disk.raw".into() },
+    ///     )
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn import(&self, id: impl Into<String>, method: ImportMethod) -> Import {
+        Import {
+            images: self.clone(),
+            id: id.into(),
+            method,
+            stores: None,
+            all_stores: None,
+            all_stores_must_succeed: None,
+        }
+    }
+
+    /// The import methods this cloud enables.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// println!("{:?}", client.images().import_info().await?.methods);
+    /// # Ok(()) }
+    /// ```
+    pub async fn import_info(&self) -> Result<ImportInfo> {
+        #[derive(Deserialize)]
+        struct Body {
+            #[serde(rename = "import-methods")]
+            import_methods: Methods,
+        }
+        #[derive(Deserialize)]
+        struct Methods {
+            #[serde(default)]
+            value: Vec<String>,
+        }
+        let req = Req::new(ServiceType::Image, Method::GET, "info/import");
+        let body: Body = self.client.send_json(req).await?;
+        Ok(ImportInfo {
+            methods: body.import_methods.value,
+        })
+    }
+
+    /// The stores of a multi-store cloud. A cloud with a single store answers 404: that is
+    /// reported as [`Error::NotFound`] of kind `store list (multi-store is not enabled)`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// for store in client.images().stores_info().await? {
+    ///     println!("{} default={}", store.id, store.default);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn stores_info(&self) -> Result<Vec<StoreInfo>> {
+        #[derive(Deserialize)]
+        struct Body {
+            stores: Vec<StoreInfo>,
+        }
+        let req = Req::new(ServiceType::Image, Method::GET, "info/stores");
+        match self.client.send_json::<Body>(req).await {
+            Ok(b) => Ok(b.stores),
+            Err(e) if e.status() == Some(404) => Err(Error::NotFound {
+                kind: "store list (multi-store is not enabled)",
+                name: "info/stores".into(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The project's quota usage (`GET /v2/info/usage`), by quota name
+    /// (`image_size_total`, `image_count_total`, `image_stage_total`, `image_count_uploading`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let usage = client.images().usage().await?;
+    /// if let Some(q) = usage.get("image_count_total") {
+    ///     println!("{} of {} images", q.usage, q.limit);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn usage(&self) -> Result<BTreeMap<String, QuotaUsage>> {
+        #[derive(Deserialize)]
+        struct Body {
+            usage: BTreeMap<String, QuotaUsage>,
+        }
+        let req = Req::new(ServiceType::Image, Method::GET, "info/usage");
+        let body: Body = self.client.send_json(req).await?;
+        Ok(body.usage)
+    }
+
+    /// Polls the image until its status is one of `wanted` (200 ms between polls, doubling
+    /// up to 2 s), and returns it. Fails with [`Error::WaitTimeout`] after `timeout`, and
+    /// with [`Error::ImageFailed`] as soon as the image is killed or deleted, or an import
+    /// failed: `os_glance_failed_import` is not empty, or the image went back to `queued`
+    /// after being seen saving, uploading or importing.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use std::time::Duration;
+    /// use openstack_images::ImageStatus;
+    /// let image = client
+    ///     .images()
+    ///     .wait_for_status("1bea47ed-f6a9-463b-b423-14b9cca9ad27", &[ImageStatus::Active], Duration::from_secs(300))
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn wait_for_status(
+        &self,
+        id: &str,
+        wanted: &[ImageStatus],
+        timeout: Duration,
+    ) -> Result<Image> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(200);
+        let mut busy = false;
+        loop {
+            let image = self.get(id).await?;
+            let verdict = judge(&image, wanted, busy);
+            let status = image
+                .status
+                .as_ref()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default();
+            tracing::debug!(image = %id, status = %status, verdict = ?verdict, "wait_for_status");
+            match verdict {
+                Poll::Done => return Ok(image),
+                Poll::Failed => {
+                    return Err(Error::ImageFailed {
+                        image_id: id.to_owned(),
+                        status,
+                        failed_stores: prop_str(&image, FAILED_IMPORT),
+                        importing_stores: prop_str(&image, IMPORTING_TO),
+                    });
+                }
+                Poll::Wait => {}
+            }
+            busy |= matches!(
+                image.status,
+                Some(ImageStatus::Saving | ImageStatus::Uploading | ImageStatus::Importing)
+            );
+            let elapsed = started.elapsed();
+            if elapsed >= timeout {
+                let names: Vec<&str> = wanted.iter().map(ImageStatus::as_str).collect();
+                return Err(Error::WaitTimeout {
+                    what: format!(
+                        "image {id} to become {} (last status {status})",
+                        names.join(" or ")
+                    ),
+                    seconds: elapsed.as_secs_f64(),
+                });
+            }
+            tokio::time::sleep(delay.min(timeout - elapsed)).await;
+            delay = (delay * 2).min(Duration::from_secs(2));
+        }
+    }
+
+    /// Creates an image and gives it data in one call: create, upload (or stage and import
+    /// with `glance-direct`), wait for `active`; see [`CreateWithData`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::{DataSource, ImageCreate};
+    /// let image = client
+    ///     .images()
+    ///     .create_with_data(
+    ///         ImageCreate::new("disk").disk_format("raw").container_format("bare"),
+    ///         DataSource::file("disk.raw"),
+    ///     )
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn create_with_data(&self, create: ImageCreate, source: DataSource) -> CreateWithData {
+        CreateWithData {
+            images: self.clone(),
+            create,
+            source,
+            via_import: false,
+            keep_on_failure: false,
+            timeout: Duration::from_secs(600),
+            progress: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(status: &str, failed: Option<&str>) -> Image {
+        let mut v = json!({"id": "x", "status": status});
+        if let Some(f) = failed {
+            v["os_glance_failed_import"] = json!(f);
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn import_bodies_use_the_server_spelling() {
+        let images = crate::Client::builder()
+            .cloud(crate::CloudConfig::no_auth("http://127.0.0.1:1/v2"))
+            .build()
+            .unwrap()
+            .images();
+        let b = images
+            .import(
+                "i",
+                ImportMethod::WebDownload {
+                    uri: "http://h/x".into(),
+                },
+            )
+            .stores(["a", "b"])
+            .all_stores_must_succeed(false)
+            .body();
+        assert_eq!(
+            b,
+            json!({"method": {"name": "web-download", "uri": "http://h/x"},
+                   "stores": ["a", "b"], "all_stores_must_succeed": false})
+        );
+        let b = images
+            .import(
+                "i",
+                ImportMethod::GlanceDownload {
+                    remote_region: "R2".into(),
+                    remote_image_id: "u".into(),
+                    remote_service_interface: None,
+                },
+            )
+            .all_stores(true)
+            .body();
+        assert_eq!(
+            b,
+            json!({"method": {"name": "glance-download", "glance_region": "R2",
+                   "glance_image_id": "u"}, "all_stores": true})
+        );
+    }
+
+    #[test]
+    fn judging_import_progress() {
+        let active = [ImageStatus::Active];
+        assert_eq!(judge(&image("active", None), &active, false), Poll::Done);
+        assert_eq!(judge(&image("importing", None), &active, false), Poll::Wait);
+        assert_eq!(judge(&image("queued", None), &active, false), Poll::Wait);
+        assert_eq!(judge(&image("queued", None), &active, true), Poll::Failed);
+        assert_eq!(judge(&image("killed", None), &active, false), Poll::Failed);
+        assert_eq!(
+            judge(&image("importing", Some("fs")), &active, false),
+            Poll::Failed
+        );
+        assert_eq!(
+            judge(&image("importing", Some("")), &active, false),
+            Poll::Wait
+        );
+    }
+}
