@@ -6,6 +6,7 @@
 //! - `demo`: a narrated tour of the client against the local stack
 //! - `bench`: side-by-side benchmarks against peers
 
+mod schema;
 mod stack;
 mod test;
 
@@ -27,8 +28,32 @@ enum Cmd {
         #[command(subcommand)]
         cmd: StackCmd,
     },
+    /// Fetch Glance's served schemas into schemas/image/v2/, or check them for drift.
+    Schema {
+        #[command(subcommand)]
+        cmd: SchemaCmd,
+    },
     /// Run every check: fmt, clippy, offline tests, schema check and live tests.
     Test,
+}
+
+#[derive(Subcommand)]
+enum SchemaCmd {
+    /// Write GET /v2/schemas/{image,images,member,members,task,tasks}, canonically formatted.
+    Pull {
+        /// A cloud of your clouds.yaml (default: the local stack, brought up if needed).
+        #[arg(long, value_name = "NAME")]
+        cloud: Option<String>,
+        /// Where to write the files (default: schemas/image/v2/).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Compare the served schemas with schemas/image/v2/; fails with a report on drift.
+    Check {
+        /// A cloud of your clouds.yaml (default: the local stack, brought up if needed).
+        #[arg(long, value_name = "NAME")]
+        cloud: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -59,6 +84,10 @@ fn main() -> Result<()> {
             StackCmd::Down => stack::down(),
             StackCmd::Status => stack::status(),
             StackCmd::Env => stack::print_env(),
+        },
+        Cmd::Schema { cmd } => match cmd {
+            SchemaCmd::Pull { cloud, out } => schema::pull(cloud.as_deref(), out.as_deref()),
+            SchemaCmd::Check { cloud } => schema::check(cloud.as_deref()),
         },
         Cmd::Test => test::run(),
     }
