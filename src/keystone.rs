@@ -1,6 +1,6 @@
 //! Keystone v3 authentication, the service catalog and endpoint discovery.
 //!
-//! A [`Session`] holds one token per client (shared by all clones): it authenticates lazily,
+//! A session holds one token per client (shared by all clones): it authenticates lazily,
 //! reuses the token until shortly before it expires, and re-authenticates once, whatever the
 //! number of tasks that saw a `401`. Endpoints come from the token's catalog (or the
 //! configured overrides) and are resolved once per session; the Image endpoint's version is

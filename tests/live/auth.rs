@@ -268,19 +268,49 @@ impl Write for Capture {
     }
 }
 
-/// Everything on one thread, so the thread-local subscriber sees every event, including
-/// reqwest's `log` records (bridged by the subscriber).
-#[tokio::test(flavor = "current_thread")]
-async fn trace_output_never_shows_credentials() {
+/// Set in the child process that runs [`trace_scenario_in_child`].
+const TRACE_CHILD: &str = "OPENSTACK_IMAGES_TRACE_CHILD";
+
+/// Runs the scenario below in a child process of this test binary, where a global TRACE
+/// subscriber (which also receives reqwest's `log` records) sees every event. A thread-local
+/// subscriber in this process could miss events while other tests run in parallel.
+#[test]
+fn trace_output_never_shows_credentials() {
     crate::harness::require_stack();
+    let name = format!(
+        "{}::trace_scenario_in_child",
+        module_path!().split_once("::").map_or("auth", |(_, m)| m)
+    );
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", &name, "--nocapture", "--test-threads=1"])
+        .env(TRACE_CHILD, "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran nothing:\n{stdout}"
+    );
+}
+
+/// The scenario of [`trace_output_never_shows_credentials`]; a no-op unless run as its child.
+#[tokio::test(flavor = "current_thread")]
+async fn trace_scenario_in_child() {
+    if std::env::var_os(TRACE_CHILD).is_none() {
+        return;
+    }
+    use tracing_subscriber::util::SubscriberInitExt;
     let capture = Capture::default();
     let writer = capture.clone();
-    let subscriber = tracing_subscriber::fmt()
+    tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .finish();
-    let guard = tracing::subscriber::set_default(subscriber);
+        .finish()
+        .try_init()
+        .expect("the child installs the only global subscriber");
 
     let token = admin_token().await;
     let local = cloud("local");
@@ -317,7 +347,6 @@ async fn trace_output_never_shows_credentials() {
     wrong.password = Some(Secret::new("wrong-password-0815"));
     secrets.push("wrong-password-0815".into());
     let _ = client(wrong).authenticate().await.unwrap_err();
-    drop(guard);
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     assert!(
