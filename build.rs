@@ -172,12 +172,16 @@ fn props_of(schema: &Value, enum_name: &dyn Fn(&str) -> String) -> Vec<Prop> {
 }
 
 fn pascal(s: &str) -> String {
+    let all_upper = !s.chars().any(|c| c.is_ascii_lowercase());
     let mut out = String::new();
     let mut up = true;
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
             if up {
-                out.extend(c.to_uppercase());
+                out.push(c.to_ascii_uppercase());
+            } else if all_upper {
+                // `SAVING` -> `Saving`, but keep `FusionCompute` as written.
+                out.push(c.to_ascii_lowercase());
             } else {
                 out.push(c);
             }
@@ -478,9 +482,13 @@ fn type_is(ty: &syn::Type, name: &str) -> bool {
 /// An open enum: known values as variants, anything else kept in `Unknown`.
 fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
     let ty = format_ident!("{}", name);
+    // `Unknown(String)` is the catch-all: a listed value spelled `unknown` gets another name.
     let variants: Vec<Ident> = values
         .iter()
-        .map(|v| format_ident!("{}", pascal(v)))
+        .map(|v| match pascal(v).as_str() {
+            "Unknown" => format_ident!("UnknownValue"),
+            p => format_ident!("{}", p),
+        })
         .collect();
     let docs = values.iter().map(|v| format!("`{v}`"));
     let all_doc = format!("Every value this schema lists for {name}.");

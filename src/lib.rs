@@ -26,6 +26,7 @@ pub mod validate;
 
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
 pub use clouds::CloudConfig;
+pub use compute::images::{ComputeImageQuery, ComputeImages};
 pub use error::{ApiError, Error, Result, TransportKind};
 pub use generated::*;
 pub use image::data::{DataSource, Download, ImageData, Upload};

@@ -3,7 +3,7 @@
 //! The rule tables ([`IMAGE_SCHEMA`](crate::IMAGE_SCHEMA), ...) are generated from the schema
 //! files by `build.rs`; this module applies them.
 
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -198,21 +198,23 @@ fn check_str(p: &PropSpec, key: &str, s: &str, max: Option<u64>) -> Result<()> {
             ),
         ));
     }
-    if let Some(pattern) = p.pattern {
-        if !pattern_matches(pattern, s) {
-            return Err(Error::invalid(
-                key,
-                format!("`{}` does not match {pattern}", truncated(s)),
-            ));
-        }
+    if let Some(pattern) = p.pattern
+        && !pattern_matches(pattern, s)
+    {
+        return Err(Error::invalid(
+            key,
+            format!("`{}` does not match {pattern}", truncated(s)),
+        ));
     }
     Ok(())
 }
 
+/// Compiled patterns, by source (`None`: the pattern did not compile).
+type Compiled = Vec<(&'static str, Option<regress::Regex>)>;
+
 /// Matches an ECMA 262 pattern (the dialect JSON Schema uses), compiling each once.
 fn pattern_matches(pattern: &'static str, s: &str) -> bool {
-    static CACHE: OnceLock<std::sync::Mutex<Vec<(&'static str, Option<regress::Regex>)>>> =
-        OnceLock::new();
+    static CACHE: OnceLock<Mutex<Compiled>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     if !cache.iter().any(|(p, _)| *p == pattern) {

@@ -7,3 +7,5 @@ pub const MICROVERSION: &str = "2.35";
 
 /// `OpenStack-API-Version` header value for [`MICROVERSION`].
 pub const MICROVERSION_HEADER: &str = "compute 2.35";
+
+pub mod images;

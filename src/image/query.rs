@@ -334,7 +334,8 @@ impl ImageListQuery {
     /// The query as `key=value` pairs, checked: the two sort styles cannot be mixed, and
     /// `sort_dir` needs a `sort_key`.
     pub fn to_pairs(&self) -> Result<Vec<(String, String)>> {
-        if !self.sort.is_empty() && !(self.sort_keys.is_empty() && self.sort_dirs.is_empty()) {
+        let classic = !self.sort_keys.is_empty() || !self.sort_dirs.is_empty();
+        if !self.sort.is_empty() && classic {
             return Err(Error::invalid(
                 "sort",
                 "`sort` cannot be combined with `sort_key`/`sort_dir` (Glance answers 400)",

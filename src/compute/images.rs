@@ -1,0 +1,427 @@
+//! Images through the Compute API: `/v2.1/images`, `/images/detail`, `/images/{id}/metadata`.
+
+use std::collections::BTreeMap;
+
+use futures_core::Stream;
+use futures_util::{TryStreamExt, stream};
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::client::{Client, Req, ServiceType, seg};
+use crate::error::{Error, Result};
+use crate::generated::{ComputeImage, ComputeLink};
+use crate::paging::{Page, marker_of, resolve_link};
+use crate::validate::check_path_value;
+
+/// The Compute service's images API (deprecated by Nova; pinned to microversion 2.35).
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// let image = client.compute_images().get("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+/// println!("{:?} {:?}", image.name, image.status);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ComputeImages {
+    client: Client,
+}
+
+impl Client {
+    /// The Compute service's images API.
+    ///
+    /// ```no_run
+    /// # fn run(client: openstack_images::Client) {
+    /// let images = client.compute_images();
+    /// # }
+    /// ```
+    pub fn compute_images(&self) -> ComputeImages {
+        ComputeImages {
+            client: self.clone(),
+        }
+    }
+}
+
+/// Filters of `GET /images/detail` (the seed's ListOpts, plus minRam/minDisk).
+///
+/// ```
+/// use openstack_images::ComputeImageQuery;
+/// let q = ComputeImageQuery::new().name("cirros").image_type("snapshot").limit(2);
+/// assert_eq!(q.to_pairs().len(), 3);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[must_use]
+pub struct ComputeImageQuery {
+    pairs: Vec<(String, String)>,
+    limit: Option<u32>,
+    marker: Option<String>,
+}
+
+impl ComputeImageQuery {
+    /// No filters.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn set(mut self, k: &str, v: String) -> Self {
+        self.pairs.retain(|(key, _)| key != k);
+        self.pairs.push((k.to_owned(), v));
+        self
+    }
+
+    /// Only images changed since this time (ISO 8601), deleted ones included.
+    pub fn changes_since(self, time: impl Into<String>) -> Self {
+        self.set("changes-since", time.into())
+    }
+
+    /// Images per page.
+    pub fn limit(mut self, n: u32) -> Self {
+        self.limit = Some(n);
+        self
+    }
+
+    /// Start after this image id.
+    pub fn marker(mut self, id: impl Into<String>) -> Self {
+        self.marker = Some(id.into());
+        self
+    }
+
+    /// Only images with this name.
+    pub fn name(self, name: impl Into<String>) -> Self {
+        self.set("name", name.into())
+    }
+
+    /// Only snapshots of this server (its id or URL).
+    pub fn server(self, server: impl Into<String>) -> Self {
+        self.set("server", server.into())
+    }
+
+    /// Only images in this status (Nova's names: ACTIVE, SAVING, ...).
+    pub fn status(self, status: impl Into<String>) -> Self {
+        self.set("status", status.into())
+    }
+
+    /// Only images of this type (`snapshot` or `backup`, from the `image_type` property).
+    pub fn image_type(self, t: impl Into<String>) -> Self {
+        self.set("type", t.into())
+    }
+
+    /// Only images needing at least this much RAM (MB).
+    pub fn min_ram(self, mb: u64) -> Self {
+        self.set("minRam", mb.to_string())
+    }
+
+    /// Only images needing at least this much disk (GB).
+    pub fn min_disk(self, gb: u64) -> Self {
+        self.set("minDisk", gb.to_string())
+    }
+
+    /// The query as `key=value` pairs.
+    pub fn to_pairs(&self) -> Vec<(String, String)> {
+        let mut out = self.pairs.clone();
+        if let Some(n) = self.limit {
+            out.push(("limit".into(), n.to_string()));
+        }
+        if let Some(m) = &self.marker {
+            out.push(("marker".into(), m.clone()));
+        }
+        out
+    }
+}
+
+#[derive(Deserialize)]
+struct DetailBody {
+    images: Vec<ComputeImage>,
+    #[serde(default)]
+    images_links: Vec<ComputeLink>,
+}
+
+#[derive(Deserialize)]
+struct ImageBody {
+    image: ComputeImage,
+}
+
+#[derive(Deserialize)]
+struct MetadataBody {
+    metadata: BTreeMap<String, Value>,
+}
+
+#[derive(Deserialize)]
+struct MetaBody {
+    meta: BTreeMap<String, Value>,
+}
+
+/// Explains a 404/406 on the images API when the cloud cannot serve microversion 2.35.
+fn explain(e: Error) -> Error {
+    match &e {
+        Error::Api(a) if a.status == 406 => Error::Config(format!(
+            "this cloud's Compute API does not accept microversion {} (its minimum is higher); \
+             the images API was removed in 2.36, so use the Image service (Client::images) \
+             instead: {}",
+            super::MICROVERSION,
+            a.message
+        )),
+        _ => e,
+    }
+}
+
+fn image_path(id: &str) -> Result<String> {
+    check_path_value("image id", id)?;
+    Ok(format!("images/{}", seg(id)))
+}
+
+impl ComputeImages {
+    async fn json<T: serde::de::DeserializeOwned>(&self, req: Req) -> Result<T> {
+        self.client.send_json(req).await.map_err(explain)
+    }
+
+    /// One page of `GET /images/detail`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ComputeImageQuery;
+    /// let page = client.compute_images().list_page(&ComputeImageQuery::new().limit(2)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_page(&self, query: &ComputeImageQuery) -> Result<Page<ComputeImage>> {
+        let base = self.client.endpoint(ServiceType::Compute).await?;
+        let req =
+            Req::new(ServiceType::Compute, Method::GET, "images/detail").query(query.to_pairs());
+        let body: DetailBody = self.json(req).await?;
+        let next = body
+            .images_links
+            .iter()
+            .find(|l| l.rel == "next")
+            .filter(|_| !body.images.is_empty())
+            .and_then(|l| resolve_link(&base, &l.href))
+            .and_then(|u| marker_of(&u));
+        Ok(Page::new(body.images, next))
+    }
+
+    /// Every image, following `images_links` (rel `next`), one page in memory at a time.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use openstack_images::ComputeImageQuery;
+    /// let all: Vec<_> = client.compute_images().list(ComputeImageQuery::new().limit(2)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list(
+        &self,
+        query: ComputeImageQuery,
+    ) -> impl Stream<Item = Result<ComputeImage>> + Send + 'static {
+        let this = self.clone();
+        let first = query.marker.clone();
+        stream::try_unfold(
+            (
+                this,
+                query,
+                Some(first),
+                std::collections::HashSet::<String>::new(),
+            ),
+            |(this, query, marker, mut seen)| async move {
+                let Some(marker) = marker else {
+                    return Ok(None);
+                };
+                let q = ComputeImageQuery {
+                    marker: marker.clone(),
+                    ..query.clone()
+                };
+                let page = this.list_page(&q).await?;
+                let next = match page.next_marker.clone() {
+                    Some(m) if !seen.insert(m.clone()) => {
+                        return Err(Error::Protocol(format!(
+                            "the server returned marker {m} again: stopping instead of looping"
+                        )));
+                    }
+                    Some(m) => Some(Some(m)),
+                    None => None,
+                };
+                Ok(Some((
+                    stream::iter(page.items.into_iter().map(Ok)),
+                    (this, query, next, seen),
+                )))
+            },
+        )
+        .try_flatten()
+    }
+
+    /// Every image, collected.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let all = client.compute_images().list_all(Default::default()).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_all(&self, query: ComputeImageQuery) -> Result<Vec<ComputeImage>> {
+        self.list(query).try_collect().await
+    }
+
+    /// One image.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.compute_images().get("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, id: &str) -> Result<ComputeImage> {
+        let body: ImageBody = self
+            .json(Req::new(ServiceType::Compute, Method::GET, image_path(id)?))
+            .await?;
+        Ok(body.image)
+    }
+
+    /// Deletes an image (Nova deletes it in Glance).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.compute_images().delete("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self, id: &str) -> Result<()> {
+        let req = Req::new(ServiceType::Compute, Method::DELETE, image_path(id)?);
+        self.client.send(req).await.map(drop).map_err(explain)
+    }
+
+    /// The id of the one image with this name; clear errors for none and several.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let id = client.compute_images().id_from_name("cirros").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn id_from_name(&self, name: &str) -> Result<String> {
+        check_path_value("name", name)?;
+        let found: Vec<ComputeImage> = self
+            .list_all(ComputeImageQuery::new().name(name))
+            .await?
+            .into_iter()
+            .filter(|i| i.name.as_deref() == Some(name))
+            .collect();
+        match found.len() {
+            0 => Err(Error::NotFound {
+                kind: "compute image",
+                name: name.to_owned(),
+            }),
+            1 => Ok(found.into_iter().next().map(|i| i.id).unwrap_or_default()),
+            n => Err(Error::Ambiguous {
+                kind: "compute image",
+                name: name.to_owned(),
+                count: n,
+                ids: found
+                    .iter()
+                    .map(|i| i.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        }
+    }
+
+    /// All metadata (custom properties) of an image.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let meta = client.compute_images().metadata("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn metadata(&self, id: &str) -> Result<BTreeMap<String, Value>> {
+        let path = format!("{}/metadata", image_path(id)?);
+        let body: MetadataBody = self
+            .json(Req::new(ServiceType::Compute, Method::GET, path))
+            .await?;
+        Ok(body.metadata)
+    }
+
+    /// Merges keys into the metadata (`POST /metadata`); returns the whole metadata.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let meta = client.compute_images().update_metadata("1bea47ed-f6a9-463b-b423-14b9cca9ad27", [("k", "v")]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_metadata<'a>(
+        &self,
+        id: &str,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<BTreeMap<String, Value>> {
+        let path = format!("{}/metadata", image_path(id)?);
+        let meta: BTreeMap<&str, &str> = items.into_iter().collect();
+        let req = Req::new(ServiceType::Compute, Method::POST, path)
+            .json(&json!({ "metadata": meta }))?;
+        let body: MetadataBody = self.json(req).await?;
+        Ok(body.metadata)
+    }
+
+    /// Replaces the whole metadata (`PUT /metadata`): keys not given are removed.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.compute_images().set_metadata("1bea47ed-f6a9-463b-b423-14b9cca9ad27", [("k", "v")]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_metadata<'a>(
+        &self,
+        id: &str,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<BTreeMap<String, Value>> {
+        let path = format!("{}/metadata", image_path(id)?);
+        let meta: BTreeMap<&str, &str> = items.into_iter().collect();
+        let req =
+            Req::new(ServiceType::Compute, Method::PUT, path).json(&json!({ "metadata": meta }))?;
+        let body: MetadataBody = self.json(req).await?;
+        Ok(body.metadata)
+    }
+
+    /// One metadata key.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let v = client.compute_images().metadata_item("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "os_distro").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn metadata_item(&self, id: &str, key: &str) -> Result<Value> {
+        check_path_value("key", key)?;
+        let path = format!("{}/metadata/{}", image_path(id)?, seg(key));
+        let body: MetaBody = self
+            .json(Req::new(ServiceType::Compute, Method::GET, path))
+            .await?;
+        body.meta
+            .into_values()
+            .next()
+            .ok_or_else(|| Error::Protocol(format!("no value for metadata key {key}")))
+    }
+
+    /// Sets one metadata key (`PUT /metadata/{key}`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.compute_images().set_metadata_item("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "k", "v").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_metadata_item(&self, id: &str, key: &str, value: &str) -> Result<()> {
+        check_path_value("key", key)?;
+        let path = format!("{}/metadata/{}", image_path(id)?, seg(key));
+        let req = Req::new(ServiceType::Compute, Method::PUT, path)
+            .json(&json!({ "meta": { key: value } }))?;
+        let _: MetaBody = self.json(req).await?;
+        Ok(())
+    }
+
+    /// Deletes one metadata key.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.compute_images().delete_metadata_item("1bea47ed-f6a9-463b-b423-14b9cca9ad27", "k").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_metadata_item(&self, id: &str, key: &str) -> Result<()> {
+        check_path_value("key", key)?;
+        let path = format!("{}/metadata/{}", image_path(id)?, seg(key));
+        self.client
+            .send(Req::new(ServiceType::Compute, Method::DELETE, path))
+            .await
+            .map(drop)
+            .map_err(explain)
+    }
+}
