@@ -6,6 +6,7 @@
 //! - `demo`: a narrated tour of the client against the local stack
 //! - `bench`: side-by-side benchmarks against peers
 
+mod demo;
 mod schema;
 mod stack;
 mod test;
@@ -35,6 +36,8 @@ enum Cmd {
     },
     /// Run every check: fmt, clippy, offline tests, schema check and live tests.
     Test,
+    /// Bring the local stack up and run a narrated tour of the client against it.
+    Demo,
 }
 
 #[derive(Subcommand)]
@@ -90,5 +93,6 @@ fn main() -> Result<()> {
             SchemaCmd::Check { cloud } => schema::check(cloud.as_deref()),
         },
         Cmd::Test => test::run(),
+        Cmd::Demo => demo::run(),
     }
 }
