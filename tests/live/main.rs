@@ -1,0 +1,12 @@
+//! Live tests against a real Keystone + Glance + Nova API.
+//!
+//! They need the local OpenStack: `cargo xtask test` starts it, runs them and stops it.
+//! By hand: `cargo xtask stack up`, `eval "$(cargo xtask stack env)"`, then
+//! `OPENSTACK_IMAGES_LIVE=1 cargo test --test live`.
+
+mod auth;
+mod compute;
+mod data;
+mod harness;
+mod images;
+mod smoke;

@@ -1,0 +1,192 @@
+//! Configuration files of the three services and the clouds.yaml for clients.
+
+use super::{
+    ADMIN_PASSWORD, ADMIN_PROJECT, ADMIN_USER, APPCRED_SECRET, DEMO_PASSWORD, DEMO_PROJECT,
+    DEMO_USER, GLANCE_PASSWORD, NOVA_PASSWORD, Paths, REGION, State,
+};
+use anyhow::{Context, Result};
+use std::fs;
+use std::path::Path;
+
+/// SQLAlchemy URL of database `db` on the stack's PostgreSQL (Unix socket in `socket_dir`).
+pub fn db_url(socket_dir: &Path, db: &str) -> String {
+    format!(
+        "postgresql+psycopg2://postgres@/{db}?host={}",
+        socket_dir.display()
+    )
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// `[keystone_authtoken]` for a service user of the `service` project.
+fn authtoken(ks: &str, user: &str, password: &str) -> String {
+    format!(
+        "[keystone_authtoken]
+www_authenticate_uri = {ks}
+auth_url = {ks}
+auth_type = password
+username = {user}
+password = {password}
+project_name = service
+user_domain_id = default
+project_domain_id = default
+region_name = {REGION}
+"
+    )
+}
+
+/// Writes keystone.conf, glance-api.conf (+ paste ini and schema-image.json) and nova.conf
+/// (+ api-paste.ini).
+pub fn write_all(p: &Paths, state: &State, venv: &Path, socket_dir: &Path) -> Result<()> {
+    let ks_url = state.keystone_url();
+    let gl_url = state.glance_url();
+    let ks = &p.keystone;
+    write(
+        &ks.join("etc/keystone.conf"),
+        &format!(
+            "[DEFAULT]
+log_file = {log}
+[database]
+connection = {db}
+[token]
+provider = fernet
+[fernet_tokens]
+key_repository = {dir}/fernet-keys
+[fernet_receipts]
+key_repository = {dir}/fernet-keys
+[credential]
+key_repository = {dir}/credential-keys
+[identity]
+password_hash_rounds = 4
+",
+            log = ks.join("keystone.log").display(),
+            db = db_url(socket_dir, "keystone"),
+            dir = ks.display(),
+        ),
+    )?;
+
+    let gl = &p.glance;
+    let paste = fs::read_to_string(venv.join("etc/glance/glance-api-paste.ini"))
+        .context("reading the venv's etc/glance/glance-api-paste.ini")?;
+    let paste = paste.replace(
+        "/etc/glance/healthcheck_disable",
+        &gl.join("healthcheck_disable").to_string_lossy(),
+    );
+    write(&gl.join("etc/glance-api-paste.ini"), &paste)?;
+    fs::copy(
+        crate::workspace_root().join("xtask/stack/schema-image.json"),
+        gl.join("etc/schema-image.json"),
+    )
+    .context("copying schema-image.json")?;
+    write(
+        &gl.join("etc/glance-api.conf"),
+        &format!(
+            "[DEFAULT]
+log_file = {dir}/glance-api.log
+enabled_backends = fs:file
+worker_self_reference_url = {gl_url}
+image_cache_dir = {dir}/cache
+enabled_import_methods = [glance-direct,web-download,copy-image]
+[database]
+connection = {db}
+[glance_store]
+default_backend = fs
+[fs]
+filesystem_store_datadir = {dir}/images
+[os_glance_staging_store]
+filesystem_store_datadir = {dir}/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = {dir}/tasks
+[paste_deploy]
+flavor = keystone
+config_file = {dir}/etc/glance-api-paste.ini
+{auth}[oslo_concurrency]
+lock_path = {dir}/locks
+[taskflow_executor]
+engine_mode = serial
+",
+            dir = gl.display(),
+            db = db_url(socket_dir, "glance"),
+            auth = authtoken(&ks_url, "glance", GLANCE_PASSWORD),
+        ),
+    )?;
+
+    let nv = &p.nova;
+    fs::copy(
+        venv.join("etc/nova/api-paste.ini"),
+        nv.join("etc/api-paste.ini"),
+    )
+    .context("copying the venv's etc/nova/api-paste.ini")?;
+    write(
+        &nv.join("etc/nova.conf"),
+        &format!(
+            "[DEFAULT]
+log_file = {dir}/nova-api.log
+transport_url = fake://
+host = localnova
+state_path = {dir}/state
+[api_database]
+connection = {api_db}
+[database]
+connection = {db}
+[oslo_concurrency]
+lock_path = {dir}/locks
+{auth}[glance]
+endpoint_override = {gl_url}
+num_retries = 0
+[wsgi]
+api_paste_config = {dir}/etc/api-paste.ini
+[oslo_messaging_notifications]
+driver = noop
+",
+            dir = nv.display(),
+            api_db = db_url(socket_dir, "nova_api"),
+            db = db_url(socket_dir, "nova"),
+            auth = authtoken(&ks_url, "nova", NOVA_PASSWORD),
+        ),
+    )
+}
+
+/// Writes clouds.yaml with the clouds `local` (admin), `local-demo` (member of `demo`) and
+/// `local-appcred` (application credential of admin).
+pub fn write_clouds_yaml(path: &Path, state: &State, appcred_id: &str) -> Result<()> {
+    let ks = state.keystone_url();
+    let common = format!(
+        "    region_name: {REGION}
+    interface: public
+    identity_api_version: 3
+"
+    );
+    let password_cloud = |name: &str, user: &str, password: &str, project: &str| {
+        format!(
+            "  {name}:
+    auth_type: password
+    auth:
+      auth_url: {ks}
+      username: {user}
+      password: {password}
+      project_name: {project}
+      user_domain_name: Default
+      project_domain_name: Default
+{common}"
+        )
+    };
+    write(
+        path,
+        &format!(
+            "# Written by `cargo xtask stack up`: the local OpenStack on 127.0.0.1.
+clouds:
+{}{}  local-appcred:
+    auth_type: v3applicationcredential
+    auth:
+      auth_url: {ks}
+      application_credential_id: {appcred_id}
+      application_credential_secret: {APPCRED_SECRET}
+{common}",
+            password_cloud("local", ADMIN_USER, ADMIN_PASSWORD, ADMIN_PROJECT),
+            password_cloud("local-demo", DEMO_USER, DEMO_PASSWORD, DEMO_PROJECT),
+        ),
+    )
+}

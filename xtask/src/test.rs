@@ -1,0 +1,225 @@
+//! `cargo xtask test`: every check, in order, failing fast: fmt, clippy, offline tests, then the
+//! local stack, the schema check and the live tests; the stack is always brought down again.
+
+use crate::stack::{self, StackInfo};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// The integration test target that needs the local stack.
+const LIVE: &str = "live";
+
+/// Outcome of one step, for the summary.
+struct Step {
+    name: String,
+    secs: f64,
+    ok: bool,
+}
+
+#[derive(Default)]
+struct Steps(Vec<Step>);
+
+impl Steps {
+    /// Runs `f` as the step `name`, printing a header and recording its time and outcome.
+    fn run<T>(&mut self, name: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        println!("\n==> {name}");
+        let started = Instant::now();
+        let result = f().with_context(|| format!("step `{name}` failed"));
+        self.0.push(Step {
+            name: name.to_string(),
+            secs: started.elapsed().as_secs_f64(),
+            ok: result.is_ok(),
+        });
+        result
+    }
+
+    fn print(&self, total: f64) {
+        println!("\n==> summary");
+        for step in &self.0 {
+            let mark = if step.ok { "ok  " } else { "FAIL" };
+            println!("  {mark} {:<40} {:>7.1}s", step.name, step.secs);
+        }
+        println!("  total {:>46.1}s", total);
+    }
+}
+
+fn cargo(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.args(args).current_dir(crate::workspace_root());
+    cmd
+}
+
+fn check(mut cmd: Command) -> Result<()> {
+    let status = cmd.status().with_context(|| format!("running {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Integration test targets under tests/ (`tests/x.rs`, `tests/x/main.rs`) except `live`.
+fn offline_test_targets() -> Result<Vec<String>> {
+    let dir = crate::workspace_root().join("tests");
+    let mut targets = Vec::new();
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Ok(targets);
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let name = if path.is_dir() && path.join("main.rs").exists() {
+            path.file_name()
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            path.file_stem()
+        } else {
+            None
+        };
+        if let Some(name) = name.and_then(|n| n.to_str())
+            && name != LIVE
+        {
+            targets.push(name.to_string());
+        }
+    }
+    targets.sort();
+    Ok(targets)
+}
+
+/// Hook for `cargo xtask schema check` (drift between the live schemas and schemas/).
+fn schema_check(stack: &StackInfo) -> Result<()> {
+    crate::schema::check_stack(stack)
+}
+
+/// Runs the live tests against the stack; fails unless at least one test ran and all passed.
+fn live_tests(stack: &StackInfo) -> Result<()> {
+    let mut cmd = cargo(&[
+        "test",
+        "-p",
+        "openstack-images",
+        "--all-features",
+        "--test",
+        LIVE,
+        "--",
+        "--test-threads",
+        "4",
+    ]);
+    cmd.env("OS_CLIENT_CONFIG_FILE", &stack.clouds_yaml)
+        .env("OS_CLOUD", "local")
+        .env("OPENSTACK_IMAGES_LIVE", "1")
+        .stdout(Stdio::piped());
+    let mut child = cmd.spawn().context("running cargo test --test live")?;
+    let mut ran = 0usize;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some(n) = line
+            .strip_prefix("running ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse::<usize>().ok())
+        {
+            ran += n;
+        }
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("live tests failed ({status})");
+    }
+    if ran == 0 {
+        bail!("no live test ran");
+    }
+    Ok(())
+}
+
+/// A detached `sh` that runs `xtask stack down` once this process is gone, so the stack is
+/// stopped even when `cargo xtask test` is interrupted (Ctrl-C, SIGTERM, SIGKILL). It lives
+/// in its own process group, so the terminal's Ctrl-C does not reach it.
+fn spawn_down_watchdog() -> Result<Child> {
+    let exe = std::env::current_exe().context("locating the xtask binary")?;
+    Command::new("sh")
+        .args([
+            "-c",
+            r#"while kill -0 "$1" 2>/dev/null; do sleep 0.5; done; exec "$2" stack down"#,
+            "xtask-stack-watchdog",
+        ])
+        .arg(std::process::id().to_string())
+        .arg(exe)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .spawn()
+        .context("starting the stack watchdog")
+}
+
+/// Runs every check; see the module docs.
+pub fn run() -> Result<()> {
+    let started = Instant::now();
+    let mut steps = Steps::default();
+    let result = run_steps(&mut steps);
+    steps.print(started.elapsed().as_secs_f64());
+    result
+}
+
+fn run_steps(steps: &mut Steps) -> Result<()> {
+    steps.run("cargo fmt --check", || {
+        check(cargo(&["fmt", "--all", "--", "--check"]))
+    })?;
+    steps.run("cargo clippy", || {
+        check(cargo(&[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ]))
+    })?;
+    steps.run("unit tests (lib, bins)", || {
+        check(cargo(&[
+            "test",
+            "--workspace",
+            "--all-features",
+            "--lib",
+            "--bins",
+        ]))
+    })?;
+    steps.run("doc tests", || {
+        check(cargo(&["test", "--workspace", "--all-features", "--doc"]))
+    })?;
+    let targets = offline_test_targets()?;
+    if !targets.is_empty() {
+        steps.run(&format!("offline tests ({})", targets.join(", ")), || {
+            let mut args = vec!["test", "-p", "openstack-images", "--all-features"];
+            for t in &targets {
+                args.extend(["--test", t.as_str()]);
+            }
+            check(cargo(&args))
+        })?;
+    }
+    // Compile the live tests before starting the stack: a build error fails fast.
+    steps.run("build live tests", || {
+        if !crate::workspace_root().join("tests/live/main.rs").exists() {
+            bail!("tests/live/main.rs is missing");
+        }
+        check(cargo(&[
+            "test",
+            "-p",
+            "openstack-images",
+            "--all-features",
+            "--test",
+            LIVE,
+            "--no-run",
+        ]))
+    })?;
+
+    let mut watchdog = spawn_down_watchdog()?;
+    let live = steps.run("stack up", stack::up).and_then(|info| {
+        steps.run("schema check", || schema_check(&info))?;
+        steps.run("live tests", || live_tests(&info))
+    });
+    // The stack goes down in any case; the watchdog is only for interruptions.
+    let _ = watchdog.kill();
+    let _ = watchdog.wait();
+    let down = steps.run("stack down", stack::down);
+    live.and(down)
+}
