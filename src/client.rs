@@ -313,13 +313,9 @@ pub(crate) fn seg(s: &str) -> String {
         .remove(b'_')
         .remove(b'.')
         .remove(b'~');
-    let enc = percent_encoding::utf8_percent_encode(s, SET).to_string();
-    // `.` and `..` are path navigation, not names: encode the dots so they stay a segment.
-    match enc.as_str() {
-        "." => "%2E".into(),
-        ".." => "%2E%2E".into(),
-        _ => enc,
-    }
+    // `.` and `..` are refused before this (`validate::check_path_value`): URL parsers
+    // resolve them even when percent-encoded.
+    percent_encoding::utf8_percent_encode(s, SET).to_string()
 }
 
 impl Client {
@@ -384,7 +380,7 @@ impl Client {
     }
 
     /// Sends a request through the pipeline: auth, retries, re-auth on 401, error mapping.
-    /// Returns the response of a 2xx/3xx status.
+    /// Returns the response of a 2xx status.
     pub(crate) async fn send(&self, req: Req) -> Result<reqwest::Response> {
         let base = self.endpoint(req.service).await?;
         let url = self.url(&base, &req.path, &req.query)?;
@@ -441,17 +437,20 @@ impl Client {
                 Ok(resp) => {
                     let status = resp.status();
                     tracing::debug!(method = %req.method, url = %url, status = status.as_u16(), elapsed_ms = elapsed.as_millis() as u64, "request");
-                    if status.is_success() || status.is_redirection() {
+                    // Redirects are followed by the HTTP layer; any other 3xx (Glance answers
+                    // 300 with its version list to unknown paths) is not what was asked for.
+                    if status.is_success() {
                         return Ok(resp);
                     }
-                    if status == StatusCode::UNAUTHORIZED && !reauthed {
-                        if let Some(tok) = &token {
-                            reauthed = true;
-                            self.inner.session.invalidate(tok).await;
-                            // A streamed body is gone: report the 401; the next call re-auths.
-                            if replayable {
-                                continue;
-                            }
+                    if status == StatusCode::UNAUTHORIZED
+                        && !reauthed
+                        && let Some(tok) = &token
+                    {
+                        reauthed = true;
+                        self.inner.session.invalidate(tok).await;
+                        // A streamed body is gone: report the 401; the next call re-auths.
+                        if replayable {
+                            continue;
                         }
                     }
                     api_error(&req.method, &url, resp).await
@@ -618,15 +617,15 @@ pub(crate) fn parse_error_body(body: &[u8]) -> (Option<String>, String) {
             return (title, strip_html(&m));
         }
         // Keystone: {"error": {...}}; Nova: {"itemNotFound": {...}} and other single keys.
-        if obj.len() == 1 {
-            if let Some((key, serde_json::Value::Object(inner))) = obj.iter().next() {
-                let message = inner.get("message").and_then(text).unwrap_or_default();
-                let title = inner
-                    .get("title")
-                    .and_then(text)
-                    .or_else(|| (key != "error").then(|| key.clone()));
-                return (title, strip_html(&message));
-            }
+        if obj.len() == 1
+            && let Some((key, serde_json::Value::Object(inner))) = obj.iter().next()
+        {
+            let message = inner.get("message").and_then(text).unwrap_or_default();
+            let title = inner
+                .get("title")
+                .and_then(text)
+                .or_else(|| (key != "error").then(|| key.clone()));
+            return (title, strip_html(&message));
         }
         return (None, truncate(&serde_json::Value::Object(obj).to_string()));
     }
@@ -680,9 +679,8 @@ mod tests {
     }
 
     #[test]
-    fn segments_are_encoded_and_dots_kept_as_names() {
+    fn segments_are_encoded() {
         assert_eq!(seg("a b/c?d#e%f&g+h"), "a%20b%2Fc%3Fd%23e%25f%26g%2Bh");
-        assert_eq!(seg(".."), "%2E%2E");
         assert_eq!(seg("é"), "%C3%A9");
         assert_eq!(seg("x.y-z_~"), "x.y-z_~");
     }

@@ -321,7 +321,14 @@ mod tests {
 
     #[test]
     fn retryable_statuses() {
-        for (s, r) in [(429, true), (502, true), (503, true), (504, true), (500, false), (404, false)] {
+        for (s, r) in [
+            (429, true),
+            (502, true),
+            (503, true),
+            (504, true),
+            (500, false),
+            (404, false),
+        ] {
             let e = Error::Api(Box::new(ApiError {
                 status: s,
                 method: "GET".into(),

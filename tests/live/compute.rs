@@ -52,12 +52,15 @@ async fn list_get_and_paginate() {
     assert!(one.links.iter().any(|l| l.rel == "self"));
     assert!(one.links.iter().any(|l| l.rel == "alternate"));
 
-    let small = c
+    // Nova hands minRam/minDisk to Glance v2, which matches them exactly.
+    let exact = c
         .compute_images()
-        .list_all(q().min_ram(64).min_disk(1))
+        .list_all(q().min_ram(128).min_disk(1))
         .await
         .unwrap();
-    assert_eq!(small.len(), 3);
+    assert_eq!(exact.len(), 3);
+    let other = c.compute_images().list_all(q().min_ram(64)).await.unwrap();
+    assert!(other.is_empty());
     let big = c
         .compute_images()
         .list_all(q().min_ram(100_000))
