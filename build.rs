@@ -380,7 +380,10 @@ fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
         let fid = f.ident.clone().ok_or("unnamed field")?;
         let key = serde_rename(&f.attrs).unwrap_or_else(|| fid.to_string());
         let ty = &f.ty;
-        let is_opt = type_is(ty, "Option") || type_is(ty, "Vec") || type_is(ty, "BTreeMap");
+        // Collections default to empty when absent: only plain values are required.
+        let is_opt = ["Option", "Vec", "BTreeMap", "Map"]
+            .iter()
+            .any(|t| type_is(ty, t));
         let seen = format_ident!("seen_{}", fid);
         let mark = if is_opt {
             quote!()
