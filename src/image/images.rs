@@ -396,3 +396,114 @@ fn looks_like_uuid(s: &str) -> bool {
     let hex = s.chars().filter(char::is_ascii_hexdigit).count();
     s.len() == 36 && hex == 32 && s.chars().filter(|c| *c == '-').count() == 4
 }
+
+/// Typed access to custom properties, which Glance stores as strings but other clouds may
+/// return as booleans or numbers.
+impl Image {
+    /// A property by name: a typed field's value as JSON, or a custom property as sent.
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "name": "n", "my_key": "v"}"#).unwrap();
+    /// assert_eq!(image.property("my_key"), Some(&serde_json::json!("v")));
+    /// ```
+    pub fn property(&self, key: &str) -> Option<&Value> {
+        self.extra.get(key)
+    }
+
+    /// A custom property as a string; numbers and booleans are not strings and give `None`.
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "hw_qemu_guest_agent": "yes"}"#).unwrap();
+    /// assert_eq!(image.property_str("hw_qemu_guest_agent"), Some("yes"));
+    /// ```
+    pub fn property_str(&self, key: &str) -> Option<&str> {
+        self.extra.get(key).and_then(Value::as_str)
+    }
+
+    /// A custom property as a boolean: JSON `true`/`false`, or the strings Glance and Nova
+    /// treat as booleans (`true`/`false`, `yes`/`no`, `1`/`0`, any case).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "a": "True", "b": false, "c": "maybe"}"#).unwrap();
+    /// assert_eq!(image.property_bool("a"), Some(true));
+    /// assert_eq!(image.property_bool("b"), Some(false));
+    /// assert_eq!(image.property_bool("c"), None);
+    /// ```
+    pub fn property_bool(&self, key: &str) -> Option<bool> {
+        match self.extra.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "yes" | "1" | "on" => Some(true),
+                "false" | "no" | "0" | "off" => Some(false),
+                _ => None,
+            },
+            Value::Number(n) => n.as_i64().map(|n| n != 0),
+            _ => None,
+        }
+    }
+
+    /// A custom property as an integer: a JSON integer or a string holding one.
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "a": "42", "b": 7, "c": "x"}"#).unwrap();
+    /// assert_eq!(image.property_i64("a"), Some(42));
+    /// assert_eq!(image.property_i64("b"), Some(7));
+    /// assert_eq!(image.property_i64("c"), None);
+    /// ```
+    pub fn property_i64(&self, key: &str) -> Option<i64> {
+        match self.extra.get(key)? {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    /// Vendor field `virtual_env_type` (Huawei Cloud IMS: FusionCompute, Ironic, DataImage,
+    /// IsoImage).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "virtual_env_type": "FusionCompute"}"#).unwrap();
+    /// assert_eq!(image.virtual_env_type(), Some("FusionCompute"));
+    /// ```
+    pub fn virtual_env_type(&self) -> Option<&str> {
+        self.property_str("virtual_env_type")
+    }
+
+    /// Vendor field `deleted` (Huawei Cloud IMS).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "deleted": false}"#).unwrap();
+    /// assert_eq!(image.deleted(), Some(false));
+    /// ```
+    pub fn deleted(&self) -> Option<bool> {
+        self.property_bool("deleted")
+    }
+
+    /// Vendor field `deleted_at` (Huawei Cloud IMS), as sent.
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "deleted_at": "2026-01-01T00:00:00Z"}"#).unwrap();
+    /// assert_eq!(image.deleted_at(), Some("2026-01-01T00:00:00Z"));
+    /// ```
+    pub fn deleted_at(&self) -> Option<&str> {
+        self.property_str("deleted_at")
+    }
+
+    /// Vendor field `metadata` (an object some clouds return), if present.
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "metadata": {"k": "v"}}"#).unwrap();
+    /// assert_eq!(image.metadata().unwrap()["k"], "v");
+    /// ```
+    pub fn metadata(&self) -> Option<&serde_json::Map<String, Value>> {
+        self.extra.get("metadata").and_then(Value::as_object)
+    }
+}
