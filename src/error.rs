@@ -274,6 +274,29 @@ impl Error {
     }
 }
 
+/// The single item of a lookup: [`Error::NotFound`] when there is none and
+/// [`Error::Ambiguous`] (naming every id) when there are several.
+pub(crate) fn exactly_one<T>(
+    kind: &'static str,
+    name: &str,
+    mut found: Vec<T>,
+    id: impl Fn(&T) -> &str,
+) -> Result<T> {
+    match found.len() {
+        0 => Err(Error::NotFound {
+            kind,
+            name: name.to_owned(),
+        }),
+        1 => Ok(found.remove(0)),
+        count => Err(Error::Ambiguous {
+            kind,
+            name: name.to_owned(),
+            count,
+            ids: found.iter().map(&id).collect::<Vec<_>>().join(", "),
+        }),
+    }
+}
+
 /// Removes the HTML residue Glance and Nova leave in error messages (`<br />`, tags, entity
 /// escapes) and collapses whitespace.
 pub(crate) fn strip_html(s: &str) -> String {

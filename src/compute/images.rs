@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::client::{Client, Req, ServiceType, seg};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, exactly_one};
 use crate::generated::{ComputeImage, ComputeLink};
 use crate::paging::{Page, marker_of, resolve_link};
 use crate::validate::check_path_value;
@@ -299,23 +299,7 @@ impl ComputeImages {
             .into_iter()
             .filter(|i| i.name.as_deref() == Some(name))
             .collect();
-        match found.len() {
-            0 => Err(Error::NotFound {
-                kind: "compute image",
-                name: name.to_owned(),
-            }),
-            1 => Ok(found.into_iter().next().map(|i| i.id).unwrap_or_default()),
-            n => Err(Error::Ambiguous {
-                kind: "compute image",
-                name: name.to_owned(),
-                count: n,
-                ids: found
-                    .iter()
-                    .map(|i| i.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        exactly_one("compute image", name, found, |i| i.id.as_str()).map(|i| i.id)
     }
 
     /// All metadata (custom properties) of an image.
@@ -345,12 +329,7 @@ impl ComputeImages {
         id: &str,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<BTreeMap<String, Value>> {
-        let path = format!("{}/metadata", image_path(id)?);
-        let meta: BTreeMap<&str, &str> = items.into_iter().collect();
-        let req = Req::new(ServiceType::Compute, Method::POST, path)
-            .json(&json!({ "metadata": meta }))?;
-        let body: MetadataBody = self.json(req).await?;
-        Ok(body.metadata)
+        self.write_metadata(Method::POST, id, items).await
     }
 
     /// Replaces the whole metadata (`PUT /metadata`): keys not given are removed.
@@ -365,10 +344,20 @@ impl ComputeImages {
         id: &str,
         items: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<BTreeMap<String, Value>> {
+        self.write_metadata(Method::PUT, id, items).await
+    }
+
+    /// POST merges, PUT replaces: both send `{"metadata": {...}}` and return the result.
+    async fn write_metadata<'a>(
+        &self,
+        method: Method,
+        id: &str,
+        items: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<BTreeMap<String, Value>> {
         let path = format!("{}/metadata", image_path(id)?);
         let meta: BTreeMap<&str, &str> = items.into_iter().collect();
         let req =
-            Req::new(ServiceType::Compute, Method::PUT, path).json(&json!({ "metadata": meta }))?;
+            Req::new(ServiceType::Compute, method, path).json(&json!({ "metadata": meta }))?;
         let body: MetadataBody = self.json(req).await?;
         Ok(body.metadata)
     }

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::client::{Client, Req, ServiceType, seg};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, exactly_one};
 use crate::generated::{Image, ImageCreate};
 use crate::image::patch::{ImagePatch, PATCH_MEDIA_TYPE};
 use crate::image::query::ImageListQuery;
@@ -43,10 +43,22 @@ impl Client {
 }
 
 #[derive(Deserialize)]
-struct ImagesBody {
-    images: Vec<Image>,
+struct ImagesBody<T> {
+    images: Vec<T>,
     #[serde(default)]
     next: Option<String>,
+}
+
+/// What a listing can page over: the typed [`Image`], or the image as raw JSON
+/// (`image::raw`). The id is the fallback marker when Glance's `next` link has none.
+pub(crate) trait ListItem: serde::de::DeserializeOwned + Send + 'static {
+    fn marker_id(&self) -> Option<String>;
+}
+
+impl ListItem for Image {
+    fn marker_id(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
 }
 
 pub(crate) fn image_path(id: &str) -> Result<String> {
@@ -65,10 +77,17 @@ impl Images {
     /// # Ok(()) }
     /// ```
     pub async fn list_page(&self, query: &ImageListQuery) -> Result<Page<Image>> {
+        self.list_page_of(query).await
+    }
+
+    pub(crate) async fn list_page_of<T: ListItem>(
+        &self,
+        query: &ImageListQuery,
+    ) -> Result<Page<T>> {
         let pairs = query.to_pairs()?;
         let base = self.client.endpoint(ServiceType::Image).await?;
         let req = Req::new(ServiceType::Image, Method::GET, "images").query(pairs);
-        let body: ImagesBody = self.client.send_json(req).await?;
+        let body: ImagesBody<T> = self.client.send_json(req).await?;
         // Glance's `next` keeps only the last value of repeated parameters, so only its
         // marker is used; the request for the next page is built from our own query.
         let next_marker = match body.next.as_deref() {
@@ -76,7 +95,7 @@ impl Images {
             Some(_) if body.images.is_empty() => None,
             Some(href) => resolve_link(&base, href)
                 .and_then(|u| marker_of(&u))
-                .or_else(|| body.images.last().map(|i| i.id.clone())),
+                .or_else(|| body.images.last().and_then(ListItem::marker_id)),
         };
         Ok(Page::new(body.images, next_marker))
     }
@@ -97,6 +116,13 @@ impl Images {
         &self,
         query: ImageListQuery,
     ) -> impl Stream<Item = Result<Page<Image>>> + Send + 'static {
+        self.pages_of(query)
+    }
+
+    pub(crate) fn pages_of<T: ListItem>(
+        &self,
+        query: ImageListQuery,
+    ) -> impl Stream<Item = Result<Page<T>>> + Send + 'static {
         let images = self.clone();
         let start = query.marker.clone();
         let seen = std::collections::HashSet::<String>::new();
@@ -110,7 +136,7 @@ impl Images {
                     Some(m) => query.without_marker().marker(m.clone()),
                     None => query.without_marker(),
                 };
-                let page = images.list_page(&q).await?;
+                let page = images.list_page_of::<T>(&q).await?;
                 let next = match &page.next_marker {
                     Some(m) if !seen.insert(m.clone()) || marker.as_deref() == Some(m) => {
                         return Err(Error::Protocol(format!(
@@ -325,24 +351,8 @@ impl Images {
                 other => return other,
             }
         }
-        let mut found = self.by_name(name_or_id).await?;
-        match found.len() {
-            0 => Err(Error::NotFound {
-                kind: "image",
-                name: name_or_id.to_owned(),
-            }),
-            1 => Ok(found.remove(0)),
-            n => Err(Error::Ambiguous {
-                kind: "image",
-                name: name_or_id.to_owned(),
-                count: n,
-                ids: found
-                    .iter()
-                    .map(|i| i.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        let found = self.by_name(name_or_id).await?;
+        exactly_one("image", name_or_id, found, |i| i.id.as_str())
     }
 
     /// The id of the one image with this name; an error names the problem when there is
@@ -355,24 +365,8 @@ impl Images {
     /// ```
     pub async fn id_from_name(&self, name: &str) -> Result<String> {
         check_path_value("name", name)?;
-        let mut found = self.by_name(name).await?;
-        match found.len() {
-            0 => Err(Error::NotFound {
-                kind: "image",
-                name: name.to_owned(),
-            }),
-            1 => Ok(found.remove(0).id),
-            n => Err(Error::Ambiguous {
-                kind: "image",
-                name: name.to_owned(),
-                count: n,
-                ids: found
-                    .iter()
-                    .map(|i| i.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            }),
-        }
+        let found = self.by_name(name).await?;
+        exactly_one("image", name, found, |i| i.id.as_str()).map(|i| i.id)
     }
 
     async fn by_name(&self, name: &str) -> Result<Vec<Image>> {
