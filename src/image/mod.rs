@@ -6,4 +6,5 @@ pub mod import;
 pub mod members;
 pub mod patch;
 pub mod query;
+pub mod raw;
 pub mod schemas;

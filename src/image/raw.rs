@@ -1,0 +1,91 @@
+//! Images as the API returned them, as raw JSON: nulls, empty lists and custom properties
+//! kept exactly, for tools that print or diff what the server said. The typed
+//! [`Image`](crate::Image) leaves absent and empty values out when it is serialized.
+
+use futures_core::Stream;
+use futures_util::{TryStreamExt, stream};
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::{Req, ServiceType};
+use crate::error::Result;
+use crate::image::images::{Images, ListItem, image_path};
+use crate::image::query::ImageListQuery;
+use crate::paging::Page;
+
+impl ListItem for Value {
+    fn marker_id(&self) -> Option<String> {
+        self.get("id").and_then(Value::as_str).map(str::to_owned)
+    }
+}
+
+impl Images {
+    /// One image by id, as the JSON object the API returned.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.images().get_json("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// println!("{}", image["status"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_json(&self, id: &str) -> Result<Value> {
+        let req = Req::new(ServiceType::Image, Method::GET, image_path(id)?);
+        self.client.send_json(req).await
+    }
+
+    /// One image by id or name (as [`Images::find`]), as the JSON object the API returned.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image = client.images().find_json("cirros").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_json(&self, name_or_id: &str) -> Result<Value> {
+        let image = self.find(name_or_id).await?;
+        self.get_json(&image.id).await
+    }
+
+    /// One page of images as raw JSON objects; paged exactly like [`Images::list_page`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::ImageListQuery;
+    /// let page = client.images().list_page_json(&ImageListQuery::new().limit(10)).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_page_json(&self, query: &ImageListQuery) -> Result<Page<Value>> {
+        self.list_page_of(query).await
+    }
+
+    /// Every image matching the query as raw JSON objects, one page in memory at a time;
+    /// the same pagination (and repeated-marker protection) as [`Images::list`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use openstack_images::ImageListQuery;
+    /// let all: Vec<serde_json::Value> =
+    ///     client.images().list_json(ImageListQuery::new().limit(50)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_json(
+        &self,
+        query: ImageListQuery,
+    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
+        self.pages_of::<Value>(query)
+            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
+            .try_flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_items_page_by_their_id() {
+        let v = serde_json::json!({"id": "abc", "name": null, "tags": []});
+        assert_eq!(v.marker_id().as_deref(), Some("abc"));
+        assert_eq!(serde_json::json!({"name": "x"}).marker_id(), None);
+    }
+}
