@@ -230,11 +230,23 @@ pub struct StoreInfo {
     #[serde(default)]
     pub description: Option<String>,
     /// Whether data goes there when no store is named.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bool_or_string")]
     pub default: bool,
     /// Whether the store is read-only (the `http` store).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "bool_or_string")]
     pub read_only: bool,
+}
+
+/// Glance writes these flags as JSON booleans or as the strings `"true"`/`"false"`.
+fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Bool(b) => Ok(b),
+        Value::String(s) => Ok(s.eq_ignore_ascii_case("true")),
+        Value::Null => Ok(false),
+        other => Err(serde::de::Error::custom(format!(
+            "expected a boolean, got {other}"
+        ))),
+    }
 }
 
 /// One quota of `GET /v2/info/usage`: the limit and what is used (`-1` is unlimited).
@@ -676,6 +688,14 @@ mod tests {
             json!({"method": {"name": "glance-download", "glance_region": "R2",
                    "glance_image_id": "u"}, "all_stores": true})
         );
+    }
+
+    #[test]
+    fn store_flags_as_strings() {
+        let s: StoreInfo =
+            serde_json::from_value(json!({"id": "fs", "default": "true", "read_only": false}))
+                .unwrap();
+        assert!(s.default && !s.read_only);
     }
 
     #[test]
