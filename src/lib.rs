@@ -12,6 +12,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod bulk;
 pub mod client;
 pub mod clouds;
 pub mod compute;
@@ -24,6 +25,7 @@ pub mod paging;
 mod secret;
 pub mod validate;
 
+pub use bulk::{BulkResults, for_each_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
 pub use clouds::CloudConfig;
 pub use compute::images::{ComputeImageQuery, ComputeImages};
