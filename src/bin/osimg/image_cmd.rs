@@ -1,0 +1,811 @@
+//! `osimg image`: the Image service's images, members, data and imports, with the flags of
+//! `openstack image`.
+
+use std::path::PathBuf;
+use std::pin::pin;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use futures_util::TryStreamExt;
+use openstack_images::{
+    Client, DataSource, Image, ImageCreate, ImageListQuery, ImageStatus, ImageVisibility, Images,
+    ImportMethod, MemberStatus, SortDir,
+};
+use serde_json::{Value, json};
+
+use crate::output::{Col, Printer, col, human_size};
+use crate::{CmdResult, Fail, exit_code, progress};
+
+/// How long an import or upload may take to make the image active.
+const WAIT: Duration = Duration::from_secs(600);
+
+#[derive(Subcommand)]
+pub enum ImageCmd {
+    /// List images (default columns ID, Name, Status).
+    List(ListArgs),
+    /// Show one image by id or name (hidden images included).
+    Show {
+        /// Image id or name.
+        image: String,
+        /// Print the size as 1.5 GiB instead of bytes.
+        #[arg(long)]
+        human_readable: bool,
+    },
+    /// Create an image; with --file, upload its data (or stage and import it with --import).
+    Create(Box<CreateArgs>),
+    /// Change an image: properties, tags, visibility, state, or the caller's membership.
+    Set(Box<SetArgs>),
+    /// Remove properties or tags from an image.
+    Unset {
+        /// Image id or name.
+        image: String,
+        /// A property to remove (repeatable).
+        #[arg(long = "property", value_name = "KEY")]
+        properties: Vec<String>,
+        /// A tag to remove (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+    },
+    /// Delete images; every failure is reported, and the exit status is non-zero if any
+    /// failed (3 if all failures were "not found").
+    Delete {
+        /// Image ids or names.
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Download an image's data to a file, verified against the checksum Glance published.
+    Save {
+        /// Image id or name.
+        image: String,
+        /// Where to write the data.
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+    },
+    /// Upload data to the staging area, for a later `image import --method glance-direct`.
+    Stage {
+        /// Image id or name.
+        image: String,
+        /// The data to stage.
+        #[arg(long, value_name = "PATH")]
+        file: PathBuf,
+    },
+    /// Start an import (interoperable image import).
+    Import(ImportArgs),
+    /// Share an image with a project.
+    Add {
+        #[command(subcommand)]
+        what: MemberTarget,
+    },
+    /// Stop sharing an image with a project.
+    Remove {
+        #[command(subcommand)]
+        what: MemberTarget,
+    },
+    /// The projects an image is shared with.
+    Member {
+        #[command(subcommand)]
+        cmd: MemberCmd,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MemberTarget {
+    /// A project (by id).
+    Project {
+        /// Image id or name.
+        image: String,
+        /// Project id.
+        project: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum MemberCmd {
+    /// List an image's members and their status.
+    List {
+        /// Image id or name.
+        image: String,
+    },
+}
+
+/// `--public|--private|--shared|--community`.
+#[derive(Args, Default)]
+#[group(multiple = false)]
+pub struct Visibility {
+    /// Visible to every project.
+    #[arg(long)]
+    public: bool,
+    /// Visible to the owner only.
+    #[arg(long)]
+    private: bool,
+    /// Visible to the owner and the projects it is shared with.
+    #[arg(long)]
+    shared: bool,
+    /// Visible to every project, but not in their default listings.
+    #[arg(long)]
+    community: bool,
+}
+
+impl Visibility {
+    fn get(&self) -> Option<ImageVisibility> {
+        [
+            (self.public, ImageVisibility::Public),
+            (self.private, ImageVisibility::Private),
+            (self.shared, ImageVisibility::Shared),
+            (self.community, ImageVisibility::Community),
+        ]
+        .into_iter()
+        .find_map(|(set, v)| set.then_some(v))
+    }
+}
+
+/// `--protected|--unprotected`.
+#[derive(Args, Default)]
+#[group(multiple = false)]
+pub struct Protection {
+    /// Prevent the image from being deleted.
+    #[arg(long)]
+    protected: bool,
+    /// Allow the image to be deleted.
+    #[arg(long)]
+    unprotected: bool,
+}
+
+impl Protection {
+    fn get(&self) -> Option<bool> {
+        (self.protected || self.unprotected).then_some(self.protected)
+    }
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got `{s}`")),
+    }
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    visibility: Visibility,
+    /// Images of every visibility the caller may see.
+    #[arg(long, conflicts_with_all = ["public", "private", "shared", "community"])]
+    all: bool,
+    /// Only images with this name.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Only images with this status (queued, active, ...).
+    #[arg(long, value_name = "STATUS")]
+    status: Option<String>,
+    /// Only images owned by this project (id).
+    #[arg(long, value_name = "PROJECT")]
+    owner: Option<String>,
+    /// Only images with this tag (repeatable: all must match).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Only images with this property value (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    properties: Vec<(String, String)>,
+    /// Only shared images whose membership has this status (accepted, pending, rejected, all).
+    #[arg(long, value_name = "STATUS")]
+    member_status: Option<String>,
+    /// Only hidden images.
+    #[arg(long)]
+    hidden: bool,
+    /// Sort keys and directions: `name:asc,size:desc` (direction defaults to asc).
+    #[arg(long, value_name = "KEY[:DIR][,KEY[:DIR]...]")]
+    sort: Option<String>,
+    /// At most this many images (also the page size when it is 1000 or less).
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+    /// Start after this image id.
+    #[arg(long, value_name = "ID")]
+    marker: Option<String>,
+    /// More columns; with -f json/yaml, each image exactly as the API returned it.
+    #[arg(long)]
+    long: bool,
+}
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The new image's name.
+    name: String,
+    /// Upload this file as the image's data.
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+    /// Disk format (raw, qcow2, ...).
+    #[arg(long, value_name = "FORMAT", default_value = "raw")]
+    disk_format: String,
+    /// Container format (bare, ovf, ...).
+    #[arg(long, value_name = "FORMAT", default_value = "bare")]
+    container_format: String,
+    /// Minimum disk size in GB to boot the image.
+    #[arg(long, value_name = "GB")]
+    min_disk: Option<i64>,
+    /// Minimum RAM in MB to boot the image.
+    #[arg(long, value_name = "MB")]
+    min_ram: Option<i64>,
+    #[command(flatten)]
+    protection: Protection,
+    #[command(flatten)]
+    visibility: Visibility,
+    /// A custom property (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    properties: Vec<(String, String)>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// The image id to use (a UUID).
+    #[arg(long, value_name = "UUID")]
+    id: Option<String>,
+    /// Give the image its data through the import API instead of a direct upload.
+    #[arg(long)]
+    import: bool,
+    /// Import method: glance-direct (with --file, the default) or web-download (with --uri).
+    #[arg(long, value_name = "METHOD", requires = "import")]
+    import_method: Option<String>,
+    /// The URL Glance downloads from (web-download).
+    #[arg(long, value_name = "URL", requires = "import")]
+    uri: Option<String>,
+    /// Import into this store (repeatable; multi-store clouds).
+    #[arg(long = "store", value_name = "STORE", requires = "import")]
+    stores: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct SetArgs {
+    /// Image id or name.
+    image: String,
+    /// New name.
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
+    /// Set a custom property (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    properties: Vec<(String, String)>,
+    /// Add a tag (repeatable; existing tags are kept).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    #[command(flatten)]
+    visibility: Visibility,
+    /// Minimum disk size in GB.
+    #[arg(long, value_name = "GB")]
+    min_disk: Option<i64>,
+    /// Minimum RAM in MB.
+    #[arg(long, value_name = "MB")]
+    min_ram: Option<i64>,
+    #[command(flatten)]
+    protection: Protection,
+    /// Leave the image out of default listings.
+    #[arg(long, conflicts_with = "unhidden")]
+    hidden: bool,
+    /// Show the image in default listings again.
+    #[arg(long)]
+    unhidden: bool,
+    /// Deactivate the image (its data cannot be downloaded).
+    #[arg(long, conflicts_with = "activate")]
+    deactivate: bool,
+    /// Reactivate a deactivated image.
+    #[arg(long)]
+    activate: bool,
+    /// Accept the image shared with --project (default: the caller's project).
+    #[arg(long, group = "membership")]
+    accept: bool,
+    /// Reject the shared image.
+    #[arg(long, group = "membership")]
+    reject: bool,
+    /// Set the membership back to pending.
+    #[arg(long, group = "membership")]
+    pending: bool,
+    /// The project whose membership --accept/--reject/--pending change (id).
+    #[arg(long, value_name = "PROJECT", requires = "membership")]
+    project: Option<String>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Image id or name.
+    image: String,
+    /// glance-direct, web-download, copy-image or glance-download.
+    #[arg(long, value_name = "METHOD")]
+    method: String,
+    /// The URL Glance downloads from (web-download).
+    #[arg(long, value_name = "URL")]
+    uri: Option<String>,
+    /// The other region (glance-download).
+    #[arg(long, value_name = "REGION")]
+    remote_region: Option<String>,
+    /// The image id in the other region (glance-download).
+    #[arg(long, value_name = "ID")]
+    remote_image: Option<String>,
+    /// Import into this store (repeatable; multi-store clouds).
+    #[arg(long = "store", value_name = "STORE")]
+    stores: Vec<String>,
+    /// Wait until the image is active, then show it.
+    #[arg(long)]
+    wait: bool,
+}
+
+fn list_columns(long: bool) -> Vec<Col> {
+    if long {
+        vec![
+            col("ID", "id"),
+            col("Name", "name"),
+            col("Disk Format", "disk_format"),
+            col("Container Format", "container_format"),
+            col("Size", "size"),
+            col("Checksum", "checksum"),
+            col("Status", "status"),
+            col("Visibility", "visibility"),
+            col("Protected", "protected"),
+            col("Project", "owner"),
+            col("Tags", "tags"),
+        ]
+    } else {
+        vec![col("ID", "id"), col("Name", "name"), col("Status", "status")]
+    }
+}
+
+fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
+    let mut q = ImageListQuery::new();
+    if let Some(v) = a.visibility.get() {
+        q = q.visibility(v);
+    }
+    if a.all {
+        q = q.all_visibilities();
+    }
+    if let Some(v) = &a.name {
+        q = q.name(v);
+    }
+    if let Some(v) = &a.status {
+        q = q.status(v.as_str());
+    }
+    if let Some(v) = &a.owner {
+        q = q.owner(v);
+    }
+    for t in &a.tags {
+        q = q.tag(t);
+    }
+    for (k, v) in &a.properties {
+        q = q.property(k, v);
+    }
+    if let Some(v) = &a.member_status {
+        q = q.member_status(v.as_str());
+    }
+    if a.hidden {
+        q = q.os_hidden(true);
+    }
+    if let Some(sort) = &a.sort {
+        for part in sort.split(',').filter(|p| !p.is_empty()) {
+            let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
+            let dir = match dir {
+                "asc" => SortDir::Asc,
+                "desc" => SortDir::Desc,
+                other => {
+                    return Err(Fail::usage(format!(
+                        "--sort: direction must be asc or desc, not `{other}`"
+                    )));
+                }
+            };
+            q = q.sort(key, dir);
+        }
+    }
+    if let Some(n) = a.limit.filter(|n| *n <= 1000) {
+        q = q.limit(n.max(1) as u32);
+    }
+    if let Some(m) = &a.marker {
+        q = q.marker(m);
+    }
+    Ok(q)
+}
+
+fn object(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        other => {
+            let mut m = serde_json::Map::new();
+            m.insert("value".into(), other);
+            m
+        }
+    }
+}
+
+async fn show(images: &Images, out: &Printer, id: &str) -> CmdResult {
+    out.show(&object(images.get_json(id).await?));
+    Ok(())
+}
+
+/// Starts an import and, if asked, waits for the image to become active with a spinner.
+async fn import_and_wait(
+    images: &Images,
+    id: &str,
+    method: ImportMethod,
+    stores: &[String],
+    wait: bool,
+) -> CmdResult {
+    let mut import = images.import(id, method);
+    if !stores.is_empty() {
+        import = import.stores(stores.iter().cloned());
+    }
+    import.send().await?;
+    if wait {
+        let bar = progress::spinner(&format!("waiting for image {id} to become active"));
+        let result = images
+            .wait_for_status(id, &[ImageStatus::Active], WAIT)
+            .await;
+        bar.finish_and_clear();
+        result?;
+    }
+    Ok(())
+}
+
+async fn create(client: &Client, out: &Printer, a: CreateArgs) -> CmdResult {
+    let images = client.images();
+    let mut c = ImageCreate::new(&a.name)
+        .disk_format(a.disk_format.as_str())
+        .container_format(a.container_format.as_str());
+    if let Some(v) = a.min_disk {
+        c = c.min_disk(v);
+    }
+    if let Some(v) = a.min_ram {
+        c = c.min_ram(v);
+    }
+    if let Some(v) = a.protection.get() {
+        c = c.protected(v);
+    }
+    if let Some(v) = a.visibility.get() {
+        c = c.visibility(v);
+    }
+    for (k, v) in &a.properties {
+        c = c.property(k, v);
+    }
+    if !a.tags.is_empty() {
+        c = c.tags(a.tags.clone());
+    }
+    if let Some(id) = &a.id {
+        c = c.id(id);
+    }
+    let method = a.import_method.as_deref();
+    let id = match (&a.file, a.import, method) {
+        (None, false, _) => images.create(c).await?.id,
+        (Some(file), false, _) => {
+            let bar = progress::bytes("upload");
+            let result = images
+                .create_with_data(c, DataSource::file(file))
+                .progress(progress::reporter(&bar))
+                .timeout(WAIT)
+                .send()
+                .await;
+            bar.finish_and_clear();
+            result?.id
+        }
+        (Some(file), true, None | Some("glance-direct")) if a.stores.is_empty() => {
+            let bar = progress::bytes("stage");
+            let result = images
+                .create_with_data(c, DataSource::file(file))
+                .via_import(true)
+                .progress(progress::reporter(&bar))
+                .timeout(WAIT)
+                .send()
+                .await;
+            bar.finish_and_clear();
+            result?.id
+        }
+        (Some(file), true, None | Some("glance-direct")) => {
+            let id = images.create(c).await?.id;
+            let result = async {
+                let bar = progress::bytes("stage");
+                let staged = images
+                    .stage(id.clone(), DataSource::file(file))
+                    .progress(progress::reporter(&bar))
+                    .send()
+                    .await;
+                bar.finish_and_clear();
+                staged?;
+                import_and_wait(&images, &id, ImportMethod::GlanceDirect, &a.stores, true).await
+            }
+            .await;
+            cleanup_on_failure(&images, &id, result).await?;
+            id
+        }
+        (None, true, Some("web-download")) => {
+            let uri = a
+                .uri
+                .clone()
+                .ok_or_else(|| Fail::usage("--import-method web-download needs --uri"))?;
+            let id = images.create(c).await?.id;
+            let method = ImportMethod::WebDownload { uri };
+            let result = import_and_wait(&images, &id, method, &a.stores, true).await;
+            cleanup_on_failure(&images, &id, result).await?;
+            id
+        }
+        (None, true, _) => {
+            return Err(Fail::usage(
+                "--import needs --file (glance-direct) or --import-method web-download --uri URL",
+            ));
+        }
+        (Some(_), true, Some(m)) => {
+            return Err(Fail::usage(format!(
+                "--file goes with --import-method glance-direct, not {m}"
+            )));
+        }
+    };
+    show(&images, out, &id).await
+}
+
+/// Deletes a half-made image when its import failed, then passes the failure on.
+async fn cleanup_on_failure(images: &Images, id: &str, result: CmdResult) -> CmdResult {
+    if result.is_err()
+        && let Err(e) = images.delete(id).await
+    {
+        eprintln!("osimg: could not delete the half-made image {id}: {e}");
+    }
+    result
+}
+
+async fn set(client: &Client, a: SetArgs) -> CmdResult {
+    let images = client.images();
+    let image = images.find(&a.image).await?;
+    let id = image.id.clone();
+    let mut set: Vec<(String, Value)> = Vec::new();
+    if let Some(v) = &a.name {
+        set.push(("name".into(), json!(v)));
+    }
+    if let Some(v) = a.min_disk {
+        set.push(("min_disk".into(), json!(v)));
+    }
+    if let Some(v) = a.min_ram {
+        set.push(("min_ram".into(), json!(v)));
+    }
+    if let Some(v) = a.protection.get() {
+        set.push(("protected".into(), json!(v)));
+    }
+    if let Some(v) = a.visibility.get() {
+        set.push(("visibility".into(), json!(v.as_str())));
+    }
+    if a.hidden || a.unhidden {
+        set.push(("os_hidden".into(), json!(a.hidden)));
+    }
+    for (k, v) in &a.properties {
+        set.push((k.clone(), json!(v)));
+    }
+    if !a.tags.is_empty() {
+        // Like openstack: tags given are added to the ones the image has.
+        let mut tags = image.tags.clone();
+        for t in &a.tags {
+            if !tags.contains(t) {
+                tags.push(t.clone());
+            }
+        }
+        set.push(("tags".into(), json!(tags)));
+    }
+    let mut changed = false;
+    if !set.is_empty() {
+        images
+            .update_to(&id, set.iter().map(|(k, v)| (k.as_str(), v.clone())), [])
+            .await?;
+        changed = true;
+    }
+    if a.deactivate {
+        images.deactivate(&id).await?;
+        changed = true;
+    }
+    if a.activate {
+        images.reactivate(&id).await?;
+        changed = true;
+    }
+    let status = [
+        (a.accept, MemberStatus::Accepted),
+        (a.reject, MemberStatus::Rejected),
+        (a.pending, MemberStatus::Pending),
+    ]
+    .into_iter()
+    .find_map(|(on, s)| on.then_some(s));
+    if let Some(status) = status {
+        let project = match &a.project {
+            Some(p) => p.clone(),
+            None => client.project_id().await?.ok_or_else(|| {
+                Fail::usage("the token has no project: name one with --project")
+            })?,
+        };
+        images.set_member_status(&id, &project, status).await?;
+        changed = true;
+    }
+    if !changed {
+        return Err(Fail::usage("nothing to change: give at least one option"));
+    }
+    Ok(())
+}
+
+async fn unset(client: &Client, image: &str, props: &[String], tags: &[String]) -> CmdResult {
+    let images = client.images();
+    let image: Image = images.find(image).await?;
+    if props.is_empty() && tags.is_empty() {
+        return Err(Fail::usage("nothing to unset: give --property or --tag"));
+    }
+    let current = serde_json::to_value(&image).map_err(|e| Fail::other(e.to_string()))?;
+    let missing: Vec<&str> = props
+        .iter()
+        .map(String::as_str)
+        .filter(|k| current.get(k).is_none_or(Value::is_null))
+        .chain(
+            tags.iter()
+                .map(String::as_str)
+                .filter(|t| !image.tags.iter().any(|x| x == t)),
+        )
+        .collect();
+    if !missing.is_empty() {
+        return Err(Fail::other(format!(
+            "image {} has no property or tag {}",
+            image.id,
+            missing.join(", ")
+        )));
+    }
+    if !props.is_empty() {
+        images
+            .update_to(&image.id, [], props.iter().map(String::as_str))
+            .await?;
+    }
+    for t in tags {
+        images.remove_tag(&image.id, t).await?;
+    }
+    Ok(())
+}
+
+async fn delete(client: &Client, names: &[String]) -> CmdResult {
+    let images = client.images();
+    let mut codes = Vec::new();
+    for name in names {
+        let result = match images.find(name).await {
+            Ok(image) => images.delete(&image.id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            eprintln!("osimg: failed to delete image {name}: {e}");
+            codes.push(exit_code(&e));
+        }
+    }
+    match codes.len() {
+        0 => Ok(()),
+        n => Err(Fail {
+            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
+            message: format!("{n} of {} images failed to delete", names.len()),
+        }),
+    }
+}
+
+fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
+    Ok(match a.method.as_str() {
+        "glance-direct" => ImportMethod::GlanceDirect,
+        "copy-image" => ImportMethod::CopyImage,
+        "web-download" => ImportMethod::WebDownload {
+            uri: a
+                .uri
+                .clone()
+                .ok_or_else(|| Fail::usage("--method web-download needs --uri"))?,
+        },
+        "glance-download" => match (&a.remote_region, &a.remote_image) {
+            (Some(r), Some(i)) => ImportMethod::GlanceDownload {
+                remote_region: r.clone(),
+                remote_image_id: i.clone(),
+                remote_service_interface: None,
+            },
+            _ => {
+                return Err(Fail::usage(
+                    "--method glance-download needs --remote-region and --remote-image",
+                ));
+            }
+        },
+        other => {
+            return Err(Fail::usage(format!(
+                "unknown import method `{other}`: glance-direct, web-download, copy-image or \
+                 glance-download"
+            )));
+        }
+    })
+}
+
+pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
+    let images = client.images();
+    match cmd {
+        ImageCmd::List(a) => {
+            let q = list_query(&a)?;
+            let max = a.limit.unwrap_or(usize::MAX);
+            let mut rows = Vec::new();
+            let mut stream = pin!(images.list_json(q));
+            while rows.len() < max {
+                match stream.try_next().await? {
+                    Some(v) => rows.push(v),
+                    None => break,
+                }
+            }
+            out.list(&list_columns(a.long), &rows, a.long);
+            Ok(())
+        }
+        ImageCmd::Show {
+            image,
+            human_readable,
+        } => {
+            let mut v = object(images.find_json(&image).await?);
+            if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
+                v.insert("size".into(), json!(human_size(size)));
+            }
+            out.show(&v);
+            Ok(())
+        }
+        ImageCmd::Create(a) => create(client, out, *a).await,
+        ImageCmd::Set(a) => set(client, *a).await,
+        ImageCmd::Unset {
+            image,
+            properties,
+            tags,
+        } => unset(client, &image, &properties, &tags).await,
+        ImageCmd::Delete { images: names } => delete(client, &names).await,
+        ImageCmd::Save { image, file } => {
+            let image = images.find(&image).await?;
+            let bar = progress::bytes("download");
+            let result = images
+                .download(image.id.clone())
+                .image(image)
+                .progress(progress::reporter(&bar))
+                .to_file(&file)
+                .await;
+            bar.finish_and_clear();
+            result?;
+            Ok(())
+        }
+        ImageCmd::Stage { image, file } => {
+            let image = images.find(&image).await?;
+            let bar = progress::bytes("stage");
+            let result = images
+                .stage(image.id, DataSource::file(file))
+                .progress(progress::reporter(&bar))
+                .send()
+                .await;
+            bar.finish_and_clear();
+            Ok(result?)
+        }
+        ImageCmd::Import(a) => {
+            let method = import_method(&a)?;
+            let image = images.find(&a.image).await?;
+            import_and_wait(&images, &image.id, method, &a.stores, a.wait).await?;
+            if a.wait {
+                show(&images, out, &image.id).await?;
+            }
+            Ok(())
+        }
+        ImageCmd::Add {
+            what: MemberTarget::Project { image, project },
+        } => {
+            let image = images.find(&image).await?;
+            let m = images.add_member(&image.id, &project).await?;
+            out.show(&object(
+                serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?,
+            ));
+            Ok(())
+        }
+        ImageCmd::Remove {
+            what: MemberTarget::Project { image, project },
+        } => {
+            let image = images.find(&image).await?;
+            Ok(images.remove_member(&image.id, &project).await?)
+        }
+        ImageCmd::Member {
+            cmd: MemberCmd::List { image },
+        } => {
+            let image = images.find(&image).await?;
+            let rows: Vec<Value> = images
+                .members(&image.id)
+                .await?
+                .iter()
+                .map(|m| serde_json::to_value(m).unwrap_or(Value::Null))
+                .collect();
+            let cols = [
+                col("Image ID", "image_id"),
+                col("Member ID", "member_id"),
+                col("Status", "status"),
+            ];
+            out.list(&cols, &rows, false);
+            Ok(())
+        }
+    }
+}

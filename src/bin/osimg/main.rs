@@ -1,0 +1,172 @@
+//! `osimg`: a command-line client for the OpenStack Image service, in the habits of
+//! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
+
+mod compute_cmd;
+mod image_cmd;
+mod output;
+mod progress;
+mod schema_cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use openstack_images::{Client, Error};
+
+use crate::output::{Format, Printer};
+
+const EXIT_HELP: &str = "\
+Exit status:
+  0  success
+  1  an API error or any other failure
+  2  usage error (unknown option, missing argument, bad value)
+  3  not found (no image by that id or name, or the server answered 404)
+  4  authentication failed (wrong credentials, or Keystone refused them)
+
+Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variables.";
+
+/// A command-line client for the OpenStack Image service (Glance v2) and Nova's images API.
+#[derive(Parser)]
+#[command(name = "osimg", version, after_help = EXIT_HELP)]
+struct Cli {
+    /// The cloud of clouds.yaml to use (default: OS_CLOUD, else the OS_* variables).
+    #[arg(long, global = true, env = "OS_CLOUD", value_name = "NAME")]
+    os_cloud: Option<String>,
+    /// Output format.
+    #[arg(short = 'f', long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Show only this column (repeatable); a display name (`Disk Format`) or API key
+    /// (`disk_format`).
+    #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
+    columns: Vec<String>,
+    /// Log every request (method, URL, status, time) to stderr. Secrets are never logged.
+    #[arg(long, global = true)]
+    debug: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Images of the Image service (Glance v2).
+    Image {
+        #[command(subcommand)]
+        cmd: image_cmd::ImageCmd,
+    },
+    /// Images through the Compute API (Nova /v2.1/images, a proxy to Glance).
+    ComputeImage {
+        #[command(subcommand)]
+        cmd: compute_cmd::ComputeImageCmd,
+    },
+    /// The JSON schemas Glance serves.
+    Schema {
+        #[command(subcommand)]
+        cmd: schema_cmd::SchemaCmd,
+    },
+}
+
+/// A failure of a command: what to print and which exit status to leave with.
+pub struct Fail {
+    pub code: u8,
+    pub message: String,
+}
+
+impl Fail {
+    /// A usage error found after parsing (conflicting or missing options).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Fail {
+            code: 2,
+            message: message.into(),
+        }
+    }
+
+    /// Any other failure.
+    pub fn other(message: impl Into<String>) -> Self {
+        Fail {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+/// The exit status an error of the library maps to.
+pub fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Auth { .. } => 4,
+        _ if e.status() == Some(401) => 4,
+        _ if e.is_not_found() => 3,
+        Error::InvalidInput { .. } => 2,
+        _ => 1,
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail {
+            code: exit_code(&e),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Self {
+        Fail::other(e.to_string())
+    }
+}
+
+pub type CmdResult<T = ()> = Result<T, Fail>;
+
+fn client(cloud: Option<&str>) -> Result<Client, Error> {
+    match cloud {
+        Some(name) => Client::from_cloud(name),
+        None => Client::from_env(),
+    }
+}
+
+async fn run(cli: Cli) -> CmdResult {
+    let out = Printer::new(cli.format, cli.columns);
+    let client = client(cli.os_cloud.as_deref())?;
+    match cli.cmd {
+        Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
+        Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,
+        Cmd::Schema { cmd } => schema_cmd::run(&client, &out, cmd).await,
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if cli.debug {
+        // Only this crate's events: the HTTP stack below logs at debug level too, and its
+        // events are noise here.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new(
+                "openstack_images=debug,warn",
+            ))
+            .init();
+    }
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("osimg: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            if !f.message.is_empty() {
+                eprintln!("osimg: {}", one_line(&f.message));
+            }
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+/// Errors are printed on one line, whatever the server put in its message.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
