@@ -187,7 +187,10 @@ async fn image_create_show_set_unset_save_list_delete() {
     ]);
     assert_eq!(ids.trim(), id);
     assert_eq!(
-        ok(&["image", "list", "--tag", &name, "--status", "queued", "-f", "value"]).trim(),
+        ok(&[
+            "image", "list", "--tag", &name, "--status", "queued", "-f", "value"
+        ])
+        .trim(),
         ""
     );
 
@@ -229,7 +232,10 @@ async fn image_create_show_set_unset_save_list_delete() {
     let image = images.get(&id).await.unwrap();
     assert!(image.property("owner_team").is_none());
     assert!(!image.tags.contains(&"extra".to_owned()));
-    fails(1, &["image", "unset", &id, "--property", "no_such_property"]);
+    fails(
+        1,
+        &["image", "unset", &id, "--property", "no_such_property"],
+    );
 
     // save: the data comes back verified and identical.
     let saved = dir.path().join("saved.raw");
@@ -370,7 +376,10 @@ async fn exit_codes_for_usage_not_found_and_auth() {
     fails(2, &["image", "list", "--public", "--private"]);
     fails(2, &["image", "list", "--sort", "name:sideways"]);
     fails(2, &["-f", "csv", "image", "list"]);
-    let err = fails(3, &["image", "show", "00000000-0000-4000-8000-000000000000"]);
+    let err = fails(
+        3,
+        &["image", "show", "00000000-0000-4000-8000-000000000000"],
+    );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     fails(3, &["image", "show", &unique("cli-none")]);
     fails(3, &["compute-image", "show", &unique("cli-none")]);
@@ -391,7 +400,10 @@ async fn exit_codes_for_usage_not_found_and_auth() {
     let out = run_with(&config, &["image", "list"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "stderr: {err}");
-    assert!(!err.contains("not-the-password"), "the password leaked: {err}");
+    assert!(
+        !err.contains("not-the-password"),
+        "the password leaked: {err}"
+    );
 }
 
 #[tokio::test]
@@ -432,8 +444,8 @@ async fn schema_show_and_pull_match_the_api() {
     let dir = tempfile::tempdir().unwrap();
     ok(&["schema", "pull", "--out", dir.path().to_str().unwrap()]);
     for kind in SchemaKind::ALL {
-        let text = std::fs::read_to_string(dir.path().join(format!("{}.json", kind.as_str())))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(dir.path().join(format!("{}.json", kind.as_str()))).unwrap();
         let served = images.schema_json(kind).await.unwrap();
         let mut canonical = serde_json::to_string_pretty(&served).unwrap();
         canonical.push('\n');
@@ -471,7 +483,17 @@ async fn raw_listing_pages_like_the_typed_one() {
     assert_eq!(typed.len(), 3);
     assert_eq!(raw_ids, typed);
     let two = ok(&[
-        "image", "list", "--tag", &tag, "--limit", "2", "--sort", "name:desc", "-c", "Name", "-f",
+        "image",
+        "list",
+        "--tag",
+        &tag,
+        "--limit",
+        "2",
+        "--sort",
+        "name:desc",
+        "-c",
+        "Name",
+        "-f",
         "value",
     ]);
     assert_eq!(

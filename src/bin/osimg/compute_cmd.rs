@@ -98,7 +98,11 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                     None => break,
                 }
             }
-            let mut cols = vec![col("ID", "id"), col("Name", "name"), col("Status", "status")];
+            let mut cols = vec![
+                col("ID", "id"),
+                col("Name", "name"),
+                col("Status", "status"),
+            ];
             if a.long {
                 cols.extend([
                     col("Size", "OS-EXT-IMG-SIZE:size"),

@@ -341,7 +341,11 @@ fn list_columns(long: bool) -> Vec<Col> {
             col("Tags", "tags"),
         ]
     } else {
-        vec![col("ID", "id"), col("Name", "name"), col("Status", "status")]
+        vec![
+            col("ID", "id"),
+            col("Name", "name"),
+            col("Status", "status"),
+        ]
     }
 }
 
@@ -603,9 +607,10 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     if let Some(status) = status {
         let project = match &a.project {
             Some(p) => p.clone(),
-            None => client.project_id().await?.ok_or_else(|| {
-                Fail::usage("the token has no project: name one with --project")
-            })?,
+            None => client
+                .project_id()
+                .await?
+                .ok_or_else(|| Fail::usage("the token has no project: name one with --project"))?,
         };
         images.set_member_status(&id, &project, status).await?;
         changed = true;

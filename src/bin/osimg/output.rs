@@ -40,9 +40,7 @@ pub struct Printer {
 
 /// `Disk Format`, `disk_format` and `disk-format` all name the same column.
 fn norm(s: &str) -> String {
-    s.trim()
-        .to_ascii_lowercase()
-        .replace([' ', '-'], "_")
+    s.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 impl Printer {
@@ -117,9 +115,7 @@ impl Printer {
                         rows.iter()
                             .map(|r| {
                                 Value::Object(
-                                    cols.iter()
-                                        .map(|c| (c.header.clone(), get(r, c)))
-                                        .collect(),
+                                    cols.iter().map(|c| (c.header.clone(), get(r, c))).collect(),
                                 )
                             })
                             .collect(),
