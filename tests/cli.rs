@@ -501,3 +501,27 @@ async fn raw_listing_pages_like_the_typed_one() {
         vec![format!("{tag}-2"), format!("{tag}-1")]
     );
 }
+
+/// `--debug` logs each request to stderr, and never a password or a token.
+#[tokio::test]
+async fn debug_logs_requests_without_secrets() {
+    require_stack();
+    let out = run(&["--debug", "image", "list", "--limit", "1", "-f", "value"]);
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("request") && err.contains("/v2/images"),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(clouds_yaml()).unwrap();
+    for line in text.lines() {
+        if let Some((_, secret)) = line
+            .split_once("password:")
+            .or_else(|| line.split_once("application_credential_secret:"))
+        {
+            let secret = secret.trim();
+            assert!(!err.contains(secret), "a secret leaked into the debug log");
+        }
+    }
+    assert!(!err.to_ascii_lowercase().contains("x-auth-token"), "{err}");
+}

@@ -7,6 +7,7 @@ mod output;
 mod progress;
 mod schema_cmd;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -140,6 +141,7 @@ fn main() -> ExitCode {
         // events are noise here.
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
             .with_env_filter(tracing_subscriber::EnvFilter::new(
                 "openstack_images=debug,warn",
             ))
