@@ -163,12 +163,30 @@ fn props_of(schema: &Value, enum_name: &dyn Fn(&str) -> String) -> Vec<Prop> {
             description: p
                 .get("description")
                 .and_then(Value::as_str)
-                .map(str::to_owned)
+                .map(doc_text)
                 .unwrap_or_else(|| format!("The `{name}` property.")),
             custom: p.get("is_base").and_then(Value::as_bool) == Some(false),
         });
     }
     out
+}
+
+/// Server-written text made fit for rustdoc: bare URLs become autolinks.
+fn doc_text(s: &str) -> String {
+    s.split(' ')
+        .map(|word| {
+            let start = word.find("http://").or_else(|| word.find("https://"));
+            match start {
+                Some(i) => {
+                    let (head, url) = word.split_at(i);
+                    let end = url.trim_end_matches(['.', ',', ';', ')']).len();
+                    format!("{head}<{}>{}", &url[..end], &url[end..])
+                }
+                None => word.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn pascal(s: &str) -> String {
