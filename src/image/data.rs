@@ -23,8 +23,10 @@ use crate::error::{Error, Result};
 use crate::generated::Image;
 use crate::image::images::{Images, image_path};
 
-/// Size of the chunks read from files and readers for uploads.
-const CHUNK: usize = 256 * 1024;
+/// Largest chunk of an upload body. Glance under gunicorn took chunked bodies faster in
+/// 64 KiB chunks than in 1 MiB ones (one 1 GiB run: 118 vs 60 MB/s; noisy on 2 shared
+/// cores), so larger chunks from a source are split (without copying).
+const CHUNK: usize = 64 * 1024;
 /// Default number of times a download resumes after the connection broke.
 pub const DEFAULT_MAX_RESUMES: u32 = 5;
 
@@ -155,10 +157,25 @@ impl DataSource {
                 Box::pin(tokio_util::io::ReaderStream::with_capacity(r, CHUNK)),
                 self.size,
             ),
-            SourceKind::Stream(s) => (s, self.size),
+            SourceKind::Stream(s) => (Box::pin(s.flat_map(split_chunk)), self.size),
             SourceKind::Bytes(b) => (Box::pin(stream::once(async move { Ok(b) })), self.size),
         })
     }
+}
+
+/// Splits a chunk into pieces of at most [`CHUNK`] bytes, sharing its memory.
+fn split_chunk(item: io::Result<Bytes>) -> stream::Iter<std::vec::IntoIter<io::Result<Bytes>>> {
+    let pieces = match item {
+        Ok(mut b) if b.len() > CHUNK => {
+            let mut v = Vec::with_capacity(b.len().div_ceil(CHUNK));
+            while !b.is_empty() {
+                v.push(Ok(b.split_to(b.len().min(CHUNK))));
+            }
+            v
+        }
+        other => vec![other],
+    };
+    stream::iter(pieces)
 }
 
 /// Which data call an [`Upload`] makes.
@@ -1068,5 +1085,15 @@ mod tests {
             .unwrap();
         assert_eq!(out.concat(), b"abc");
         assert_eq!(*seen.lock().unwrap(), vec![(2, Some(3)), (3, Some(3))]);
+
+        let big = DataSource::stream(stream::iter([Ok::<_, io::Error>(Bytes::from(vec![
+            1u8;
+            CHUNK
+                * 2
+                + 1
+        ]))]));
+        let (chunks, _) = big.open().await.unwrap();
+        let lens: Vec<usize> = chunks.map(|c| c.unwrap().len()).collect().await;
+        assert_eq!(lens, vec![CHUNK, CHUNK, 1]);
     }
 }
