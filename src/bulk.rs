@@ -94,8 +94,7 @@ impl Images {
         concurrency: usize,
     ) -> BulkResults {
         let ids: Vec<String> = ids.into_iter().map(Into::into).collect();
-        let results =
-            for_each_bounded(ids.iter(), concurrency, |id| self.add_tag(id, tag)).await;
+        let results = for_each_bounded(ids.iter(), concurrency, |id| self.add_tag(id, tag)).await;
         ids.into_iter().zip(results).collect()
     }
 }
@@ -124,6 +123,9 @@ mod tests {
         .await;
         assert_eq!(out, (0..40).collect::<Vec<_>>());
         assert_eq!(max.load(Ordering::SeqCst), 4);
-        assert_eq!(for_each_bounded(0..3, 0, |i| async move { i }).await, [0, 1, 2]);
+        assert_eq!(
+            for_each_bounded(0..3, 0, |i| async move { i }).await,
+            [0, 1, 2]
+        );
     }
 }

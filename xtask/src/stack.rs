@@ -357,6 +357,7 @@ async fn cold(live: &Live) -> Result<()> {
         "keystone/credential-keys",
         "glance/etc",
         "glance/images",
+        "glance/images2",
         "glance/staging",
         "glance/tasks",
         "glance/cache",

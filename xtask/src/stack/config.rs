@@ -85,7 +85,7 @@ password_hash_rounds = 4
         &format!(
             "[DEFAULT]
 log_file = {dir}/glance-api.log
-enabled_backends = fs:file
+enabled_backends = fs:file, fs2:file
 worker_self_reference_url = {gl_url}
 image_cache_dir = {dir}/cache
 enabled_import_methods = [glance-direct,web-download,copy-image]
@@ -95,6 +95,11 @@ connection = {db}
 default_backend = fs
 [fs]
 filesystem_store_datadir = {dir}/images
+[fs2]
+filesystem_store_datadir = {dir}/images2
+[import_filtering_opts]
+allowed_hosts = [127.0.0.1]
+allowed_ports = []
 [os_glance_staging_store]
 filesystem_store_datadir = {dir}/staging
 [os_glance_tasks_store]
