@@ -8,8 +8,9 @@ use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-/// The integration test target that needs the local stack.
-const LIVE: &str = "live";
+/// The integration test targets that need the local stack: the library's live tests and the
+/// CLI's (which run the built `osimg` binary against it).
+const LIVE: &[&str] = &["live", "cli"];
 
 /// Outcome of one step, for the summary.
 struct Step {
@@ -59,7 +60,7 @@ fn check(mut cmd: Command) -> Result<()> {
     Ok(())
 }
 
-/// Integration test targets under tests/ (`tests/x.rs`, `tests/x/main.rs`) except `live`.
+/// Integration test targets under tests/ (`tests/x.rs`, `tests/x/main.rs`) except the live ones.
 fn offline_test_targets() -> Result<Vec<String>> {
     let dir = crate::workspace_root().join("tests");
     let mut targets = Vec::new();
@@ -76,7 +77,7 @@ fn offline_test_targets() -> Result<Vec<String>> {
             None
         };
         if let Some(name) = name.and_then(|n| n.to_str())
-            && name != LIVE
+            && !LIVE.contains(&name)
         {
             targets.push(name.to_string());
         }
@@ -92,22 +93,17 @@ fn schema_check(stack: &StackInfo) -> Result<()> {
 
 /// Runs the live tests against the stack; fails unless at least one test ran and all passed.
 fn live_tests(stack: &StackInfo) -> Result<()> {
-    let mut cmd = cargo(&[
-        "test",
-        "-p",
-        "openstack-images",
-        "--all-features",
-        "--test",
-        LIVE,
-        "--",
-        "--test-threads",
-        "4",
-    ]);
+    let mut args = vec!["test", "-p", "openstack-images", "--all-features"];
+    for t in LIVE {
+        args.extend(["--test", t]);
+    }
+    args.extend(["--", "--test-threads", "4"]);
+    let mut cmd = cargo(&args);
     cmd.env("OS_CLIENT_CONFIG_FILE", &stack.clouds_yaml)
         .env("OS_CLOUD", "local")
         .env("OPENSTACK_IMAGES_LIVE", "1")
         .stdout(Stdio::piped());
-    let mut child = cmd.spawn().context("running cargo test --test live")?;
+    let mut child = cmd.spawn().context("running the live tests")?;
     let mut ran = 0usize;
     let stdout = child.stdout.take().expect("piped stdout");
     for line in BufReader::new(stdout).lines() {
@@ -201,15 +197,12 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
         if !crate::workspace_root().join("tests/live/main.rs").exists() {
             bail!("tests/live/main.rs is missing");
         }
-        check(cargo(&[
-            "test",
-            "-p",
-            "openstack-images",
-            "--all-features",
-            "--test",
-            LIVE,
-            "--no-run",
-        ]))
+        let mut args = vec!["test", "-p", "openstack-images", "--all-features"];
+        for t in LIVE {
+            args.extend(["--test", t]);
+        }
+        args.push("--no-run");
+        check(cargo(&args))
     })?;
 
     let mut watchdog = spawn_down_watchdog()?;
