@@ -26,11 +26,10 @@ def cloud(args):
         return yaml.safe_load(f)["clouds"][args.cloud]
 
 
-def keystone_token(c):
-    """A project-scoped token and the public endpoints of the catalog, with http.client."""
+def auth_body(c):
+    """The body of POST /v3/auth/tokens for a password cloud of clouds.yaml."""
     a = c["auth"]
-    u = urllib.parse.urlsplit(a["auth_url"])
-    body = {
+    return {
         "auth": {
             "identity": {
                 "methods": ["password"],
@@ -50,11 +49,16 @@ def keystone_token(c):
             },
         }
     }
+
+
+def keystone_token(c):
+    """A project-scoped token and the public endpoints of the catalog, with http.client."""
+    u = urllib.parse.urlsplit(c["auth"]["auth_url"])
     conn = http.client.HTTPConnection(u.hostname, u.port)
     conn.request(
         "POST",
         u.path.rstrip("/") + "/auth/tokens",
-        json.dumps(body),
+        json.dumps(auth_body(c)),
         {"Content-Type": "application/json", "User-Agent": RAW_UA},
     )
     r = conn.getresponse()
@@ -199,7 +203,11 @@ def cmd_upload(args):
     if args.client == "sdk":
         conn = sdk(args)
         img = conn.image.create_image(
-            name=name, disk_format="raw", container_format="bare", allow_duplicates=True
+            name=name,
+            disk_format="raw",
+            container_format="bare",
+            allow_duplicates=True,
+            tags=[args.tag],
         )
         with open(args.file, "rb") as f:
             started = time.perf_counter()
@@ -208,7 +216,9 @@ def cmd_upload(args):
         return {"secs": secs, "id": img.id}
     if args.client == "glanceclient":
         gc = glanceclient(c)
-        img = gc.images.create(name=name, disk_format="raw", container_format="bare")
+        img = gc.images.create(
+            name=name, disk_format="raw", container_format="bare", tags=[args.tag]
+        )
         with open(args.file, "rb") as f:
             started = time.perf_counter()
             gc.images.upload(img["id"], f)
@@ -258,6 +268,14 @@ def cmd_download(args):
     return {"secs": secs, "bytes": n}
 
 
+def cmd_auth_body(args):
+    """Writes the token request body for curl (`-d @FILE`); prints Keystone's URL."""
+    c = cloud(args)
+    with open(args.out, "w") as f:
+        json.dump(auth_body(c), f)
+    return {"auth_url": c["auth"]["auth_url"]}
+
+
 def cmd_delete(args):
     conn = sdk(args)
     for i in args.ids:
@@ -292,9 +310,12 @@ def main():
     s.add_argument("--client", required=True)
     s.add_argument("--file", required=True)
     s.add_argument("--name", required=True)
+    s.add_argument("--tag", required=True)
     s = sub.add_parser("download")
     s.add_argument("--client", required=True)
     s.add_argument("--id", required=True)
+    s = sub.add_parser("auth-body")
+    s.add_argument("--out", required=True)
     s = sub.add_parser("delete")
     s.add_argument("ids", nargs="*")
     s = sub.add_parser("nova")
@@ -307,6 +328,7 @@ def main():
         "decode": cmd_decode,
         "upload": cmd_upload,
         "download": cmd_download,
+        "auth-body": cmd_auth_body,
         "delete": cmd_delete,
         "nova": cmd_nova,
     }[args.cmd]

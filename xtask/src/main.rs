@@ -6,6 +6,7 @@
 //! - `demo`: a narrated tour of the client against the local stack
 //! - `bench`: side-by-side benchmarks against peers
 
+mod bench;
 mod demo;
 mod schema;
 mod stack;
@@ -38,6 +39,15 @@ enum Cmd {
     Test,
     /// Bring the local stack up and run a narrated tour of the client against it.
     Demo,
+    /// Measure the crate and osimg against their peers; writes target/bench/report.md.
+    Bench {
+        /// Fewer repeats, 2,000 images only, 256 MiB transfers.
+        #[arg(long)]
+        quick: bool,
+        /// Only these sections (list, decode, data, nova, build; comma-separated).
+        #[arg(long, value_delimiter = ',', value_name = "SECTION")]
+        only: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -94,5 +104,6 @@ fn main() -> Result<()> {
         },
         Cmd::Test => test::run(),
         Cmd::Demo => demo::run(),
+        Cmd::Bench { quick, only } => bench::run(quick, &only),
     }
 }
