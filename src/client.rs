@@ -298,6 +298,25 @@ impl Req {
         self
     }
 
+    /// A copy for another attempt; `None` for a streamed body, which is sent once.
+    fn try_clone(&self) -> Option<Req> {
+        let body = match &self.body {
+            ReqBody::Empty => ReqBody::Empty,
+            ReqBody::Bytes(b, ct) => ReqBody::Bytes(b.clone(), ct),
+            ReqBody::Stream(..) => return None,
+        };
+        Some(Req {
+            service: self.service,
+            method: self.method.clone(),
+            path: self.path.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            body,
+            idempotent: self.idempotent,
+            timed: self.timed,
+        })
+    }
+
     /// Marks a request as safe to repeat even though its method is not idempotent
     /// (for example an image action whose second call has no further effect).
     pub fn idempotent(mut self, yes: bool) -> Self {
@@ -473,21 +492,32 @@ impl Client {
     }
 
     /// Sends a request and decodes its JSON body, within the size cap.
-    pub(crate) async fn send_json<T: DeserializeOwned>(&self, req: Req) -> Result<T> {
+    /// A connection that breaks while the body is read is retried like one that breaks
+    /// before the status line, for idempotent requests, within the same retry budget.
+    pub(crate) async fn send_json<T: DeserializeOwned>(&self, mut req: Req) -> Result<T> {
         let method = req.method.clone();
-        let resp = self.send(req).await?;
-        self.decode_json(&method, resp).await
-    }
-
-    /// Reads a response's body within the JSON size cap and decodes it.
-    pub(crate) async fn decode_json<T: DeserializeOwned>(
-        &self,
-        method: &Method,
-        resp: reqwest::Response,
-    ) -> Result<T> {
-        let url = resp.url().clone();
-        let bytes = self.read_capped(method, resp).await?;
-        decode_bytes(method, &url, &bytes)
+        let policy = &self.inner.settings.retry;
+        let mut attempt = 0u32;
+        loop {
+            let again = req.idempotent.then(|| req.try_clone()).flatten();
+            let resp = self.send(req).await?;
+            let url = resp.url().clone();
+            let err = match self.read_capped(&method, resp).await {
+                Ok(bytes) => return decode_bytes(&method, &url, &bytes),
+                Err(e @ Error::Transport { .. }) => e,
+                Err(e) => return Err(e),
+            };
+            match again {
+                Some(next) if attempt < policy.max_retries => {
+                    attempt += 1;
+                    let delay = policy.delay(attempt, None);
+                    tracing::warn!(method = %method, url = %url, attempt, delay_ms = delay.as_millis() as u64, error = %err, "retrying");
+                    tokio::time::sleep(delay).await;
+                    req = next;
+                }
+                _ => return Err(err),
+            }
+        }
     }
 
     /// Reads a whole body, failing once it passes the JSON size cap.

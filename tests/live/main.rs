@@ -7,6 +7,8 @@
 mod auth;
 mod compute;
 mod data;
+mod faults;
 mod harness;
 mod images;
+mod proxy;
 mod smoke;
