@@ -28,6 +28,9 @@ struct ImagesBody {
 const MAX_SAMPLES: usize = 200;
 const MAX_TIME: Duration = Duration::from_secs(3);
 
+/// Decodes a page and returns how many images it held.
+type Decode = dyn Fn(&[u8]) -> usize;
+
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let (bytes, source) = page(root);
@@ -36,7 +39,7 @@ fn main() {
         .images
         .len();
 
-    let cases: [(&str, &dyn Fn(&[u8]) -> usize); 3] = [
+    let cases: [(&str, &Decode); 3] = [
         ("value", &|b| {
             let v: Value = serde_json::from_slice(b).unwrap();
             v["images"].as_array().map_or(0, Vec::len)
