@@ -282,13 +282,16 @@ fn download(ctx: &Ctx, token: &str, peer: &str, id: &str) -> Result<(f64, Proc)>
     })
 }
 
+/// curl to /dev/null; fails unless every byte came (curl does not check a short body).
 fn curl_download(ctx: &Ctx, token: &str, id: &str) -> Result<Proc> {
     let url = format!("{}/v2/images/{id}/file", ctx.info.glance_url);
-    proc::run(
+    let p = proc::run(
         &[
             "curl",
             "-sS",
             "-f",
+            "-w",
+            "%{size_download}",
             "-o",
             "/dev/null",
             "-H",
@@ -297,7 +300,11 @@ fn curl_download(ctx: &Ctx, token: &str, id: &str) -> Result<Proc> {
         ],
         None,
         &ctx.out,
-    )
+    )?;
+    if p.stdout.trim() != ctx.data_bytes.to_string() {
+        bail!("curl downloaded {} bytes of image {id}", p.stdout.trim());
+    }
+    Ok(p)
 }
 
 /// A token for curl, from Keystone through curl (untimed).
