@@ -78,7 +78,10 @@ async fn a_numeric_id_in_a_page_names_the_image() {
 #[tokio::test]
 async fn invalid_json_is_a_decode_error_with_a_path() {
     for (body, want_path) in [
-        (&br#"{"images": [{"id": "a"}, {"id": "b", "name": tru"#[..], "images[1].name"),
+        (
+            &br#"{"images": [{"id": "a"}, {"id": "b", "name": tru"#[..],
+            "images[1].name",
+        ),
         (br#"{"images": {"id": "a"}}"#, "images"),
         (br#"[]"#, "."),
         (b"<html>502</html>", "."),
@@ -104,7 +107,11 @@ async fn a_missing_or_null_images_list_is_handled() {
     let (client, _) = canned(200, br#"{"images": null}"#).await;
     let err = client.images().list_page(&ImageListQuery::new()).await;
     // `null` is not a list: a decode error, not a panic and not a silent empty page.
-    assert!(matches!(err, Err(Error::Decode { .. })), "{:?}", err.map(|p| p.items));
+    assert!(
+        matches!(err, Err(Error::Decode { .. })),
+        "{:?}",
+        err.map(|p| p.items)
+    );
     let (client, _) = canned(200, br#"{"images": [], "next": null}"#).await;
     let page = client
         .images()
@@ -168,7 +175,14 @@ fn wrong_types_in_lists_and_nested_objects_are_kept() {
         "visibility": ["public"],
     });
     let image: Image = serde_json::from_value(v.clone()).unwrap();
-    for key in ["tags", "locations", "size", "protected", "status", "visibility"] {
+    for key in [
+        "tags",
+        "locations",
+        "size",
+        "protected",
+        "status",
+        "visibility",
+    ] {
         assert_eq!(image.extra.get(key), v.get(key), "{key}");
     }
     assert_eq!(image.min_ram, Some(-1));
@@ -226,7 +240,10 @@ fn odd_keys_and_strings_round_trip() {
         "extra": {"not": "the extra map"},
     });
     let image: Image = serde_json::from_value(v.clone()).unwrap();
-    assert_eq!(image.property_str("é日本🦀"), Some("non-ascii \u{0000} nul \u{FFFF}"));
+    assert_eq!(
+        image.property_str("é日本🦀"),
+        Some("non-ascii \u{0000} nul \u{FFFF}")
+    );
     assert_eq!(image.property_str(""), Some("empty key"));
     assert_eq!(serde_json::to_value(&image).unwrap(), v);
 }
@@ -238,8 +255,8 @@ fn unknown_enum_values_in_members_tasks_and_nova_images() {
     }))
     .unwrap();
     assert_eq!(serde_json::to_value(&m).unwrap()["status"], "on-hold");
-    let t: Task = serde_json::from_value(json!({"id": "t", "status": "paused", "type": 3}))
-        .unwrap();
+    let t: Task =
+        serde_json::from_value(json!({"id": "t", "status": "paused", "type": 3})).unwrap();
     assert_eq!(serde_json::to_value(&t).unwrap()["type"], 3);
     let c: ComputeImage = serde_json::from_value(json!({
         "id": "c", "status": "QUARANTINED", "progress": "half", "metadata": [1]
@@ -269,7 +286,10 @@ async fn bad_input_never_opens_a_connection() {
     let cases: Vec<(Error, &str)> = vec![
         (images.get("").await.unwrap_err(), "image id"),
         (images.delete("..").await.unwrap_err(), "image id"),
-        (images.add_tag("x", &"t".repeat(256)).await.unwrap_err(), "tag"),
+        (
+            images.add_tag("x", &"t".repeat(256)).await.unwrap_err(),
+            "tag",
+        ),
         (images.add_tag("x", "").await.unwrap_err(), "tag"),
         (images.add_tag("x", "a/b").await.unwrap_err(), "tag"),
         (images.add_tag("x", "naïve").await.unwrap_err(), "tag"),
@@ -323,15 +343,28 @@ async fn bad_input_never_opens_a_connection() {
         }
     }
     let bulk = images.tag_many(["a", "b", "c"], "x/y", 2).await;
-    assert!(bulk.iter().all(|(_, r)| matches!(r, Err(Error::InvalidInput { .. }))));
+    assert!(
+        bulk.iter()
+            .all(|(_, r)| matches!(r, Err(Error::InvalidInput { .. })))
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 0, "no connection was opened");
 }
 
 #[test]
 fn every_read_only_attribute_is_refused_in_a_create() {
     for key in [
-        "status", "checksum", "size", "virtual_size", "self", "file", "schema", "created_at",
-        "updated_at", "os_hash_algo", "os_hash_value", "direct_url",
+        "status",
+        "checksum",
+        "size",
+        "virtual_size",
+        "self",
+        "file",
+        "schema",
+        "created_at",
+        "updated_at",
+        "os_hash_algo",
+        "os_hash_value",
+        "direct_url",
     ] {
         let err = ImageCreate::new("x")
             .property_value(key, json!("v"))
