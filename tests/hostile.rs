@@ -309,7 +309,7 @@ async fn bad_input_never_opens_a_connection() {
         ),
         (
             images
-                .create(ImageCreate::new("x").property(&"k".repeat(256), "v"))
+                .create(ImageCreate::new("x").property("k".repeat(256), "v"))
                 .await
                 .unwrap_err(),
             "",

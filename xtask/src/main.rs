@@ -5,9 +5,11 @@
 //! - `test`: every check (fmt, clippy, offline tests, live tests against the stack)
 //! - `demo`: a narrated tour of the client against the local stack
 //! - `bench`: side-by-side benchmarks against peers
+//! - `fuzz`: run each cargo-fuzz target of `fuzz/` for a fixed time (not part of `test`)
 
 mod bench;
 mod demo;
+mod fuzz;
 mod schema;
 mod stack;
 mod test;
@@ -47,6 +49,12 @@ enum Cmd {
         /// Only these sections (list, decode, data, nova, build; comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
+    },
+    /// Run each cargo-fuzz target (fuzz/) for a fixed time; prints executions per target.
+    Fuzz {
+        /// Seconds per target.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
     },
 }
 
@@ -105,5 +113,6 @@ fn main() -> Result<()> {
         Cmd::Test => test::run(),
         Cmd::Demo => demo::run(),
         Cmd::Bench { quick, only } => bench::run(quick, &only),
+        Cmd::Fuzz { seconds } => fuzz::run(seconds),
     }
 }
