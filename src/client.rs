@@ -171,6 +171,7 @@ pub struct ClientBuilder {
     cloud: Option<CloudConfig>,
     retry: Option<RetryPolicy>,
     connect_timeout: Option<Duration>,
+    read_timeout: Option<Duration>,
     timeout: Option<Duration>,
     max_json_bytes: Option<u64>,
 }
@@ -197,6 +198,14 @@ impl ClientBuilder {
         self
     }
 
+    /// Sets how long the connection may stay silent while a response is awaited or read
+    /// (default 60 s). Unlike [`timeout`](Self::timeout) it also bounds image data
+    /// transfers, which take as long as they need as long as bytes keep coming.
+    pub fn read_timeout(mut self, d: Duration) -> Self {
+        self.read_timeout = Some(d);
+        self
+    }
+
     /// Sets a timeout for whole metadata requests (default 120 s). Image data transfers
     /// are not bound by it; they fail when the connection stalls instead.
     pub fn timeout(mut self, d: Duration) -> Self {
@@ -218,6 +227,7 @@ impl ClientBuilder {
         let http = crate::keystone::http_client(
             &cloud,
             self.connect_timeout.unwrap_or(Duration::from_secs(10)),
+            self.read_timeout.unwrap_or(Duration::from_secs(60)),
         )?;
         let session = Session::new(http.clone(), cloud)?;
         Ok(Client {

@@ -462,6 +462,79 @@ async fn data_transfers_are_exempt_from_the_request_timeout() {
 }
 
 #[tokio::test]
+async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
+    let admin = admin();
+    let mut cleanup = Cleanup(vec![]);
+    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
+    let image = admin
+        .images()
+        .create_with_data(
+            raw(&unique("fault-stalldata")),
+            DataSource::bytes(data.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    cleanup.0.push(image.id.clone());
+    // Silent for 6 s mid-body with a 2 s read timeout: without resumes it is a timeout...
+    let (proxy, client) = glance_proxy_with(RetryPolicy::none(), |b| {
+        b.read_timeout(Duration::from_secs(2))
+    })
+    .await;
+    proxy.on(
+        "GET",
+        "/file",
+        1,
+        Fault::StallMidBody(50_000, Duration::from_millis(6000)),
+    );
+    let started = Instant::now();
+    let err = client
+        .images()
+        .download(&image.id)
+        .image(image.clone())
+        .max_resumes(0)
+        .stream()
+        .await
+        .unwrap()
+        .try_collect::<Vec<bytes::Bytes>>()
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_millis(5500),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(
+            err,
+            Error::Transport {
+                kind: TransportKind::Timeout | TransportKind::Body,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // ... and by default the download resumes after the stall and completes intact.
+    proxy.on(
+        "GET",
+        "/file",
+        1,
+        Fault::StallMidBody(50_000, Duration::from_millis(6000)),
+    );
+    let got: Vec<bytes::Bytes> = client
+        .images()
+        .download(&image.id)
+        .image(image.clone())
+        .stream()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .expect("resumed after the stall");
+    assert_eq!(got.concat(), data);
+}
+
+#[tokio::test]
 async fn an_unreachable_endpoint_fails_fast_as_a_connect_error() {
     // A port nobody listens on: bind, note the port, close.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -568,8 +641,8 @@ async fn truncated_and_corrupt_json_are_decode_errors() {
         .unwrap_err()
     {
         Error::Decode { path, message, .. } => {
-            assert_eq!(path, "images[3]");
-            assert!(message.contains("`id`"), "{message}");
+            assert_eq!(path, "images[3].id");
+            assert!(message.contains("expected a string"), "{message}");
         }
         other => panic!("{other:?}"),
     }
