@@ -403,21 +403,27 @@ fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
             .iter()
             .any(|t| type_is(ty, t));
         let seen = format_ident!("seen_{}", fid);
-        let mark = if is_opt {
-            quote!()
-        } else {
-            required.push((seen.clone(), key.clone()));
-            quote!(#seen = true;)
-        };
-        arms.push(quote! {
-            #key => {
-                let prim: crate::lenient::Prim = map.next_value()?;
-                match <#ty as crate::lenient::Lenient>::from_prim(prim) {
-                    Ok(v) => { out.#fid = v; #mark }
-                    Err(raw) => { out.extra.insert(key.into_owned(), raw.into_value()); }
+        if is_opt {
+            arms.push(quote! {
+                #key => {
+                    let prim: crate::lenient::Prim = map.next_value()?;
+                    match <#ty as crate::lenient::Lenient>::from_prim(prim) {
+                        Ok(v) => out.#fid = v,
+                        Err(raw) => { out.extra.insert(key.into_owned(), raw.into_value()); }
+                    }
                 }
-            }
-        });
+            });
+        } else {
+            // A required field (the id) of the wrong type is an error at that field's path,
+            // not a lenient fallback: nothing can be done with an image without its id.
+            required.push((seen.clone(), key.clone()));
+            arms.push(quote! {
+                #key => {
+                    out.#fid = map.next_value::<#ty>()?;
+                    #seen = true;
+                }
+            });
+        }
         inits.push(quote!(#fid: ::std::default::Default::default()));
     }
     let seen_decls: Vec<TokenStream> = required

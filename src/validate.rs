@@ -115,6 +115,13 @@ impl Schema {
         if key.is_empty() {
             return Err(Error::invalid(key, "property names cannot be empty"));
         }
+        if has_4byte_utf8(key) || strings_of(value).any(has_4byte_utf8) {
+            return Err(Error::invalid(
+                key,
+                "Glance refuses characters outside the Basic Multilingual Plane (4-byte UTF-8, \
+                 such as emoji) in property names and values",
+            ));
+        }
         let Some(p) = self.prop(key) else {
             let Some(kind) = self.additional else {
                 return Err(Error::invalid(key, "the schema has no such property"));
@@ -264,6 +271,19 @@ pub(crate) fn check_tag(tag: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+fn has_4byte_utf8(s: &str) -> bool {
+    s.chars().any(|c| c.len_utf8() == 4)
+}
+
+/// The strings of a value: itself, or the items of an array.
+fn strings_of(v: &Value) -> Box<dyn Iterator<Item = &str> + '_> {
+    match v {
+        Value::String(s) => Box::new(std::iter::once(s.as_str())),
+        Value::Array(items) => Box::new(items.iter().filter_map(Value::as_str)),
+        _ => Box::new(std::iter::empty()),
+    }
 }
 
 fn type_name(v: &Value) -> &'static str {
