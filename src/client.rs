@@ -229,16 +229,17 @@ impl ClientBuilder {
             self.connect_timeout.unwrap_or(Duration::from_secs(10)),
             self.read_timeout.unwrap_or(Duration::from_secs(60)),
         )?;
-        let session = Session::new(http.clone(), cloud)?;
+        let settings = Settings {
+            retry: self.retry.unwrap_or_default(),
+            max_json_bytes: self.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES),
+            timeout: self.timeout.unwrap_or(Duration::from_secs(120)),
+        };
+        let session = Session::new(http.clone(), cloud, settings.clone())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 session,
-                settings: Settings {
-                    retry: self.retry.unwrap_or_default(),
-                    max_json_bytes: self.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES),
-                    timeout: self.timeout.unwrap_or(Duration::from_secs(120)),
-                },
+                settings,
             }),
         })
     }
@@ -536,27 +537,35 @@ impl Client {
         method: &Method,
         resp: reqwest::Response,
     ) -> Result<Bytes> {
-        let limit = self.inner.settings.max_json_bytes;
-        let url = resp.url().clone();
-        let too_large = || Error::ResponseTooLarge {
-            method: method.to_string(),
-            url: url.to_string(),
-            limit,
-        };
-        if resp.content_length().is_some_and(|n| n > limit) {
+        read_body_capped(method, resp, self.inner.settings.max_json_bytes).await
+    }
+}
+
+/// Reads a whole body, failing once it passes `limit` bytes (announced or received).
+pub(crate) async fn read_body_capped(
+    method: &Method,
+    resp: reqwest::Response,
+    limit: u64,
+) -> Result<Bytes> {
+    let url = resp.url().clone();
+    let too_large = || Error::ResponseTooLarge {
+        method: method.to_string(),
+        url: url.to_string(),
+        limit,
+    };
+    if resp.content_length().is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(8192).min(limit) as usize);
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| transport_error(method, &url, e))?;
+        if (buf.len() + chunk.len()) as u64 > limit {
             return Err(too_large());
         }
-        let mut buf = Vec::with_capacity(resp.content_length().unwrap_or(8192).min(limit) as usize);
-        let mut stream = resp.bytes_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| transport_error(method, &url, e))?;
-            if (buf.len() + chunk.len()) as u64 > limit {
-                return Err(too_large());
-            }
-            buf.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(buf))
+        buf.extend_from_slice(&chunk);
     }
+    Ok(Bytes::from(buf))
 }
 
 /// Decodes JSON, naming the path of the failing field.

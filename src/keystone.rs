@@ -17,7 +17,10 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, OnceCell};
 use url::Url;
 
-use crate::client::{Req, ServiceType, api_error, decode_bytes, parse_error_body, transport_error};
+use crate::client::{
+    Req, ServiceType, Settings, api_error, decode_bytes, parse_error_body, read_body_capped,
+    transport_error,
+};
 use crate::clouds::{AuthType, CloudConfig};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
@@ -549,6 +552,8 @@ pub(crate) struct Session {
     image: OnceCell<Url>,
     compute: OnceCell<Url>,
     auth_count: AtomicU64,
+    /// Retries, timeout and body cap, as for every other request.
+    settings: Settings,
 }
 
 impl std::fmt::Debug for Session {
@@ -564,7 +569,11 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(http: reqwest::Client, cloud: CloudConfig) -> Result<Self> {
+    pub(crate) fn new(
+        http: reqwest::Client,
+        cloud: CloudConfig,
+        settings: Settings,
+    ) -> Result<Self> {
         cloud.validate()?;
         let auth_url = match cloud.auth_type {
             AuthType::None => None,
@@ -578,6 +587,7 @@ impl Session {
             image: OnceCell::new(),
             compute: OnceCell::new(),
             auth_count: AtomicU64::new(0),
+            settings,
         })
     }
 
@@ -616,7 +626,29 @@ impl Session {
         self.auth_count.load(Ordering::Relaxed)
     }
 
+    /// Authenticates, retrying what may pass (connection failures, 429, 502-504) like any
+    /// idempotent request: a token request has no side effect a repeat could double.
     async fn authenticate(&self, auth_url: &Url) -> Result<Token> {
+        let policy = &self.settings.retry;
+        let mut attempt = 0;
+        loop {
+            match self.authenticate_once(auth_url).await {
+                Err(e) if e.is_retryable() && attempt < policy.max_retries => {
+                    attempt += 1;
+                    let retry_after = match &e {
+                        Error::Api(a) => a.retry_after,
+                        _ => None,
+                    };
+                    let delay = policy.delay(attempt, retry_after);
+                    tracing::warn!(attempt, delay_ms = delay.as_millis() as u64, error = %e, "retrying authentication");
+                    tokio::time::sleep(delay).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn authenticate_once(&self, auth_url: &Url) -> Result<Token> {
         let url = auth_url
             .join("auth/tokens")
             .map_err(|e| Error::Config(format!("auth_url: {e}")))?;
@@ -631,6 +663,7 @@ impl Session {
             .header(CONTENT_TYPE, "application/json")
             .header(ACCEPT, "application/json")
             .body(body)
+            .timeout(self.settings.timeout)
             .send()
             .await
             .map_err(|e| transport_error(&method, &url, e))?;
@@ -657,10 +690,7 @@ impl Session {
             .and_then(|v| v.to_str().ok())
             .map(Secret::new)
             .ok_or_else(|| Error::Protocol("Keystone answered without X-Subject-Token".into()))?;
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&method, &url, e))?;
+        let bytes = read_body_capped(&method, resp, self.settings.max_json_bytes).await?;
         let body: TokenBody = decode_bytes(&method, &url, &bytes)?;
         let now = SystemTime::now();
         let expires = body.token.expires_at.as_deref().and_then(parse_time);
@@ -756,6 +786,7 @@ impl Session {
             .http
             .get(root.clone())
             .header(ACCEPT, "application/json")
+            .timeout(self.settings.timeout)
             .send()
             .await
             .map_err(|e| transport_error(&method, &root, e))?;
@@ -764,10 +795,7 @@ impl Session {
             tracing::debug!(url = %root, status = status.as_u16(), "no image version document; assuming v2");
             return Ok(v2);
         }
-        let bytes = resp
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&method, &root, e))?;
+        let bytes = read_body_capped(&method, resp, self.settings.max_json_bytes).await?;
         match serde_json::from_slice::<Value>(&bytes)
             .ok()
             .as_ref()

@@ -1118,7 +1118,9 @@ async fn secrets_scenario_in_child() {
     eprintln!("{c:?}");
     errors.push(format!("{c:?} {local:?}"));
 
-    // Keystone failing: a 503 on the token request, then a wrong password, a wrong secret.
+    // Keystone failing: 503s on the token request (one is retried away; a 503 on every
+    // attempt is an error), then a wrong password, a wrong secret.
+    let before = kp.count_of("POST", "/auth/tokens");
     kp.on(
         "POST",
         "/auth/tokens",
@@ -1128,10 +1130,25 @@ async fn secrets_scenario_in_child() {
             retry_after: None,
         },
     );
+    via(local.clone())
+        .authenticate()
+        .await
+        .expect("a single Keystone 503 is retried");
+    assert_eq!(kp.count_of("POST", "/auth/tokens") - before, 2);
+    kp.on(
+        "POST",
+        "/auth/tokens",
+        100,
+        Fault::Status {
+            status: 503,
+            retry_after: None,
+        },
+    );
     note(
         &mut errors,
         &via(local.clone()).authenticate().await.unwrap_err(),
     );
+    kp.clear();
     let mut wrong = local.clone();
     wrong.password = Some(Secret::new("wrong-password-faults-4242"));
     secrets.push("wrong-password-faults-4242".into());
