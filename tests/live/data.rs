@@ -15,44 +15,12 @@ use sha2::{Digest, Sha512};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::harness::{require_stack, unique};
-
-fn admin() -> Client {
-    require_stack();
-    Client::from_cloud("local").expect("cloud `local` in the stack's clouds.yaml")
-}
+use crate::harness::{Cleanup, admin, unique};
 
 fn raw(name: &str) -> ImageCreate {
     ImageCreate::new(name)
         .container_format(ContainerFormat::Bare)
         .disk_format(DiskFormat::Raw)
-}
-
-/// Deletes the images whatever the test's outcome (a guard that runs on panic too).
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let ids = std::mem::take(&mut self.0);
-        if ids.is_empty() {
-            return;
-        }
-        // Drop cannot await: run the deletes on a thread with its own runtime, and a client
-        // of its own (the test's pooled connections belong to the test's blocked runtime).
-        let _ = std::thread::spawn(move || {
-            let client = admin();
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                for id in ids {
-                    let _ = client.images().delete(&id).await;
-                }
-            });
-        })
-        .join();
-    }
 }
 
 /// Deterministic pseudo-random bytes (splitmix64): the same seed gives the same data, so a

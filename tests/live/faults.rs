@@ -15,7 +15,7 @@ use openstack_images::{
 };
 use serde_json::{Value, json};
 
-use crate::harness::{require_stack, unique};
+use crate::harness::{Cleanup, require_stack, unique};
 use crate::proxy::{Fault, Proxy};
 
 fn cloud(name: &str) -> CloudConfig {
@@ -57,28 +57,6 @@ fn raw(name: &str) -> ImageCreate {
     ImageCreate::new(name)
         .container_format(ContainerFormat::Bare)
         .disk_format(DiskFormat::Raw)
-}
-
-/// Deletes images whatever the test's outcome.
-struct Cleanup(Vec<String>);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let ids = std::mem::take(&mut self.0);
-        // Drop cannot await, and the test's runtime is blocked while this runs: a fresh
-        // client on a fresh runtime (a pooled connection of the test's client would wait on
-        // the blocked runtime for ever).
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async {
-                admin().images().delete_many(ids, 8).await;
-            });
-        })
-        .join();
-    }
 }
 
 async fn new_image(client: &Client, cleanup: &mut Cleanup, prefix: &str) -> String {

@@ -35,3 +35,34 @@ pub fn clouds_yaml() -> PathBuf {
     assert!(path.exists(), "{} does not exist", path.display());
     path
 }
+
+/// The admin client of the stack (`local` in its clouds.yaml).
+pub fn admin() -> openstack_images::Client {
+    require_stack();
+    openstack_images::Client::from_cloud("local").expect("cloud `local` in the stack's clouds.yaml")
+}
+
+/// Deletes the images whose ids it holds when dropped, whether the test passed or not.
+pub struct Cleanup(pub Vec<String>);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let ids = std::mem::take(&mut self.0);
+        if ids.is_empty() {
+            return;
+        }
+        // Drop cannot await, and the test's runtime is blocked while this runs: a fresh
+        // client on a fresh runtime (a pooled connection of the test's client would wait on
+        // the blocked runtime for ever).
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup");
+            rt.block_on(async {
+                admin().images().delete_many(ids, 8).await;
+            });
+        })
+        .join();
+    }
+}

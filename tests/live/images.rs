@@ -839,3 +839,52 @@ async fn seed_examples_round_trip() {
     c.images().delete(&image.id).await.unwrap();
     assert!(c.images().get(&image.id).await.unwrap_err().is_not_found());
 }
+
+/// Tempest: ImagesDeactivationTest (admin/test_image_deactivation) -- deactivate an active
+/// image, its data is refused to a non-admin (403), reactivate, the data is back.
+#[tokio::test(flavor = "multi_thread")]
+async fn deactivate_and_reactivate() {
+    let c = admin();
+    let data = b"deactivation test data".to_vec();
+    let img = c
+        .images()
+        .create_with_data(
+            raw(&unique("deactivate")).visibility(ImageVisibility::Public),
+            openstack_images::DataSource::bytes(data.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(img.status, Some(ImageStatus::Active));
+    c.images().deactivate(&img.id).await.unwrap();
+    // Deactivating twice is accepted (the action is idempotent on the server).
+    c.images().deactivate(&img.id).await.unwrap();
+    assert_eq!(
+        c.images().get(&img.id).await.unwrap().status,
+        Some(ImageStatus::Deactivated)
+    );
+    let e = demo()
+        .images()
+        .download(&img.id)
+        .stream()
+        .await
+        .err()
+        .expect("a deactivated image's data is refused to non-admins");
+    assert_eq!(api_status(&e), 403);
+    c.images().reactivate(&img.id).await.unwrap();
+    assert_eq!(
+        c.images().get(&img.id).await.unwrap().status,
+        Some(ImageStatus::Active)
+    );
+    let got: Vec<bytes::Bytes> = demo()
+        .images()
+        .download(&img.id)
+        .stream()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got.concat(), data);
+    cleanup(&c, &[img.id]).await;
+}
