@@ -863,13 +863,9 @@ async fn deactivate_and_reactivate() {
         c.images().get(&img.id).await.unwrap().status,
         Some(ImageStatus::Deactivated)
     );
-    let e = demo()
-        .images()
-        .download(&img.id)
-        .stream()
-        .await
-        .err()
-        .expect("a deactivated image's data is refused to non-admins");
+    let Err(e) = demo().images().download(&img.id).stream().await else {
+        panic!("a deactivated image's data is refused to non-admins");
+    };
     assert_eq!(api_status(&e), 403);
     c.images().reactivate(&img.id).await.unwrap();
     assert_eq!(
