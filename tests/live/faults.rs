@@ -454,16 +454,17 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         .await
         .unwrap();
     cleanup.0.push(image.id.clone());
-    // Silent for 6 s mid-body with a 2 s read timeout: without resumes it is a timeout...
+    // Silent for 12 s mid-body with a 5 s read timeout (wide margins: under load Glance's
+    // 4 threads can be slow to answer the resumed request): without resumes it is a timeout...
     let (proxy, client) = glance_proxy_with(RetryPolicy::none(), |b| {
-        b.read_timeout(Duration::from_secs(2))
+        b.read_timeout(Duration::from_secs(5))
     })
     .await;
     proxy.on(
         "GET",
         "/file",
         1,
-        Fault::StallMidBody(50_000, Duration::from_millis(6000)),
+        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
     );
     let started = Instant::now();
     let err = client
@@ -478,7 +479,7 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         .await
         .unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_millis(5500),
+        started.elapsed() < Duration::from_millis(11500),
         "{:?}",
         started.elapsed()
     );
@@ -497,7 +498,7 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         "GET",
         "/file",
         1,
-        Fault::StallMidBody(50_000, Duration::from_millis(6000)),
+        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
     );
     let got: Vec<bytes::Bytes> = client
         .images()
