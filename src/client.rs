@@ -130,6 +130,8 @@ pub(crate) struct Settings {
     pub retry: RetryPolicy,
     pub max_json_bytes: u64,
     pub timeout: Duration,
+    /// Longest silence while waiting for image data (its response head or next bytes).
+    pub read_timeout: Duration,
 }
 
 pub(crate) struct Inner {
@@ -198,9 +200,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Sets how long the connection may stay silent while a response is awaited or read
-    /// (default 60 s). Unlike [`timeout`](Self::timeout) it also bounds image data
-    /// transfers, which take as long as they need as long as bytes keep coming.
+    /// Sets how long a download may wait for its response or its next bytes (default 60 s).
+    /// Image data transfers are not bound by [`timeout`](Self::timeout) -- they take as long
+    /// as they need while bytes keep coming -- so this is what ends a stalled download (which
+    /// then resumes where it stopped). Uploads are not affected: the server answers only once
+    /// it has the whole body.
     pub fn read_timeout(mut self, d: Duration) -> Self {
         self.read_timeout = Some(d);
         self
@@ -227,12 +231,12 @@ impl ClientBuilder {
         let http = crate::keystone::http_client(
             &cloud,
             self.connect_timeout.unwrap_or(Duration::from_secs(10)),
-            self.read_timeout.unwrap_or(Duration::from_secs(60)),
         )?;
         let settings = Settings {
             retry: self.retry.unwrap_or_default(),
             max_json_bytes: self.max_json_bytes.unwrap_or(DEFAULT_MAX_JSON_BYTES),
             timeout: self.timeout.unwrap_or(Duration::from_secs(120)),
+            read_timeout: self.read_timeout.unwrap_or(Duration::from_secs(60)),
         };
         let session = Session::new(http.clone(), cloud, settings.clone())?;
         Ok(Client {
@@ -425,6 +429,9 @@ impl Client {
         let replayable = !matches!(req.body, ReqBody::Stream(..));
         let mut attempt = 0u32;
         let mut reauthed = false;
+        // An untimed request without a body is a download: its response head must still come
+        // within the read timeout (an upload's answer comes only after its whole body).
+        let download = !req.timed && matches!(req.body, ReqBody::Empty);
         loop {
             let token = self.inner.session.token().await?;
             let body = match &mut req.body {
@@ -461,7 +468,17 @@ impl Client {
                 rb = rb.timeout(self.inner.settings.timeout);
             }
             let started = std::time::Instant::now();
-            let result = rb.send().await;
+            let idle = self.inner.settings.read_timeout;
+            let result = if download {
+                match tokio::time::timeout(idle, rb.send()).await {
+                    Ok(r) => r.map_err(|e| transport_error(&req.method, &url, e)),
+                    Err(_) => Err(idle_timeout(&req.method, &url, idle)),
+                }
+            } else {
+                rb.send()
+                    .await
+                    .map_err(|e| transport_error(&req.method, &url, e))
+            };
             let elapsed = started.elapsed();
             let err = match result {
                 Ok(resp) => {
@@ -485,7 +502,7 @@ impl Client {
                     }
                     api_error(&req.method, &url, resp).await
                 }
-                Err(e) => transport_error(&req.method, &url, e),
+                Err(e) => e,
             };
             let can_retry = req.idempotent && replayable && err.is_retryable();
             if !can_retry || attempt >= policy.max_retries {
@@ -584,6 +601,19 @@ pub(crate) fn decode_bytes<T: DeserializeOwned>(
             message: e.into_inner().to_string(),
         }
     })
+}
+
+/// The error for a transfer that went silent for longer than the read timeout.
+pub(crate) fn idle_timeout(method: &Method, url: &Url, after: Duration) -> Error {
+    Error::Transport {
+        method: method.to_string(),
+        url: url.to_string(),
+        kind: TransportKind::Timeout,
+        source: Box::new(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no data for {:.1} s", after.as_secs_f64()),
+        )),
+    }
 }
 
 pub(crate) fn transport_error(method: &Method, url: &Url, e: reqwest::Error) -> Error {

@@ -33,14 +33,11 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 pub(crate) fn http_client(
     cloud: &CloudConfig,
     connect_timeout: Duration,
-    read_timeout: Duration,
 ) -> Result<reqwest::Client> {
     let tls = tls_config(cloud)?;
     reqwest::Client::builder()
         .user_agent(concat!("openstack-images/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(connect_timeout)
-        // Bounds each wait for bytes, so a stalled transfer fails however long it is.
-        .read_timeout(read_timeout)
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .tls_backend_preconfigured(tls)

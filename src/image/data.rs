@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use sha2::digest::DynDigest;
 use tokio::io::{AsyncRead, AsyncWriteExt};
 
-use crate::client::{Client, Req, ReqBody, ServiceType, transport_error};
+use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};
 use crate::error::{Error, Result};
 use crate::generated::Image;
 use crate::image::images::{Images, image_path};
@@ -739,7 +739,15 @@ impl Fetch {
                 return None;
             }
             let body = self.body.as_mut()?;
-            match body.next().await {
+            let idle = self.client.inner.settings.read_timeout;
+            // A connection that stays silent is treated like one that broke: resumed.
+            let next = match tokio::time::timeout(idle, body.next()).await {
+                Ok(next) => {
+                    next.map(|r| r.map_err(|e| transport_error(&Method::GET, &self.url, e)))
+                }
+                Err(_) => Some(Err(idle_timeout(&Method::GET, &self.url, idle))),
+            };
+            match next {
                 Some(Ok(mut chunk)) => {
                     if let Some(h) = &mut self.hasher {
                         h.state.update(&chunk);
@@ -758,8 +766,7 @@ impl Fetch {
                     }
                     return Some(Ok(chunk));
                 }
-                Some(Err(e)) => {
-                    let err = transport_error(&Method::GET, &self.url, e);
+                Some(Err(err)) => {
                     if let Err(e) = self.resume(err).await {
                         self.done = true;
                         return Some(Err(e));
