@@ -1,8 +1,6 @@
 //! Keystone authentication, endpoint selection and token lifecycle against the local stack
 //! (clouds `local`, `local-demo`, `local-appcred` of `$OS_CLIENT_CONFIG_FILE`).
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use openstack_images::clouds::{Interface, SearchPath};
 use openstack_images::{Client, CloudConfig, Error, Secret, ServiceType};
@@ -255,19 +253,6 @@ async fn sixteen_tasks_share_one_reauthentication() {
     assert_eq!(c.auth_count(), 2);
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// Set in the child process that runs [`trace_scenario_in_child`].
 const TRACE_CHILD: &str = "OPENSTACK_IMAGES_TRACE_CHILD";
 
@@ -276,23 +261,11 @@ const TRACE_CHILD: &str = "OPENSTACK_IMAGES_TRACE_CHILD";
 /// subscriber in this process could miss events while other tests run in parallel.
 #[test]
 fn trace_output_never_shows_credentials() {
-    crate::harness::require_stack();
     let name = format!(
         "{}::trace_scenario_in_child",
         module_path!().split_once("::").map_or("auth", |(_, m)| m)
     );
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", &name, "--nocapture", "--test-threads=1"])
-        .env(TRACE_CHILD, "1")
-        .output()
-        .expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran nothing:\n{stdout}"
-    );
+    crate::harness::run_in_child(&name, TRACE_CHILD);
 }
 
 /// The scenario of [`trace_output_never_shows_credentials`]; a no-op unless run as its child.
@@ -302,7 +275,7 @@ async fn trace_scenario_in_child() {
         return;
     }
     use tracing_subscriber::util::SubscriberInitExt;
-    let capture = Capture::default();
+    let capture = crate::harness::Capture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

@@ -4,8 +4,7 @@
 //! before any request, odd characters round-tripping, bulk operations, and no secret in any
 //! log line or error.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
@@ -984,42 +983,12 @@ async fn delete_fifty_images_eight_at_a_time() {
 // ------------------------------------------------------------------------------------------
 // Secrets never appear in logs or errors, including through faults and retries.
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 const SECRETS_CHILD: &str = "OPENSTACK_IMAGES_FAULTS_SECRETS_CHILD";
 
 /// Runs [`secrets_scenario_in_child`] in a child process with a global TRACE subscriber.
 #[test]
 fn faults_and_retries_never_show_secrets() {
-    require_stack();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "faults::secrets_scenario_in_child",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(SECRETS_CHILD, "1")
-        .output()
-        .expect("the test binary runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
-    assert!(
-        stdout.contains("1 passed"),
-        "the child ran nothing:\n{stdout}"
-    );
+    crate::harness::run_in_child("faults::secrets_scenario_in_child", SECRETS_CHILD);
 }
 
 /// Keeps an error's Display and Debug, and those of its sources, for the secrets search.
@@ -1064,7 +1033,7 @@ async fn secrets_scenario_in_child() {
         return;
     }
     use tracing_subscriber::util::SubscriberInitExt;
-    let capture = Capture::default();
+    let capture = crate::harness::Capture::default();
     let writer = capture.clone();
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)

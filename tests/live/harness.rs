@@ -66,3 +66,36 @@ impl Drop for Cleanup {
         .join();
     }
 }
+
+/// An in-memory writer for a tracing subscriber, shared with the test that reads it.
+#[derive(Clone, Default)]
+pub struct Capture(pub std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs one test of this binary (`module::name`) in a child process with `env_flag` set, and
+/// fails unless it ran and passed. Scenarios that install a global tracing subscriber run
+/// this way: a thread-local one could miss events while other tests run in parallel.
+pub fn run_in_child(test: &str, env_flag: &str) {
+    require_stack();
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env_flag, "1")
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "child failed:\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran nothing:\n{stdout}"
+    );
+}
