@@ -1,6 +1,7 @@
 //! Decoding one 1,000-image page of `GET /v2/images`: into the crate's typed [`Image`]
-//! (plain serde_json, and the crate's own path through serde_path_to_error, which names the
-//! failing field), against `serde_json::Value`, the in-process floor.
+//! (plain serde_json, the crate's path; and through serde_path_to_error, which the crate
+//! only uses to name the failing field once a decode failed), against `serde_json::Value`,
+//! the in-process floor.
 //!
 //! `cargo bench --bench decode`. The page is `$BENCH_PAGE`, else `target/bench/page1000.json`
 //! (fetched from the seeded stack by `cargo xtask bench`), else one generated

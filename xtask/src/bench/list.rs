@@ -296,10 +296,13 @@ pub fn decode(ctx: &Ctx) -> Result<Vec<Row>> {
     let mut rows = Vec::new();
     for (key, name) in [
         (
-            "typed_path_to_error",
-            "crate: typed Image, the crate's path (serde_path_to_error)",
+            "typed",
+            "crate: typed Image, the crate's path (serde_json::from_slice)",
         ),
-        ("typed", "crate: typed Image, plain serde_json::from_slice"),
+        (
+            "typed_path_to_error",
+            "typed Image through serde_path_to_error (the crate's re-decode on failure)",
+        ),
         ("value", "serde_json::Value (in-process floor)"),
     ] {
         let v = &rust[key];
