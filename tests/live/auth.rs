@@ -1,7 +1,6 @@
 //! Keystone authentication, endpoint selection and token lifecycle against the local stack
 //! (clouds `local`, `local-demo`, `local-appcred` of `$OS_CLIENT_CONFIG_FILE`).
 
-
 use openstack_images::clouds::{Interface, SearchPath};
 use openstack_images::{Client, CloudConfig, Error, Secret, ServiceType};
 
