@@ -18,28 +18,7 @@ fn client(cloud: CloudConfig) -> Client {
 
 /// A token for the `local` admin, obtained outside the client (for the `token` auth type).
 async fn admin_token() -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let c = cloud("local");
-    let url = format!(
-        "{}/auth/tokens",
-        c.auth_url.as_deref().unwrap().trim_end_matches('/')
-    );
-    let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": c.username.as_deref().unwrap(),
-        "domain": {"name": c.user_domain_name.as_deref().unwrap()},
-        "password": c.password.as_ref().unwrap().expose(),
-    }}}}});
-    let resp = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .expect("keystone answers");
-    assert_eq!(resp.status().as_u16(), 201);
-    resp.headers()["x-subject-token"]
-        .to_str()
-        .unwrap()
-        .to_owned()
+    crate::harness::direct_token(&cloud("local")).await
 }
 
 fn assert_auth_401(err: Error) {
@@ -273,16 +252,7 @@ async fn trace_scenario_in_child() {
     if std::env::var_os(TRACE_CHILD).is_none() {
         return;
     }
-    use tracing_subscriber::util::SubscriberInitExt;
-    let capture = crate::harness::Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .expect("the child installs the only global subscriber");
+    let capture = crate::harness::capture_trace();
 
     let token = admin_token().await;
     let local = cloud("local");

@@ -1002,51 +1002,17 @@ fn note(errors: &mut Vec<String>, e: &Error) {
     }
 }
 
-/// A token straight from Keystone, without the library.
-async fn direct_token(c: &CloudConfig) -> String {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let url = format!(
-        "{}/auth/tokens",
-        c.auth_url.as_deref().unwrap().trim_end_matches('/')
-    );
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
-        "name": c.username.as_deref().unwrap(),
-        "domain": {"name": c.user_domain_name.as_deref().unwrap()},
-        "password": c.password.as_ref().unwrap().expose(),
-    }}}}});
-    let resp = reqwest::Client::new()
-        .post(url)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status().as_u16(), 201);
-    resp.headers()["x-subject-token"]
-        .to_str()
-        .unwrap()
-        .to_owned()
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn secrets_scenario_in_child() {
     if std::env::var_os(SECRETS_CHILD).is_none() {
         return;
     }
-    use tracing_subscriber::util::SubscriberInitExt;
-    let capture = crate::harness::Capture::default();
-    let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .finish()
-        .try_init()
-        .unwrap();
+    let capture = crate::harness::capture_trace();
 
     let local = cloud("local");
     let demo = cloud("local-demo");
     let appcred = cloud("local-appcred");
-    let token = direct_token(&local).await;
+    let token = crate::harness::direct_token(&local).await;
     let mut secrets = vec![
         token.clone(),
         local.password.clone().unwrap().expose().to_owned(),

@@ -99,3 +99,45 @@ pub fn run_in_child(test: &str, env_flag: &str) {
         "the child ran nothing:\n{stdout}"
     );
 }
+
+/// A token for `cloud`'s password credentials straight from Keystone, without the library
+/// (to use as a `token` credential, or to search logs for).
+pub async fn direct_token(c: &openstack_images::CloudConfig) -> String {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let url = format!(
+        "{}/auth/tokens",
+        c.auth_url.as_deref().unwrap().trim_end_matches('/')
+    );
+    let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": c.username.as_deref().unwrap(),
+        "domain": {"name": c.user_domain_name.as_deref().unwrap()},
+        "password": c.password.as_ref().unwrap().expose(),
+    }}}}});
+    let resp = reqwest::Client::new()
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .expect("keystone answers");
+    assert_eq!(resp.status().as_u16(), 201);
+    resp.headers()["x-subject-token"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Installs a global TRACE subscriber writing into the returned capture (once per process:
+/// call it only in a child started by [`run_in_child`]).
+pub fn capture_trace() -> Capture {
+    use tracing_subscriber::util::SubscriberInitExt;
+    let capture = Capture::default();
+    let writer = capture.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish()
+        .try_init()
+        .expect("the child installs the only global subscriber");
+    capture
+}
