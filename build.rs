@@ -861,7 +861,7 @@ fn list_filters(props: &[Prop]) -> TokenStream {
         quote! {
             #[doc = #doc]
             pub fn #f(self, value: #arg) -> Self {
-                self.property(#key, #conv)
+                self.filter(#key, #conv)
             }
         }
     });

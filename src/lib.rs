@@ -11,6 +11,21 @@
 //! let client = Client::from_env()?; // OS_CLOUD + clouds.yaml, or OS_* variables
 //! # Ok(()) }
 //! ```
+//!
+//! ## Conventions
+//!
+//! - Ids, names and keys that a method only reads (to build a path or a query) are `&str`,
+//!   in methods and in query builders alike (`get(id)`, `ImageListQuery::marker(id)`,
+//!   `owner(project_id)`): the crate copies them into a URL, so taking ownership would buy
+//!   nothing. Values a builder keeps as data of the request (an image's name, a tag, a
+//!   property value) take `impl Into<String>`. Methods over many ids take any
+//!   `IntoIterator` of `AsRef<str>`.
+//! - Sizes and counts are `u64`: `size_bytes()`, `page_size`, `max_items`, `min_ram`.
+//! - Every list is a [`Paginator`]: `page_size` is the server's `limit` (items per request),
+//!   `max_items` the total cap.
+//! - Timestamps stay the server's text in fields, for lossless output; `*_time()` accessors
+//!   give a [`SystemTime`](std::time::SystemTime) (see [`timestamp`]).
+//! - Vendor (Huawei Cloud IMS) filters and fields are `huawei_*`, never a schema name.
 
 pub mod bulk;
 pub mod client;
@@ -23,19 +38,22 @@ pub mod keystone;
 pub mod lenient;
 pub mod paging;
 mod secret;
+pub mod timestamp;
 pub mod validate;
 
-pub use bulk::{BulkResults, for_each_bounded};
+pub use bulk::{BulkResults, map_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
 pub use clouds::CloudConfig;
-pub use compute::images::{ComputeImageQuery, ComputeImages};
+pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
 pub use error::{ApiError, Error, Result, TransportKind};
 pub use generated::*;
 pub use image::data::{DataSource, Download, ImageData, Upload};
-pub use image::images::Images;
+pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{CreateWithData, Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
+pub use image::raw::ImageJsonPaginator;
 pub use image::schemas::{JsonSchema, SchemaKind};
-pub use paging::Page;
+pub use image::tasks::TaskPaginator;
+pub use paging::{Page, Pages, Paginator};
 pub use secret::Secret;

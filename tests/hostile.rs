@@ -158,7 +158,7 @@ fn every_field_null_decodes() {
     let image: Image = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(image.name, None);
     assert!(image.tags.is_empty());
-    assert_eq!(image.property("custom"), Some(&Value::Null));
+    assert_eq!(image.custom_property("custom"), Some(&Value::Null));
 }
 
 #[test]
@@ -186,7 +186,7 @@ fn wrong_types_in_lists_and_nested_objects_are_kept() {
         assert_eq!(image.extra.get(key), v.get(key), "{key}");
     }
     assert_eq!(image.min_ram, Some(-1));
-    assert_eq!(image.property("properties"), v.get("properties"));
+    assert_eq!(image.custom_property("properties"), v.get("properties"));
     // Nothing was lost: it re-encodes to what came in.
     assert_eq!(serde_json::to_value(&image).unwrap(), v);
 }
@@ -241,10 +241,10 @@ fn odd_keys_and_strings_round_trip() {
     });
     let image: Image = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(
-        image.property_str("é日本🦀"),
+        image.custom_property_str("é日本🦀"),
         Some("non-ascii \u{0000} nul \u{FFFF}")
     );
-    assert_eq!(image.property_str(""), Some("empty key"));
+    assert_eq!(image.custom_property_str(""), Some("empty key"));
     assert_eq!(serde_json::to_value(&image).unwrap(), v);
 }
 

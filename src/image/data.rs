@@ -21,7 +21,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};
 use crate::error::{Error, Result};
 use crate::generated::Image;
-use crate::image::images::{Images, image_path};
+use crate::image::images::{ImagesApi, image_path};
 
 /// Largest chunk of an upload body. Glance under gunicorn took chunked bodies faster in
 /// 64 KiB chunks than in 1 MiB ones (one 1 GiB run: 118 vs 60 MB/s; noisy on 2 shared
@@ -187,7 +187,7 @@ enum UploadTarget {
     Stage,
 }
 
-/// An upload of image data, built by [`Images::upload`] or [`Images::stage`] and sent by
+/// An upload of image data, built by [`ImagesApi::upload`] or [`ImagesApi::stage`] and sent by
 /// [`Upload::send`].
 ///
 /// ```no_run
@@ -203,7 +203,7 @@ enum UploadTarget {
 /// ```
 #[must_use = "an upload does nothing until `.send().await`"]
 pub struct Upload {
-    images: Images,
+    images: ImagesApi,
     id: String,
     target: UploadTarget,
     source: DataSource,
@@ -423,7 +423,7 @@ fn base64_16(s: &str) -> Option<Vec<u8>> {
 // ------------------------------------------------------------------------------------------
 // Downloads
 
-/// A download of image data, built by [`Images::download`]: as a stream, an
+/// A download of image data, built by [`ImagesApi::download`]: as a stream, an
 /// [`AsyncRead`], or into a file.
 ///
 /// The data is checked against the image's `os_hash_value` (with its `os_hash_algo`), or its
@@ -443,7 +443,7 @@ fn base64_16(s: &str) -> Option<Vec<u8>> {
 /// ```
 #[must_use = "a download does nothing until it is turned into a stream, a reader or a file"]
 pub struct Download {
-    images: Images,
+    images: ImagesApi,
     id: String,
     image: Option<Image>,
     max_resumes: u32,
@@ -868,7 +868,7 @@ impl Fetch {
     }
 }
 
-/// Image data as a stream of chunks, from [`Download::stream`] or [`Images::download_range`].
+/// Image data as a stream of chunks, from [`Download::stream`] or [`ImagesApi::download_range`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -913,7 +913,7 @@ impl Stream for ImageData {
     }
 }
 
-impl Images {
+impl ImagesApi {
     /// An upload of the image's data (`PUT /v2/images/{id}/file`); the image must be
     /// `queued` and becomes `active`. Finish with [`Upload::send`].
     ///
@@ -928,7 +928,7 @@ impl Images {
     }
 
     /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
-    /// goes to `uploading`; then [`Images::import`] with `ImportMethod::GlanceDirect`.
+    /// goes to `uploading`; then [`ImagesApi::import`] with `ImportMethod::GlanceDirect`.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {

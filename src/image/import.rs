@@ -14,7 +14,7 @@ use crate::client::{Req, ServiceType};
 use crate::error::{Error, Result};
 use crate::generated::{Image, ImageCreate, ImageStatus};
 use crate::image::data::{DataSource, Progress};
-use crate::image::images::{Images, image_path};
+use crate::image::images::{ImagesApi, image_path};
 
 /// How Glance obtains the data of an import.
 ///
@@ -26,7 +26,7 @@ use crate::image::images::{Images, image_path};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ImportMethod {
-    /// Data staged before with [`Images::stage`].
+    /// Data staged before with [`ImagesApi::stage`].
     GlanceDirect,
     /// Glance downloads the data from a URL (subject to the operator's
     /// `[import_filtering_opts]`).
@@ -87,7 +87,7 @@ impl ImportMethod {
     }
 }
 
-/// An import request, built by [`Images::import`] and sent by [`Import::send`].
+/// An import request, built by [`ImagesApi::import`] and sent by [`Import::send`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -104,7 +104,7 @@ impl ImportMethod {
 #[derive(Debug)]
 #[must_use = "an import does nothing until `.send().await`"]
 pub struct Import {
-    images: Images,
+    images: ImagesApi,
     id: String,
     method: ImportMethod,
     stores: Option<Vec<String>>,
@@ -113,7 +113,7 @@ pub struct Import {
 }
 
 impl Import {
-    /// The stores to import into (multi-store clouds; see [`Images::stores_info`]).
+    /// The stores to import into (multi-store clouds; see [`ImagesApi::stores_info`]).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -173,7 +173,7 @@ impl Import {
     }
 
     /// Starts the import (Glance answers 202 and works in the background; follow it with
-    /// [`Images::wait_for_status`]).
+    /// [`ImagesApi::wait_for_status`]).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -259,7 +259,7 @@ pub struct QuotaUsage {
     pub usage: i64,
 }
 
-/// Options of [`Images::create_with_data`], sent by [`CreateWithData::send`].
+/// Options of [`ImagesApi::create_with_data`], sent by [`CreateWithData::send`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -277,7 +277,7 @@ pub struct QuotaUsage {
 /// ```
 #[must_use = "nothing is created until `.send().await`"]
 pub struct CreateWithData {
-    images: Images,
+    images: ImagesApi,
     create: ImageCreate,
     source: DataSource,
     via_import: bool,
@@ -415,7 +415,7 @@ fn prop_str(image: &Image, key: &str) -> String {
     }
 }
 
-/// What one poll of [`Images::wait_for_status`] concludes.
+/// What one poll of [`ImagesApi::wait_for_status`] concludes.
 #[derive(Debug, PartialEq)]
 enum Poll {
     Done,
@@ -444,7 +444,7 @@ fn judge(image: &Image, wanted: &[ImageStatus], busy: bool) -> Poll {
     }
 }
 
-impl Images {
+impl ImagesApi {
     /// An import request for an image (`POST /v2/images/{id}/import`); see [`Import`].
     ///
     /// ```no_run

@@ -116,7 +116,7 @@ async fn retry_after_is_capped_by_max_delay_and_429_is_retried() {
     let started = Instant::now();
     client
         .images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .expect("passes after two 429s");
     // Two honoured `Retry-After: 3600` would take two hours; capped, the three requests take
@@ -143,7 +143,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
     );
     let err = client
         .images()
-        .list_page(&ImageListQuery::new().limit(5))
+        .list_page(&ImageListQuery::new().page_size(5))
         .await
         .map(|p| p.items.len())
         .unwrap_err();
@@ -157,7 +157,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
     proxy.on("GET", "/v2/images?", usize::MAX, Fault::Html(502));
     let err = client
         .images()
-        .list_page(&ImageListQuery::new().limit(5))
+        .list_page(&ImageListQuery::new().page_size(5))
         .await
         .map(|p| p.items.len())
         .unwrap_err();
@@ -591,7 +591,7 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(200));
     let err = client
         .images()
-        .list_page(&ImageListQuery::new().limit(5))
+        .list_page(&ImageListQuery::new().page_size(5))
         .await
         .map(|p| p.items.len())
         .unwrap_err();
@@ -603,7 +603,7 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(503));
     let err = client
         .images()
-        .list_page(&ImageListQuery::new().limit(5))
+        .list_page(&ImageListQuery::new().page_size(5))
         .await
         .map(|p| p.items.len())
         .unwrap_err();
@@ -653,7 +653,7 @@ async fn truncated_and_corrupt_json_are_decode_errors() {
     );
     match client
         .images()
-        .list_page(&ImageListQuery::new().limit(4))
+        .list_page(&ImageListQuery::new().page_size(4))
         .await
         .map(|p| p.items.len())
         .unwrap_err()
@@ -702,7 +702,7 @@ async fn a_repeating_marker_stops_pagination() {
     // Every page says "next: after the first image of the listing", whatever was asked.
     let first = admin
         .images()
-        .list_page(&ImageListQuery::new().tag(&tag).limit(1))
+        .list_page(&ImageListQuery::new().tag(&tag).page_size(1))
         .await
         .unwrap()
         .items[0]
@@ -718,7 +718,7 @@ async fn a_repeating_marker_stops_pagination() {
     );
     let pages: Vec<_> = client
         .images()
-        .pages(ImageListQuery::new().tag(&tag).limit(1))
+        .pages(ImageListQuery::new().tag(&tag).page_size(1))
         .collect()
         .await;
     match pages.last() {
@@ -732,7 +732,7 @@ async fn a_repeating_marker_stops_pagination() {
     proxy.clear();
     let all = client
         .images()
-        .list_all(ImageListQuery::new().tag(&tag).limit(1))
+        .list_all(ImageListQuery::new().tag(&tag).page_size(1))
         .await
         .unwrap();
     assert_eq!(all.len(), 3);
@@ -872,7 +872,7 @@ async fn odd_names_keys_and_tags_round_trip() {
             .unwrap_or_else(|e| panic!("create {name:?}: {e}"));
         cleanup.0.push(image.id.clone());
         assert_eq!(image.name.as_deref(), Some(name.as_str()));
-        assert_eq!(image.property_str(&key), Some(s), "{key:?}");
+        assert_eq!(image.custom_property_str(&key), Some(s), "{key:?}");
         // Tags with every character go through the body.
         let tags = [s.to_owned(), format!("t-{s}")];
         let patched = admin
@@ -896,8 +896,8 @@ async fn odd_names_keys_and_tags_round_trip() {
             )
             .await
             .unwrap_or_else(|e| panic!("patch {key:?}: {e}"));
-        assert_eq!(patched.property_str(&key), Some("v2"));
-        assert_eq!(patched.property_str(&format!("{key}/2")), Some("w"));
+        assert_eq!(patched.custom_property_str(&key), Some("v2"));
+        assert_eq!(patched.custom_property_str(&format!("{key}/2")), Some("w"));
         // Lookups by name put it in a query string.
         let found = admin
             .images()
@@ -924,7 +924,7 @@ async fn delete_fifty_images_eight_at_a_time() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
     let prefix = unique("fault-bulk");
-    let created = openstack_images::for_each_bounded(0..50, 8, |i| {
+    let created = openstack_images::map_bounded(0..50, 8, |i| {
         let admin = admin.clone();
         let name = format!("{prefix}-{i}");
         async move { admin.images().create(raw(&name)).await.map(|i| i.id) }
@@ -1058,7 +1058,7 @@ async fn secrets_scenario_in_child() {
     );
     gp.on("GET", "/v2/images", 1, Fault::ResetMidHeaders);
     c.images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     assert_eq!(c.auth_count(), 2, "the 401 caused one re-authentication");
@@ -1123,7 +1123,7 @@ async fn secrets_scenario_in_child() {
     gp.on("GET", "/v2/images", 1, Fault::Html(502));
     via(appcred.clone())
         .images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     let t = via(
@@ -1132,7 +1132,7 @@ async fn secrets_scenario_in_child() {
             .project_domain_name("Default"),
     );
     t.images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     errors.push(format!("{t:?}"));

@@ -1,7 +1,5 @@
 //! `osimg compute-image`: images through Nova's (deprecated, read-mostly) images API.
 
-use std::pin::pin;
-
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use openstack_images::{Client, ComputeImage, ComputeImageQuery};
@@ -87,16 +85,13 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                 q = q.changes_since(v);
             }
             if let Some(n) = a.limit.filter(|n| *n <= 1000) {
-                q = q.limit(n.max(1) as u32);
+                q = q.page_size(n.max(1) as u64);
             }
-            let max = a.limit.unwrap_or(usize::MAX);
+            let max = a.limit.map_or(u64::MAX, |n| n as u64);
             let mut rows = Vec::new();
-            let mut stream = pin!(client.compute_images().list(q));
-            while rows.len() < max {
-                match stream.try_next().await? {
-                    Some(i) => rows.push(to_json(&i)?),
-                    None => break,
-                }
+            let mut stream = client.compute_images().list(q).max_items(max);
+            while let Some(i) = stream.try_next().await? {
+                rows.push(to_json(&i)?);
             }
             let mut cols = vec![
                 col("ID", "id"),
