@@ -14,12 +14,13 @@
 //!
 //! ## Conventions
 //!
-//! - Ids, names and keys that a method only reads (to build a path or a query) are `&str`,
-//!   in methods and in query builders alike (`get(id)`, `ImageListQuery::marker(id)`,
-//!   `owner(project_id)`): the crate copies them into a URL, so taking ownership would buy
-//!   nothing. Values a builder keeps as data of the request (an image's name, a tag, a
-//!   property value) take `impl Into<String>`. Methods over many ids take any
-//!   `IntoIterator` of `AsRef<str>`.
+//! - An id that names a resource to act on or to filter by is `&str` everywhere: service
+//!   methods, operation builders and queries alike (`get(id)`, `download(id)`,
+//!   `import(id, ..)`, `ImageListQuery::marker(id)`, `owner(project_id)`). The crate only
+//!   copies it into a URL, so taking ownership would buy nothing, and one type means no
+//!   guessing. Values that become data of a request or a configuration (an image's name, a
+//!   tag, a property value, a `clouds.yaml` field) take `impl Into<String>`. Methods over
+//!   many ids take any `IntoIterator` of `AsRef<str>`.
 //! - Sizes and counts are `u64`: `size_bytes()`, `page_size`, `max_items`, `min_ram`.
 //! - Every list is a [`Paginator`]: `page_size` is the server's `limit` (items per request),
 //!   `max_items` the total cap.

@@ -1,8 +1,8 @@
 //! Pagination: one engine behind every list of the crate.
 //!
-//! Each list (Glance images, typed or as raw JSON; Glance tasks; Nova images) says only how to
-//! fetch one page after a marker, as a [`PageSource`]. [`Paginator`] does the rest, the same
-//! way for all of them:
+//! Each list (Glance images, typed or as raw JSON; Glance tasks; Nova images) says only how
+//! to fetch one page after a marker (a crate-internal `PageSource`). [`Paginator`] does the
+//! rest, the same way for all of them:
 //!
 //! - it is a named, [`Unpin`] stream of items: `while let Some(x) = list.try_next().await?`
 //!   works without `pin!`;
@@ -219,7 +219,8 @@ impl<T: Send + 'static> PageEngine<T> {
 /// A listing as a stream of items, fetched a page at a time as it is polled.
 ///
 /// Every list of the crate is one of these (see [`ImagePaginator`](crate::ImagePaginator),
-/// [`TaskPaginator`](crate::TaskPaginator), [`ComputeImagePaginator`](crate::ComputeImagePaginator)).
+/// [`TaskPaginator`](crate::TaskPaginator),
+/// [`ComputeImagePaginator`](crate::ComputeImagePaginator)).
 /// It is `Unpin`: `try_next()` works on it directly.
 ///
 /// ```no_run

@@ -923,8 +923,8 @@ impl ImagesApi {
     /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn upload(&self, id: impl Into<String>, source: DataSource) -> Upload {
-        self.upload_to(id.into(), UploadTarget::File, source)
+    pub fn upload(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::File, source)
     }
 
     /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
@@ -938,8 +938,8 @@ impl ImagesApi {
     /// images.import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn stage(&self, id: impl Into<String>, source: DataSource) -> Upload {
-        self.upload_to(id.into(), UploadTarget::Stage, source)
+    pub fn stage(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::Stage, source)
     }
 
     fn upload_to(&self, id: String, target: UploadTarget, source: DataSource) -> Upload {
@@ -959,10 +959,10 @@ impl ImagesApi {
     /// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").stream().await?;
     /// # Ok(()) }
     /// ```
-    pub fn download(&self, id: impl Into<String>) -> Download {
+    pub fn download(&self, id: &str) -> Download {
         Download {
             images: self.clone(),
-            id: id.into(),
+            id: id.to_owned(),
             image: None,
             max_resumes: DEFAULT_MAX_RESUMES,
             verify: true,

@@ -370,9 +370,9 @@ impl CreateWithData {
         let id = image.id.clone();
         let result = async {
             let upload = if self.via_import {
-                images.stage(id.clone(), self.source)
+                images.stage(&id, self.source)
             } else {
-                images.upload(id.clone(), self.source)
+                images.upload(&id, self.source)
             };
             let upload = match self.progress {
                 Some(p) => upload.progress(move |a, b| p(a, b)),
@@ -381,7 +381,7 @@ impl CreateWithData {
             upload.send().await?;
             if self.via_import {
                 images
-                    .import(id.clone(), ImportMethod::GlanceDirect)
+                    .import(&id, ImportMethod::GlanceDirect)
                     .send()
                     .await?;
             }
@@ -460,10 +460,10 @@ impl ImagesApi {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn import(&self, id: impl Into<String>, method: ImportMethod) -> Import {
+    pub fn import(&self, id: &str, method: ImportMethod) -> Import {
         Import {
             images: self.clone(),
-            id: id.into(),
+            id: id.to_owned(),
             method,
             stores: None,
             all_stores: None,

@@ -501,7 +501,7 @@ async fn create(client: &Client, out: &Printer, a: CreateArgs) -> CmdResult {
             let result = async {
                 let bar = progress::bytes("stage");
                 let staged = images
-                    .stage(id.clone(), DataSource::file(file))
+                    .stage(&id, DataSource::file(file))
                     .progress(progress::reporter(&bar))
                     .send()
                     .await;
@@ -748,7 +748,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let image = images.find(&image).await?;
             let bar = progress::bytes("download");
             let result = images
-                .download(image.id.clone())
+                .download(&image.id)
                 .image(image)
                 .progress(progress::reporter(&bar))
                 .to_file(&file)
@@ -761,7 +761,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let image = images.find(&image).await?;
             let bar = progress::bytes("stage");
             let result = images
-                .stage(image.id, DataSource::file(file))
+                .stage(&image.id, DataSource::file(file))
                 .progress(progress::reporter(&bar))
                 .send()
                 .await;
