@@ -134,6 +134,8 @@ struct PageEngine<T> {
     max_items: Option<u64>,
     yielded: u64,
     cursor: Cursor,
+    /// The `next_marker` of the last page fetched: where that page's unyielded rest ends.
+    last_next_marker: Option<String>,
     seen_markers: HashSet<String>,
     in_flight: Option<BoxFuture<'static, Result<Page<T>>>>,
 }
@@ -151,6 +153,7 @@ impl<T: Send + 'static> PageEngine<T> {
             max_items: None,
             yielded: 0,
             cursor: Cursor::Fetch(start_marker),
+            last_next_marker: None,
             seen_markers,
             in_flight: None,
         }
@@ -202,6 +205,7 @@ impl<T: Send + 'static> PageEngine<T> {
             }
         }
         self.yielded = self.yielded.saturating_add(page.items.len() as u64);
+        self.last_next_marker.clone_from(&page.next_marker);
         match &page.next_marker {
             Some(_) if page.items.is_empty() || self.remaining() == Some(0) => {}
             Some(marker) if !self.seen_markers.insert(marker.clone()) => {
@@ -306,13 +310,8 @@ impl<T: Send + 'static> Paginator<T> {
     /// ```
     pub fn pages(self) -> Pages<T> {
         let rest: Vec<T> = self.current.collect();
-        let leftover = (!rest.is_empty()).then(|| {
-            let next_marker = match &self.engine.cursor {
-                Cursor::Fetch(marker) => marker.clone(),
-                Cursor::Done => None,
-            };
-            Page::new(rest, next_marker)
-        });
+        let leftover =
+            (!rest.is_empty()).then(|| Page::new(rest, self.engine.last_next_marker.clone()));
         Pages {
             engine: self.engine,
             leftover,
@@ -712,6 +711,15 @@ mod tests {
                 Page::new(vec![4, 5], None)
             ]
         );
+    }
+
+    #[test]
+    fn the_rest_of_a_capped_page_keeps_its_resume_marker() {
+        let source = Numbers::new(100);
+        let mut list = Paginator::new(source, None, None).max_items(2);
+        assert_eq!(run(list.try_next()).unwrap(), Some(1));
+        let pages: Vec<Page<u32>> = run(list.pages().try_collect()).unwrap();
+        assert_eq!(pages, [Page::new(vec![2], Some("2".into()))]);
     }
 
     #[test]
