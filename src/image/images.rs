@@ -310,6 +310,48 @@ impl ImagesApi {
             .map(drop)
     }
 
+    /// Adds several tags, one request each (Glance has no call for several); stops at the
+    /// first failure. Every tag is checked before the first request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().add_tags("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ["base", "linux"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_tags<S: AsRef<str>>(
+        &self,
+        id: &str,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let tags: Vec<S> = tags.into_iter().collect();
+        tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
+        for tag in &tags {
+            self.add_tag(id, tag.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes several tags, one request each; stops at the first failure (404 for a tag
+    /// the image does not have). Every tag is checked before the first request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().remove_tags("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ["old", "stale"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_tags<S: AsRef<str>>(
+        &self,
+        id: &str,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let tags: Vec<S> = tags.into_iter().collect();
+        tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
+        for tag in &tags {
+            self.remove_tag(id, tag.as_ref()).await?;
+        }
+        Ok(())
+    }
+
     /// Deactivates an image: its data cannot be downloaded until it is reactivated.
     ///
     /// ```no_run

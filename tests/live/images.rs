@@ -206,6 +206,38 @@ async fn tags_add_and_remove() {
     cleanup(&c, &[img.id]).await;
 }
 
+/// The plural tag calls: all tags are checked before any request, then added or removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_add_and_remove_several() {
+    let c = admin();
+    let img = c
+        .images()
+        .create(raw(&unique("tags-several")))
+        .await
+        .unwrap();
+    let e = c
+        .images()
+        .add_tags(&img.id, ["fine", "a/b", "also-fine"])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert!(c.images().get(&img.id).await.unwrap().tags.is_empty());
+
+    c.images()
+        .add_tags(&img.id, ["one", "two", "three"])
+        .await
+        .unwrap();
+    let mut tags = c.images().get(&img.id).await.unwrap().tags;
+    tags.sort();
+    assert_eq!(tags, ["one", "three", "two"]);
+    c.images()
+        .remove_tags(&img.id, vec!["one".to_owned(), "three".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(c.images().get(&img.id).await.unwrap().tags, ["two"]);
+    cleanup(&c, &[img.id]).await;
+}
+
 /// Creates `n` images sharing a fresh tag; returns the tag and the images.
 async fn tagged_set(c: &Client, n: usize, prefix: &str) -> (String, Vec<Image>) {
     let tag = unique(prefix);
