@@ -12,25 +12,29 @@
 //! # Ok(()) }
 //! ```
 
+mod auth;
 pub mod bulk;
 pub mod client;
 pub mod clouds;
 pub mod compute;
 pub mod error;
 pub mod generated;
+mod http;
 pub mod image;
-pub mod keystone;
 pub mod lenient;
 pub mod paging;
 mod secret;
+mod service;
+mod tls;
 pub mod validate;
 
 pub use bulk::{BulkResults, for_each_bounded};
-pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::CloudConfig;
 pub use compute::images::{ComputeImageQuery, ComputeImages};
-pub use error::{ApiError, Error, Result, TransportKind};
+pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
+pub use http::RetryPolicy;
 pub use image::data::{DataSource, Download, ImageData, Upload};
 pub use image::images::Images;
 pub use image::import::{CreateWithData, Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
@@ -39,3 +43,4 @@ pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::schemas::{JsonSchema, SchemaKind};
 pub use paging::Page;
 pub use secret::Secret;
+pub use service::ServiceType;

@@ -739,7 +739,7 @@ impl Fetch {
                 return None;
             }
             let body = self.body.as_mut()?;
-            let idle = self.client.inner.settings.read_timeout;
+            let idle = self.client.settings().read_timeout;
             // A connection that stays silent is treated like one that broke: resumed.
             let next = match tokio::time::timeout(idle, body.next()).await {
                 Ok(next) => {
