@@ -476,7 +476,9 @@ impl Download {
     }
 
     /// How many times to resume with a `Range` request after the connection broke
-    /// (default [`DEFAULT_MAX_RESUMES`]; 0 disables resuming).
+    /// (default [`DEFAULT_MAX_RESUMES`]; 0 disables resuming). A resume that brings no new
+    /// byte before breaking again ends the download at once: a server that keeps failing at
+    /// the same place does not get every remaining resume.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -571,6 +573,7 @@ impl Download {
             hasher,
             expected,
             resumes_left: self.max_resumes,
+            resumed_at: None,
             progress: self.progress,
             started: std::time::Instant::now(),
             done: false,
@@ -727,6 +730,9 @@ struct Fetch {
     hasher: Option<Hasher>,
     expected: Option<Expected>,
     resumes_left: u32,
+    /// Where the last resume started: a resume that delivered nothing before breaking again
+    /// ends the download at once instead of spending the remaining resumes.
+    resumed_at: Option<u64>,
     progress: Option<Progress>,
     started: std::time::Instant,
     done: bool,
@@ -798,9 +804,17 @@ impl Fetch {
         if self.resumes_left == 0 || self.skip > 0 {
             return Err(err);
         }
+        let from = self.received;
+        if self.resumed_at == Some(from) {
+            tracing::debug!(image = %self.image_id, from, "the last resume brought no data: giving up");
+            return Err(Error::Protocol(format!(
+                "download of image {} stopped: resuming at byte {from} brought no new data ({err})",
+                self.image_id
+            )));
+        }
+        self.resumed_at = Some(from);
         self.resumes_left -= 1;
         self.body = None;
-        let from = self.received;
         tracing::debug!(image = %self.image_id, from, error = %err, "download broke: resuming");
         let resp = open(
             &self.client,
@@ -982,7 +996,7 @@ impl Images {
         self.download(id).to_file(path).await
     }
 
-    /// Bytes `start..=end` of the image's data (`Range: bytes=start-end`, answered 206).
+    /// The bytes of `range` of the image's data (`Range: bytes=first-last`, answered 206).
     /// Partial reads are not verified (the published hashes cover the whole image) and not
     /// resumed. A range outside the data fails with [`Error::InvalidInput`] (the server's
     /// 416).
@@ -991,23 +1005,18 @@ impl Images {
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// // The first 512 bytes: a partition table, a qcow2 header...
-    /// let head: Vec<_> = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0, 511).await?.try_collect().await?;
+    /// let head: Vec<_> = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0..512).await?.try_collect().await?;
+    /// // Everything from byte 4096 on.
+    /// let tail = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 4096..).await?;
     /// # Ok(()) }
     /// ```
     pub async fn download_range(
         &self,
         id: &str,
-        start: u64,
-        end_inclusive: u64,
+        range: impl std::ops::RangeBounds<u64>,
     ) -> Result<ImageData> {
-        if start > end_inclusive {
-            return Err(Error::invalid(
-                "range",
-                format!("start {start} is after end {end_inclusive}"),
-            ));
-        }
+        let range = range_header(&range)?;
         let path = format!("{}/file", image_path(id)?);
-        let range = format!("bytes={start}-{end_inclusive}");
         let resp = match open(&self.client, id, &path, Some(range.clone())).await {
             Err(e) if e.status() == Some(416) => {
                 return Err(Error::invalid(
@@ -1035,6 +1044,27 @@ impl Images {
     }
 }
 
+/// The `Range` header value of a byte range: `bytes=first-last`, or `bytes=first-` for a
+/// range without an end. An empty range is refused.
+fn range_header(range: &impl std::ops::RangeBounds<u64>) -> Result<String> {
+    use std::ops::Bound;
+    let first = match range.start_bound() {
+        Bound::Included(&n) => Some(n),
+        Bound::Excluded(&n) => n.checked_add(1),
+        Bound::Unbounded => Some(0),
+    };
+    let last = match range.end_bound() {
+        Bound::Included(&n) => Some(Some(n)),
+        Bound::Excluded(&n) => Some(n.checked_sub(1)),
+        Bound::Unbounded => None,
+    };
+    match (first, last) {
+        (Some(first), None) => Ok(format!("bytes={first}-")),
+        (Some(first), Some(Some(last))) if first <= last => Ok(format!("bytes={first}-{last}")),
+        _ => Err(Error::invalid("range", "the range is empty")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1043,6 +1073,25 @@ mod tests {
         let mut h = Hasher::new(algo).unwrap();
         h.state.update(data);
         h.hex()
+    }
+
+    #[test]
+    fn ranges_become_range_headers() {
+        assert_eq!(range_header(&(0..512)).unwrap(), "bytes=0-511");
+        assert_eq!(range_header(&(100..=199)).unwrap(), "bytes=100-199");
+        assert_eq!(range_header(&(4096..)).unwrap(), "bytes=4096-");
+        assert_eq!(range_header(&(..10)).unwrap(), "bytes=0-9");
+        assert_eq!(range_header(&(..)).unwrap(), "bytes=0-");
+        for empty in [
+            range_header(&(5..5)),
+            range_header(&(..0)),
+            range_header(&(9..=3)),
+        ] {
+            assert!(
+                matches!(empty, Err(Error::InvalidInput { .. })),
+                "{empty:?}"
+            );
+        }
     }
 
     #[test]
