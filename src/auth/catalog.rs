@@ -77,6 +77,19 @@ pub(crate) fn select_endpoint(
     }))
 }
 
+/// Parses an endpoint: an `http` or `https` URL (anything else, `mailto:x` or `file:///`,
+/// cannot carry an API and would not join paths).
+pub(crate) fn http_url(raw: &str, what: &str) -> Result<Url> {
+    let url = Url::parse(raw.trim())
+        .map_err(|e| Error::Config(format!("{what} `{raw}` is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.cannot_be_a_base() {
+        return Err(Error::Config(format!(
+            "{what} `{raw}` is not an http or https URL"
+        )));
+    }
+    Ok(url)
+}
+
 /// A URL whose path ends with `/`, so relative paths join below it.
 pub(crate) fn with_slash(mut url: Url) -> Url {
     if !url.path().ends_with('/') {
@@ -186,6 +199,17 @@ mod tests {
             e.contains("no `compute` service") && e.contains("identity, image"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn endpoints_must_be_http_urls() {
+        assert!(http_url("https://h/image", "image endpoint").is_ok());
+        for bad in ["mailto:x", "file:///etc", "data:,x", "not a url"] {
+            assert!(
+                matches!(http_url(bad, "image endpoint"), Err(Error::Config(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -215,8 +215,7 @@ impl Session {
                 )?
             }
         };
-        let url = Url::parse(&raw)
-            .map_err(|e| Error::Config(format!("{service} endpoint `{raw}` is not a URL: {e}")))?;
+        let url = catalog::http_url(&raw, &format!("{service} endpoint"))?;
         let base = match service {
             ServiceType::Image => self.discover_image(url).await?,
             ServiceType::Compute => compute_base(url),

@@ -19,8 +19,7 @@ const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 /// Keystone's v3 root (ending with `/`): `auth_url` as given when it names v3, otherwise with
 /// `v3/` appended (a `v2.0` suffix is replaced).
 pub(crate) fn auth_url_v3(auth_url: &str) -> Result<Url> {
-    let mut url = Url::parse(auth_url.trim())
-        .map_err(|e| Error::Config(format!("auth_url `{auth_url}` is not a URL: {e}")))?;
+    let mut url = super::catalog::http_url(auth_url, "auth_url")?;
     let path = url.path().trim_end_matches('/').to_owned();
     let last = path.rsplit('/').next().unwrap_or("");
     let new_path = if last == "v3" || last.starts_with("v3.") {
