@@ -13,8 +13,8 @@ use openstack_images::{
 };
 use serde_json::{Value, json};
 
-use crate::output::{Col, Printer, col, human_size};
-use crate::{CmdResult, Fail, exit_code, progress};
+use crate::output::{Col, Printer, col, escape_controls, human_size, report};
+use crate::{CmdResult, Fail, exit_code, progress, with_causes};
 
 /// The largest page Glance serves by default (`api_limit_max`).
 const PAGE_MAX: u32 = 1000;
@@ -25,6 +25,7 @@ const WAIT: Duration = Duration::from_secs(600);
 #[derive(Subcommand)]
 pub enum ImageCmd {
     /// List images (default columns ID, Name, Status).
+    #[command(after_help = crate::output::LIST_MEMORY_HELP)]
     List(ListArgs),
     /// Show one image by id or name (hidden images included).
     Show {
@@ -201,6 +202,10 @@ pub struct ListArgs {
     /// At most this many images (the page size is this, up to 1000).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Stop after this many images, whatever the page size (a cap for a server that
+    /// pages without end).
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
     /// Start after this image id.
     #[arg(long, value_name = "ID")]
     marker: Option<String>,
@@ -420,8 +425,7 @@ fn object(v: Value) -> serde_json::Map<String, Value> {
 }
 
 async fn show(images: &Images, out: &Printer, id: &str) -> CmdResult {
-    out.show(&object(images.get_json(id).await?));
-    Ok(())
+    out.show(&object(images.get_json(id).await?))
 }
 
 /// Starts an import and, if asked, waits for the image to become active with a spinner.
@@ -438,7 +442,10 @@ async fn import_and_wait(
     }
     import.send().await?;
     if wait {
-        let bar = progress::spinner(&format!("waiting for image {id} to become active"));
+        let bar = progress::spinner(&format!(
+            "waiting for image {} to become active",
+            escape_controls(id)
+        ));
         let result = images
             .wait_for_status(id, &[ImageStatus::Active], WAIT)
             .await;
@@ -547,7 +554,10 @@ async fn cleanup_on_failure(images: &Images, id: &str, result: CmdResult) -> Cmd
     if result.is_err()
         && let Err(e) = images.delete(id).await
     {
-        eprintln!("osimg: could not delete the half-made image {id}: {e}");
+        report(&format!(
+            "could not delete the half-made image {id}: {}",
+            with_causes(&e)
+        ));
     }
     result
 }
@@ -671,7 +681,10 @@ async fn delete(client: &Client, names: &[String]) -> CmdResult {
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            eprintln!("osimg: failed to delete image {name}: {e}");
+            report(&format!(
+                "failed to delete image {name}: {}",
+                with_causes(&e)
+            ));
             codes.push(exit_code(&e));
         }
     }
@@ -720,17 +733,19 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     match cmd {
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
-            let max = a.limit.unwrap_or(usize::MAX);
-            let mut rows = Vec::new();
+            let max = a
+                .limit
+                .unwrap_or(usize::MAX)
+                .min(a.max_items.unwrap_or(usize::MAX));
+            let mut list = out.list_start(&list_columns(a.long), a.long);
             let mut stream = pin!(images.list_json(q));
-            while rows.len() < max {
+            for _ in 0..max {
                 match stream.try_next().await? {
-                    Some(v) => rows.push(v),
+                    Some(v) => list.row(&v)?,
                     None => break,
                 }
             }
-            out.list(&list_columns(a.long), &rows, a.long);
-            Ok(())
+            list.finish()
         }
         ImageCmd::Show {
             image,
@@ -740,8 +755,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
                 v.insert("size".into(), json!(human_size(size)));
             }
-            out.show(&v);
-            Ok(())
+            out.show(&v)
         }
         ImageCmd::Create(a) => create(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,
@@ -791,8 +805,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let m = images.add_member(&image.id, &project).await?;
             out.show(&object(
                 serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?,
-            ));
-            Ok(())
+            ))
         }
         ImageCmd::Remove {
             what: MemberTarget::Project { image, project },
@@ -815,8 +828,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
                 col("Member ID", "member_id"),
                 col("Status", "status"),
             ];
-            out.list(&cols, &rows, false);
-            Ok(())
+            out.list(&cols, &rows, false)
         }
     }
 }

@@ -2,8 +2,21 @@
 //!
 //! Everything printed goes through JSON values, so `-f json` can carry an image exactly as
 //! the API returned it, and `-c` can select by display name or by API key.
+//!
+//! Server text never reaches the terminal raw: every human-readable path (table and value
+//! cells, error lines, progress messages, `--debug` lines) goes through [`escape_controls`].
+//! JSON and YAML stay exact: their own escaping keeps control characters out of the bytes,
+//! and a parser reads back what the server sent. Lists are written as they arrive
+//! ([`ListOutput`]), except tables, which need every row for their column widths and hold
+//! at most [`TABLE_MAX_BYTES`].
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
 use serde_json::{Map, Value};
+
+use crate::{CmdResult, Fail};
 
 /// The `-f/--format` choices.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -29,6 +42,102 @@ pub fn col(header: &str, key: &str) -> Col {
     Col {
         header: header.to_owned(),
         key: key.to_owned(),
+    }
+}
+
+/// The most a list in table format keeps in memory before it gives up: the text of its
+/// cells plus [`CELL_OVERHEAD`] per cell. Tables need every row before the first line (the
+/// column widths), so a server that pages forever would otherwise grow them without bound;
+/// the other formats stream and keep one page at a time.
+pub const TABLE_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// The memory note of `image list --help` and `compute-image list --help`.
+pub const LIST_MEMORY_HELP: &str = "\
+Memory: value, json and yaml output is written as the images arrive, so osimg holds one page
+(at most the client's JSON body cap, 64 MiB) whatever the number of images. Table output
+needs every row for its column widths: it keeps the cells of at most 64 MiB of rows, then
+fails and suggests -f value or --max-items.";
+
+/// What a buffered cell costs beyond its text (the `String` itself and its allocation).
+const CELL_OVERHEAD: usize = 32;
+
+/// Makes server text safe to print on a terminal: every character that a terminal may act
+/// on instead of showing is replaced by a visible escape, so text cannot move the cursor,
+/// change colours, retitle the window, ring the bell or reorder what follows it.
+///
+/// The scheme: C0 controls (U+0000-U+001F, including ESC, BEL, backspace, tab, CR, LF) and
+/// DEL as `\xNN` (`\x1b`, `\x0a`); C1 controls (U+0080-U+009F, the 8-bit CSI and OSC among
+/// them) and the invisible direction and line controls (U+061C, U+200E, U+200F,
+/// U+2028-U+202E, U+2066-U+2069) as `\u{NNNN}` (`\u{202e}`). An escape sequence is thereby
+/// printed as text: ESC `[31m` shows as `\x1b[31m`. Everything else, backslashes included,
+/// is printed as it is, so the escaping is for reading, not for parsing back: use `-f json`
+/// for exact values.
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    fn escaped(c: char) -> bool {
+        matches!(c,
+            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
+            | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    }
+    if !text.chars().any(escaped) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if !escaped(c) => out.push(c),
+            c if u32::from(c) <= 0x7f => {
+                let _ = write!(out, "\\x{:02x}", u32::from(c));
+            }
+            c => {
+                let _ = write!(out, "\\u{{{:04x}}}", u32::from(c));
+            }
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A message as one safe line for stderr: runs of whitespace (newlines from a server's
+/// HTML error page among them) become one space, then [`escape_controls`] does the rest.
+pub fn error_line(message: &str) -> String {
+    let folded = message.split_whitespace().collect::<Vec<_>>().join(" ");
+    escape_controls(&folded).into_owned()
+}
+
+/// Prints `osimg: <message>` on stderr as one safe line. A stderr that cannot be written
+/// (closed) is not a reason to fail, so the write error is dropped.
+pub fn report(message: &str) {
+    let _ = writeln!(io::stderr(), "osimg: {}", error_line(message));
+}
+
+/// The failure for a write to stdout that did not go through: a closed pipe (the reader
+/// went away, `osimg image list | head -1`) ends the command quietly with status 141, as
+/// a Unix tool killed by SIGPIPE reports in the shell; any other error is reported.
+pub fn write_failed(e: io::Error) -> Fail {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        Fail::closed_pipe()
+    } else {
+        Fail::other(format!("cannot write to stdout: {e}"))
+    }
+}
+
+/// The writer for `--debug` lines on stderr: each event arrives as one write of one line,
+/// which is escaped whole except its final newline (the subscriber already escapes ESC and
+/// a few others in field values, but not CR or LF).
+pub struct EscapedStderr;
+
+impl Write for EscapedStderr {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let text = String::from_utf8_lossy(buf);
+        let (line, newline) = match text.strip_suffix('\n') {
+            Some(line) => (line, "\n"),
+            None => (text.as_ref(), ""),
+        };
+        write!(io::stderr(), "{}{newline}", escape_controls(line))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        io::stderr().flush()
     }
 }
 
@@ -63,34 +172,39 @@ impl Printer {
 
     /// One resource. JSON and YAML print the object as given (only the `-c` keys, when
     /// columns are selected); table prints Field/Value rows sorted by field.
-    pub fn show(&self, obj: &Map<String, Value>) {
+    pub fn show(&self, obj: &Map<String, Value>) -> CmdResult {
         let fields: Map<String, Value> = obj
             .iter()
             .filter(|(k, _)| self.wanted(k, k))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        match self.format {
-            Format::Json => println!("{}", pretty(&Value::Object(fields))),
-            Format::Yaml => print!("{}", yaml(&Value::Object(fields))),
-            Format::Value => {
-                for v in fields.values() {
-                    println!("{}", cell(v));
-                }
-            }
+        let text = match self.format {
+            Format::Json => format!("{}\n", pretty(&Value::Object(fields))),
+            Format::Yaml => yaml(&Value::Object(fields)),
+            Format::Value => fields.values().map(|v| format!("{}\n", cell(v))).collect(),
             Format::Table => {
                 let rows: Vec<Vec<String>> = fields
                     .iter()
-                    .map(|(k, v)| vec![k.clone(), cell(v)])
+                    .map(|(k, v)| vec![escape_controls(k).into_owned(), cell(v)])
                     .collect();
-                print!("{}", table(&["Field", "Value"], &rows));
+                table(&["Field", "Value"], &rows)
             }
-        }
+        };
+        io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(write_failed)
     }
 
-    /// A list of resources (JSON objects) shown in `cols` (narrowed by `-c`). With
-    /// `raw_json` and no `-c`, json and yaml print the objects whole, as the API returned
-    /// them; otherwise each row is an object keyed by column header, as openstack does.
-    pub fn list(&self, cols: &[Col], rows: &[Value], raw_json: bool) {
+    /// Starts a list of resources (JSON objects) shown in `cols` (narrowed by `-c`), written
+    /// to stdout row by row. With `raw_json` and no `-c`, json and yaml print the objects
+    /// whole, as the API returned them; otherwise each row is an object keyed by column
+    /// header, as openstack does.
+    pub fn list_start(&self, cols: &[Col], raw_json: bool) -> ListOutput<io::Stdout> {
+        self.list_to(io::stdout(), cols, raw_json)
+    }
+
+    /// [`Printer::list_start`] onto any writer.
+    fn list_to<W: Write>(&self, out: W, cols: &[Col], raw_json: bool) -> ListOutput<W> {
         let cols: Vec<Col> = if self.selects() {
             // `-c` may name any key, listed or not, in the order given.
             self.columns
@@ -105,56 +219,146 @@ impl Printer {
         } else {
             cols.to_vec()
         };
-        let get = |row: &Value, c: &Col| row.get(&c.key).cloned().unwrap_or(Value::Null);
-        match self.format {
-            Format::Json | Format::Yaml => {
-                let doc = if raw_json && !self.selects() {
-                    Value::Array(rows.to_vec())
-                } else {
-                    Value::Array(
-                        rows.iter()
-                            .map(|r| {
-                                Value::Object(
-                                    cols.iter().map(|c| (c.header.clone(), get(r, c))).collect(),
-                                )
-                            })
-                            .collect(),
-                    )
-                };
-                if self.format == Format::Json {
-                    println!("{}", pretty(&doc));
-                } else {
-                    print!("{}", yaml(&doc));
-                }
-            }
-            Format::Value => {
-                for r in rows {
-                    let line: Vec<String> = cols.iter().map(|c| cell(&get(r, c))).collect();
-                    println!("{}", line.join(" "));
-                }
-            }
-            Format::Table => {
-                if rows.is_empty() {
-                    return;
-                }
-                let headers: Vec<&str> = cols.iter().map(|c| c.header.as_str()).collect();
-                let cells: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|r| cols.iter().map(|c| cell(&get(r, c))).collect())
-                    .collect();
-                print!("{}", table(&headers, &cells));
-            }
+        ListOutput {
+            out,
+            format: self.format,
+            raw_json: raw_json && !self.selects(),
+            cols,
+            rows: 0,
+            table: Vec::new(),
+            table_bytes: 0,
         }
+    }
+
+    /// A whole list at once (one response, not paged): [`Printer::list_start`] for each row.
+    pub fn list(&self, cols: &[Col], rows: &[Value], raw_json: bool) -> CmdResult {
+        let mut list = self.list_start(cols, raw_json);
+        for row in rows {
+            list.row(row)?;
+        }
+        list.finish()
     }
 
     /// A document printed as itself whatever the format (a schema): JSON unless YAML was
     /// asked for.
-    pub fn document(&self, doc: &Value) {
-        match self.format {
-            Format::Yaml => print!("{}", yaml(doc)),
-            _ => println!("{}", pretty(doc)),
-        }
+    pub fn document(&self, doc: &Value) -> CmdResult {
+        let text = match self.format {
+            Format::Yaml => yaml(doc),
+            _ => format!("{}\n", pretty(doc)),
+        };
+        io::stdout()
+            .write_all(text.as_bytes())
+            .map_err(write_failed)
     }
+}
+
+/// A list being written: value, json and yaml rows go out as they come (memory: one row);
+/// table rows are kept, as escaped cells, until [`ListOutput::finish`], up to
+/// [`TABLE_MAX_BYTES`].
+pub struct ListOutput<W: Write> {
+    out: W,
+    format: Format,
+    raw_json: bool,
+    cols: Vec<Col>,
+    rows: usize,
+    table: Vec<Vec<String>>,
+    table_bytes: usize,
+}
+
+impl<W: Write> ListOutput<W> {
+    /// The row as the columns show it, keyed by header.
+    fn by_header(&self, row: &Value) -> Value {
+        Value::Object(
+            self.cols
+                .iter()
+                .map(|c| (c.header.clone(), field(row, c)))
+                .collect(),
+        )
+    }
+
+    /// Writes (or, for a table, keeps) one row.
+    pub fn row(&mut self, row: &Value) -> CmdResult {
+        self.rows += 1;
+        let text = match self.format {
+            Format::Value => {
+                let cells: Vec<String> = self.cols.iter().map(|c| cell(&field(row, c))).collect();
+                format!("{}\n", cells.join(" "))
+            }
+            Format::Json => {
+                let item = if self.raw_json {
+                    pretty(row)
+                } else {
+                    pretty(&self.by_header(row))
+                };
+                // The array serde_json would print, one element at a time: `[`, then each
+                // element indented by two spaces (JSON strings hold no raw newline).
+                let mut text = String::from(if self.rows == 1 { "[\n" } else { ",\n" });
+                for (i, line) in item.lines().enumerate() {
+                    if i > 0 {
+                        text.push('\n');
+                    }
+                    text.push_str("  ");
+                    text.push_str(line);
+                }
+                text
+            }
+            Format::Yaml => {
+                // A block sequence is its elements' one-element sequences one after another.
+                let item = if self.raw_json {
+                    row.clone()
+                } else {
+                    self.by_header(row)
+                };
+                yaml(&Value::Array(vec![item]))
+            }
+            Format::Table => {
+                let cells: Vec<String> = self.cols.iter().map(|c| cell(&field(row, c))).collect();
+                self.table_bytes += cells.iter().map(|c| c.len() + CELL_OVERHEAD).sum::<usize>();
+                if self.table_bytes > TABLE_MAX_BYTES {
+                    return Err(Fail::other(format!(
+                        "table output keeps every row for its column widths and stopped at {} \
+                         rows ({} MiB): use -f value, json or yaml (written as they arrive), or \
+                         --max-items",
+                        self.rows - 1,
+                        TABLE_MAX_BYTES >> 20
+                    )));
+                }
+                self.table.push(cells);
+                return Ok(());
+            }
+        };
+        self.out.write_all(text.as_bytes()).map_err(write_failed)
+    }
+
+    /// Ends the list: closes the JSON array, or prints the table (nothing for no rows).
+    pub fn finish(mut self) -> CmdResult {
+        let text = match self.format {
+            Format::Value => String::new(),
+            Format::Json if self.rows == 0 => "[]\n".to_owned(),
+            Format::Json => "\n]\n".to_owned(),
+            Format::Yaml if self.rows == 0 => yaml(&Value::Array(Vec::new())),
+            Format::Yaml => String::new(),
+            Format::Table if self.table.is_empty() => String::new(),
+            Format::Table => {
+                let headers: Vec<String> = self
+                    .cols
+                    .iter()
+                    .map(|c| escape_controls(&c.header).into_owned())
+                    .collect();
+                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+                table(&headers, &self.table)
+            }
+        };
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|()| self.out.flush())
+            .map_err(write_failed)
+    }
+}
+
+/// The value a column shows of a row (`null` when the row lacks it).
+fn field(row: &Value, column: &Col) -> Value {
+    row.get(&column.key).cloned().unwrap_or(Value::Null)
 }
 
 fn pretty(v: &Value) -> String {
@@ -165,10 +369,11 @@ fn yaml(v: &Value) -> String {
     serde_saphyr::to_string(v).unwrap_or_else(|e| format!("# cannot write YAML: {e}\n"))
 }
 
-/// A value as a table cell: strings bare, lists of strings comma-joined, null as `None`
-/// (as openstack prints it), anything else as compact JSON.
+/// A value as a table or value cell, escaped for the terminal: strings bare, lists of
+/// strings comma-joined, null as `None` (as openstack prints it), anything else as compact
+/// JSON.
 pub fn cell(v: &Value) -> String {
-    match v {
+    let text = match v {
         Value::Null => "None".to_owned(),
         Value::String(s) => s.clone(),
         Value::Array(items) if items.iter().all(Value::is_string) => items
@@ -177,35 +382,35 @@ pub fn cell(v: &Value) -> String {
             .collect::<Vec<_>>()
             .join(", "),
         other => other.to_string(),
-    }
+    };
+    escape_controls(&text).into_owned()
 }
 
-/// A boxed table in the style of openstack's (cliff's) default formatter.
+/// A boxed table in the style of openstack's (cliff's) default formatter. Cells must be
+/// escaped already ([`cell`], [`escape_controls`]): a newline would break the box.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let clean = |s: &str| s.replace(['\n', '\r'], " ");
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(clean(c).chars().count());
+            *w = (*w).max(c.chars().count());
         }
     }
     let rule = {
         let parts: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
         format!("+{}+\n", parts.join("+"))
     };
-    let line = |cells: Vec<String>| {
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
         let parts: Vec<String> = cells
-            .iter()
             .zip(&widths)
-            .map(|(c, w)| format!(" {c}{} ", " ".repeat(w - c.chars().count())))
+            .map(|(c, w)| format!(" {c}{} ", " ".repeat(w.saturating_sub(c.chars().count()))))
             .collect();
         format!("|{}|\n", parts.join("|"))
     };
     let mut out = rule.clone();
-    out.push_str(&line(headers.iter().map(|h| clean(h)).collect()));
+    out.push_str(&line(&mut headers.iter().copied()));
     out.push_str(&rule);
     for row in rows {
-        out.push_str(&line(row.iter().map(|c| clean(c)).collect()));
+        out.push_str(&line(&mut row.iter().map(String::as_str)));
     }
     out.push_str(&rule);
     out
@@ -230,6 +435,7 @@ pub fn human_size(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn sizes_read_like_people_say_them() {
@@ -251,8 +457,140 @@ mod tests {
     #[test]
     fn cells_follow_openstack() {
         assert_eq!(cell(&Value::Null), "None");
-        assert_eq!(cell(&serde_json::json!(["a", "b"])), "a, b");
-        assert_eq!(cell(&serde_json::json!(5)), "5");
-        assert_eq!(cell(&serde_json::json!([])), "");
+        assert_eq!(cell(&json!(["a", "b"])), "a, b");
+        assert_eq!(cell(&json!(5)), "5");
+        assert_eq!(cell(&json!([])), "");
+    }
+
+    #[test]
+    fn controls_are_escaped_visibly_and_the_rest_is_kept() {
+        assert!(matches!(escape_controls("plain é 日本"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("a\x1b[31mred\x07\x08\r\n\t\x7f\0"),
+            "a\\x1b[31mred\\x07\\x08\\x0d\\x0a\\x09\\x7f\\x00"
+        );
+        assert_eq!(escape_controls("\x1b]0;title\x07"), "\\x1b]0;title\\x07");
+        assert_eq!(
+            escape_controls("\u{9b}31m \u{85} \u{202e}txt.exe\u{2066}"),
+            "\\u{009b}31m \\u{0085} \\u{202e}txt.exe\\u{2066}"
+        );
+        assert_eq!(escape_controls("back\\slash"), "back\\slash");
+    }
+
+    #[test]
+    fn cells_and_error_lines_carry_no_raw_control() {
+        let hostile = json!(["ok", "\x1b[2J"]);
+        assert_eq!(cell(&hostile), "ok, \\x1b[2J");
+        assert_eq!(cell(&json!({"k": "\u{9b}"})), "{\"k\":\"\\u{009b}\"}");
+        assert_eq!(
+            error_line("not\n  found:\r\x1b]0;pwned\x07 here"),
+            "not found: \\x1b]0;pwned\\x07 here"
+        );
+    }
+
+    /// Everything the list writes, for a format and rows.
+    fn listed(format: Format, rows: &[Value], raw_json: bool) -> String {
+        let printer = Printer::new(format, Vec::new());
+        let cols = [col("ID", "id"), col("Name", "name")];
+        let mut out = Vec::new();
+        let mut list = printer.list_to(&mut out, &cols, raw_json);
+        for row in rows {
+            assert!(list.row(row).is_ok());
+        }
+        assert!(list.finish().is_ok());
+        String::from_utf8(out).unwrap()
+    }
+
+    fn sample_rows() -> Vec<Value> {
+        vec![
+            json!({"id": "a", "name": "one\x1b[31m", "tags": ["x", "y"], "p": {"n": [1, null]}}),
+            json!({"id": "b", "name": null, "tags": [], "e": "", "q": "multi\nline: yes"}),
+            json!({"id": "c", "name": "- not a list", "k": "'quoted' \"twice\""}),
+        ]
+    }
+
+    #[test]
+    fn streamed_json_and_yaml_equal_the_whole_documents() {
+        for rows in [sample_rows(), vec![sample_rows()[0].clone()], Vec::new()] {
+            let whole = Value::Array(rows.clone());
+            assert_eq!(
+                listed(Format::Json, &rows, true),
+                format!("{}\n", pretty(&whole))
+            );
+            assert_eq!(listed(Format::Yaml, &rows, true), yaml(&whole));
+            let back: Value = serde_saphyr::from_str(&listed(Format::Yaml, &rows, true)).unwrap();
+            assert_eq!(back, whole);
+        }
+    }
+
+    #[test]
+    fn yaml_and_json_keep_control_characters_exact_but_not_raw() {
+        let rows = vec![json!({
+            "id": "x", "name": "\x1b]0;t\x07\x1b[2J\r\x08\x7f\u{9b}", "tags": ["\x1b[5m"]
+        })];
+        for format in [Format::Json, Format::Yaml] {
+            let text = listed(format, &rows, true);
+            assert!(
+                !text.contains(['\x1b', '\x07', '\r', '\x08']),
+                "{format:?}: {text:?}"
+            );
+            let back: Value = match format {
+                Format::Json => serde_json::from_str(&text).unwrap(),
+                _ => serde_saphyr::from_str(&text).unwrap(),
+            };
+            assert_eq!(back, Value::Array(rows.clone()), "{format:?}");
+        }
+    }
+
+    #[test]
+    fn value_rows_stream_one_line_each_and_tables_wait_for_the_end() {
+        assert_eq!(
+            listed(Format::Value, &sample_rows(), false),
+            "a one\\x1b[31m\nb None\nc - not a list\n"
+        );
+        let table = listed(Format::Table, &sample_rows(), false);
+        assert_eq!(table.lines().count(), 3 + 3 + 1);
+        assert!(table.contains("| a  | one\\x1b[31m  |"), "{table}");
+        assert_eq!(listed(Format::Table, &[], false), "");
+    }
+
+    #[test]
+    fn a_table_stops_at_its_memory_cap() {
+        let printer = Printer::new(Format::Table, Vec::new());
+        let big = "n".repeat(1 << 20);
+        let mut out = Vec::new();
+        let mut list = printer.list_to(&mut out, &[col("Name", "name")], false);
+        let mut kept = 0;
+        let err = loop {
+            match list.row(&json!({"name": big})) {
+                Ok(()) => kept += 1,
+                Err(e) => break e,
+            }
+            assert!(kept <= TABLE_MAX_BYTES >> 20, "the cap did not hold");
+        };
+        assert_eq!(kept, (TABLE_MAX_BYTES >> 20) - 1);
+        assert_eq!(err.code, 1);
+        assert!(err.message.contains("--max-items"), "{}", err.message);
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn the_list_help_states_the_caps_in_force() {
+        let table = format!("{} MiB of rows", TABLE_MAX_BYTES >> 20);
+        let page = format!(
+            "body cap, {} MiB",
+            openstack_images::DEFAULT_MAX_JSON_BYTES >> 20
+        );
+        assert!(LIST_MEMORY_HELP.contains(&table), "{table}");
+        assert!(LIST_MEMORY_HELP.contains(&page), "{page}");
+    }
+
+    #[test]
+    fn a_closed_pipe_is_a_quiet_failure() {
+        let closed = write_failed(io::Error::from(io::ErrorKind::BrokenPipe));
+        assert_eq!((closed.code, closed.message.as_str()), (141, ""));
+        let full = write_failed(io::Error::from(io::ErrorKind::StorageFull));
+        assert_eq!(full.code, 1);
+        assert!(full.message.contains("cannot write to stdout"));
     }
 }
