@@ -14,7 +14,10 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use serde::Serialize;
+use serde_json::ser::{Formatter, PrettyFormatter};
 use serde_json::{Map, Value};
+use serde_saphyr::DoubleQuoted;
 
 use crate::{CmdResult, Fail};
 
@@ -73,18 +76,13 @@ const CELL_OVERHEAD: usize = 32;
 /// is printed as it is, so the escaping is for reading, not for parsing back: use `-f json`
 /// for exact values.
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
-    fn escaped(c: char) -> bool {
-        matches!(c,
-            '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
-            | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-    }
-    if !text.chars().any(escaped) {
+    if !text.chars().any(is_terminal_control) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
-            c if !escaped(c) => out.push(c),
+            c if !is_terminal_control(c) => out.push(c),
             c if u32::from(c) <= 0x7f => {
                 let _ = write!(out, "\\x{:02x}", u32::from(c));
             }
@@ -94,6 +92,78 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+/// The characters [`escape_controls`] escapes.
+fn is_terminal_control(c: char) -> bool {
+    matches!(c,
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{61c}' | '\u{200e}' | '\u{200f}'
+        | '\u{2028}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// serde_json's pretty printer, which escapes C0 controls itself, made to escape the other
+/// terminal controls too (DEL, C1, the direction and line controls) as `\uNNNN`: the
+/// document still parses to exactly what the server sent, and holds none of them raw.
+struct TerminalSafeJson(PrettyFormatter<'static>);
+
+impl Formatter for TerminalSafeJson {
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut rest = fragment;
+        while let Some((at, c)) = rest.char_indices().find(|(_, c)| is_terminal_control(*c)) {
+            writer.write_all(&rest.as_bytes()[..at])?;
+            write!(writer, "\\u{:04x}", u32::from(c))?;
+            rest = &rest[at + c.len_utf8()..];
+        }
+        writer.write_all(rest.as_bytes())
+    }
+
+    fn begin_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_array(writer)
+    }
+
+    fn end_array<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array(writer)
+    }
+
+    fn begin_array_value<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_array_value(writer, first)
+    }
+
+    fn end_array_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_array_value(writer)
+    }
+
+    fn begin_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object(writer)
+    }
+
+    fn end_object<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object(writer)
+    }
+
+    fn begin_object_key<W: ?Sized + Write>(
+        &mut self,
+        writer: &mut W,
+        first: bool,
+    ) -> io::Result<()> {
+        self.0.begin_object_key(writer, first)
+    }
+
+    fn begin_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.begin_object_value(writer)
+    }
+
+    fn end_object_value<W: ?Sized + Write>(&mut self, writer: &mut W) -> io::Result<()> {
+        self.0.end_object_value(writer)
+    }
 }
 
 /// A message as one safe line for stderr: runs of whitespace (newlines from a server's
@@ -361,12 +431,87 @@ fn field(row: &Value, column: &Col) -> Value {
     row.get(&column.key).cloned().unwrap_or(Value::Null)
 }
 
+/// Pretty JSON (serde_json's layout) with no terminal control left raw ([`TerminalSafeJson`]).
 fn pretty(v: &Value) -> String {
-    serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string())
+    let mut out = Vec::new();
+    let mut serializer =
+        serde_json::Serializer::with_formatter(&mut out, TerminalSafeJson(PrettyFormatter::new()));
+    match v.serialize(&mut serializer) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(_) => v.to_string(),
+    }
 }
 
+/// YAML with no terminal control left raw. serde-saphyr escapes the C0 and C1 controls
+/// itself but prints the direction controls (U+202E, ...) as they are, which YAML allows:
+/// string values holding one are forced into double quotes ([`YamlSafe`]), where the escape
+/// `\uNNNN` then stands for the character, so the document still parses to the same value.
+/// serde-saphyr cannot be made to double-quote a key, so a document with such a key keeps
+/// its direction controls raw (exactness first; C0 and C1 are escaped all the same).
 fn yaml(v: &Value) -> String {
-    serde_saphyr::to_string(v).unwrap_or_else(|e| format!("# cannot write YAML: {e}\n"))
+    if has_direction_control_in_a_key(v) {
+        return serde_saphyr::to_string(v)
+            .unwrap_or_else(|e| format!("# cannot write YAML: {e}\n"));
+    }
+    match serde_saphyr::to_string(&YamlSafe(v)) {
+        Ok(text) if text.contains(is_direction_control) => {
+            let mut out = String::with_capacity(text.len() + 16);
+            for c in text.chars() {
+                if is_direction_control(c) {
+                    let _ = write!(out, "\\u{:04X}", u32::from(c));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+        Ok(text) => text,
+        Err(e) => format!("# cannot write YAML: {e}\n"),
+    }
+}
+
+fn has_direction_control_in_a_key(v: &Value) -> bool {
+    match v {
+        Value::Array(items) => items.iter().any(has_direction_control_in_a_key),
+        Value::Object(map) => map.iter().any(|(key, value)| {
+            key.contains(is_direction_control) || has_direction_control_in_a_key(value)
+        }),
+        _ => false,
+    }
+}
+
+/// The controls YAML counts as printable that [`escape_controls`] escapes.
+fn is_direction_control(c: char) -> bool {
+    is_terminal_control(c) && !c.is_control() && !matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// A JSON value serialized for [`yaml`]: strings with a direction control are
+/// double-quoted, everything else as serde-saphyr chooses.
+struct YamlSafe<'a>(&'a Value);
+
+impl Serialize for YamlSafe<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        let quoted = |s: &str| s.contains(is_direction_control);
+        match self.0 {
+            Value::String(s) if quoted(s) => DoubleQuoted(s).serialize(serializer),
+            Value::Array(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(&YamlSafe(item))?;
+                }
+                seq.end()
+            }
+            Value::Object(map) => {
+                let mut out = serializer.serialize_map(Some(map.len()))?;
+                for (key, value) in map {
+                    out.serialize_entry(key, &YamlSafe(value))?;
+                }
+                out.end()
+            }
+            other => other.serialize(serializer),
+        }
+    }
 }
 
 /// A value as a table or value cell, escaped for the terminal: strings bare, lists of
@@ -526,12 +671,13 @@ mod tests {
     #[test]
     fn yaml_and_json_keep_control_characters_exact_but_not_raw() {
         let rows = vec![json!({
-            "id": "x", "name": "\x1b]0;t\x07\x1b[2J\r\x08\x7f\u{9b}", "tags": ["\x1b[5m"]
+            "id": "x", "name": "\x1b]0;t\x07\x1b[2J\r\x08\x7f\u{9b}", "tags": ["\x1b[5m"],
+            "key": "\u{2066}isolated\u{2069} and plain", "multi": "a\nb\u{202e}"
         })];
         for format in [Format::Json, Format::Yaml] {
             let text = listed(format, &rows, true);
             assert!(
-                !text.contains(['\x1b', '\x07', '\r', '\x08']),
+                !text.contains(|c| c != '\n' && is_terminal_control(c)),
                 "{format:?}: {text:?}"
             );
             let back: Value = match format {
@@ -540,6 +686,15 @@ mod tests {
             };
             assert_eq!(back, Value::Array(rows.clone()), "{format:?}");
         }
+    }
+
+    #[test]
+    fn yaml_keeps_a_key_with_a_direction_control_exact() {
+        let doc = json!({"\u{202e}key": "\u{202e}v", "k": ["\x1b"]});
+        let text = yaml(&doc);
+        assert!(!text.contains('\x1b'), "{text}");
+        let back: Value = serde_saphyr::from_str(&text).unwrap();
+        assert_eq!(back, doc);
     }
 
     #[test]
@@ -583,6 +738,25 @@ mod tests {
         );
         assert!(LIST_MEMORY_HELP.contains(&table), "{table}");
         assert!(LIST_MEMORY_HELP.contains(&page), "{page}");
+    }
+
+    #[test]
+    fn json_escapes_every_terminal_control_and_keeps_serde_jsons_layout() {
+        let v = json!({"a": ["x\u{1b}y\u{7f}", "\u{9b}\u{202e}é"], "\u{2066}k": {"n": 1}});
+        let text = pretty(&v);
+        assert!(
+            !text.contains(|c| c != '\n' && is_terminal_control(c)),
+            "{text}"
+        );
+        assert!(text.contains(r#""x\u001by\u007f""#), "{text}");
+        assert!(text.contains(r#""\u009b\u202eé""#), "{text}");
+        let back: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, v);
+        let plain = json!({"a": [1, {"b": null}], "c": "d"});
+        assert_eq!(
+            pretty(&plain),
+            serde_json::to_string_pretty(&plain).unwrap()
+        );
     }
 
     #[test]
