@@ -58,10 +58,15 @@ pub enum ImageCmd {
         images: Vec<String>,
     },
     /// Download an image's data to a file, verified against the checksum Glance published.
+    ///
+    /// The data goes to a temporary file beside the target and replaces it only once
+    /// verified: a failed save leaves no partial file. When PATH is a symbolic link, the
+    /// data is written through it, like `openstack image save` and `curl -o`: the file the
+    /// link points to is replaced (created if the link dangles) and the link is kept.
     Save {
         /// Image id or name.
         image: String,
-        /// Where to write the data.
+        /// Where to write the data (through a symbolic link to its target).
         #[arg(long, value_name = "PATH")]
         file: PathBuf,
     },
@@ -411,6 +416,39 @@ fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
         q = q.marker(m);
     }
     Ok(q)
+}
+
+/// How many links `image save --file` follows before it gives up (Linux's own limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The file `image save` writes: `path` itself, or the file a symbolic link at `path`
+/// points to (through any chain of links, created if the last one dangles), so the save
+/// writes through the link as `openstack image save` does, instead of replacing the link.
+fn link_target(path: &std::path::Path) -> CmdResult<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)
+                    .map_err(|e| Fail::other(format!("{}: {e}", current.display())))?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Fail::usage(format!(
+                    "--file {}: is a directory",
+                    current.display()
+                )));
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(Fail::other(format!(
+        "--file {}: more than {MAX_LINK_HOPS} symbolic links",
+        path.display()
+    )))
 }
 
 fn object(v: Value) -> serde_json::Map<String, Value> {
@@ -766,6 +804,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         } => unset(client, &image, &properties, &tags).await,
         ImageCmd::Delete { images: names } => delete(client, &names).await,
         ImageCmd::Save { image, file } => {
+            let file = link_target(&file)?;
             let image = images.find(&image).await?;
             let bar = progress::bytes("download");
             let result = images
