@@ -622,3 +622,19 @@ fn a_failed_save_leaves_no_partial_file_nor_a_partial_link_target() {
     );
     assert_eq!(entries(files.path()), ["link.raw", "real.raw"]);
 }
+
+#[test]
+fn help_texts_hold_no_raw_control_either() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for args in [
+        &["--help"][..],
+        &["image", "list", "--help"],
+        &["image", "save", "--help"],
+        &["compute-image", "list", "--help"],
+    ] {
+        let stdout = ok(dir.path(), args);
+        assert_eq!(raw_controls(&stdout), Vec::<char>::new(), "{args:?}");
+    }
+    let top = String::from_utf8(ok(dir.path(), &["--help"])).expect("utf-8");
+    assert!(top.contains("ESC as \\x1b, U+202E as \\u{202e}"), "{top}");
+}

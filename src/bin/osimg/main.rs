@@ -25,7 +25,7 @@ Exit status:
        osimg stops quietly, as a tool killed by SIGPIPE does
 
 Server text (names, properties, tags, error messages) is printed with control characters
-escaped (ESC as \x1b, U+202E as \u{202e}) in table and value output and on stderr;
+escaped (ESC as \\x1b, U+202E as \\u{202e}) in table and value output and on stderr;
 json and yaml are exact.
 
 Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variables.";
