@@ -12,7 +12,7 @@
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 
 use serde::Serialize;
 use serde_json::ser::{Formatter, PrettyFormatter};
@@ -197,17 +197,21 @@ pub struct EscapedStderr;
 
 impl Write for EscapedStderr {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let text = String::from_utf8_lossy(buf);
-        let (line, newline) = match text.strip_suffix('\n') {
-            Some(line) => (line, "\n"),
-            None => (text.as_ref(), ""),
-        };
-        write!(io::stderr(), "{}{newline}", escape_controls(line))?;
+        io::stderr().write_all(escaped_log_line(buf).as_bytes())?;
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> io::Result<()> {
         io::stderr().flush()
+    }
+}
+
+/// A `--debug` line escaped whole but for the newline that ends it.
+fn escaped_log_line(buf: &[u8]) -> String {
+    let text = String::from_utf8_lossy(buf);
+    match text.strip_suffix('\n') {
+        Some(line) => format!("{}\n", escape_controls(line)),
+        None => escape_controls(&text).into_owned(),
     }
 }
 
@@ -269,8 +273,17 @@ impl Printer {
     /// to stdout row by row. With `raw_json` and no `-c`, json and yaml print the objects
     /// whole, as the API returned them; otherwise each row is an object keyed by column
     /// header, as openstack does.
-    pub fn list_start(&self, cols: &[Col], raw_json: bool) -> ListOutput<io::Stdout> {
-        self.list_to(io::stdout(), cols, raw_json)
+    ///
+    /// Rows are buffered (a write per line would cost a system call per image) but go out
+    /// at once when stdout is a terminal, so a person watching sees each row as it comes.
+    pub fn list_start(
+        &self,
+        cols: &[Col],
+        raw_json: bool,
+    ) -> ListOutput<io::BufWriter<io::Stdout>> {
+        let mut list = self.list_to(io::BufWriter::new(io::stdout()), cols, raw_json);
+        list.flush_rows = io::stdout().is_terminal();
+        list
     }
 
     /// [`Printer::list_start`] onto any writer.
@@ -291,6 +304,7 @@ impl Printer {
         };
         ListOutput {
             out,
+            flush_rows: false,
             format: self.format,
             raw_json: raw_json && !self.selects(),
             cols,
@@ -327,6 +341,8 @@ impl Printer {
 /// [`TABLE_MAX_BYTES`].
 pub struct ListOutput<W: Write> {
     out: W,
+    /// Whether each row is flushed as soon as it is written (stdout is a terminal).
+    flush_rows: bool,
     format: Format,
     raw_json: bool,
     cols: Vec<Col>,
@@ -397,7 +413,11 @@ impl<W: Write> ListOutput<W> {
                 return Ok(());
             }
         };
-        self.out.write_all(text.as_bytes()).map_err(write_failed)
+        self.out.write_all(text.as_bytes()).map_err(write_failed)?;
+        if self.flush_rows {
+            self.out.flush().map_err(write_failed)?;
+        }
+        Ok(())
     }
 
     /// Ends the list: closes the JSON array, or prints the table (nothing for no rows).
@@ -757,6 +777,15 @@ mod tests {
             pretty(&plain),
             serde_json::to_string_pretty(&plain).unwrap()
         );
+    }
+
+    #[test]
+    fn debug_lines_keep_only_their_final_newline() {
+        assert_eq!(
+            escaped_log_line(b"DEBUG request url=/v2/x\rFAKE\nline message=\x1b[2J\n"),
+            "DEBUG request url=/v2/x\\x0dFAKE\\x0aline message=\\x1b[2J\n"
+        );
+        assert_eq!(escaped_log_line(b"no newline\x07"), "no newline\\x07");
     }
 
     #[test]
