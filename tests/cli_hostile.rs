@@ -638,3 +638,41 @@ fn help_texts_hold_no_raw_control_either() {
     let top = String::from_utf8(ok(dir.path(), &["--help"])).expect("utf-8");
     assert!(top.contains("ESC as \\x1b, U+202E as \\u{202e}"), "{top}");
 }
+
+#[test]
+fn save_without_a_file_streams_to_stdout_and_a_mismatch_still_fails() {
+    let mock = glance_with_data(DATA, DATA);
+    let dir = config(&mock);
+    assert_eq!(ok(dir.path(), &["image", "save", ID]), DATA);
+    let mock = glance_with_data(b"corrupted data!", DATA);
+    let dir = config(&mock);
+    let out = run(dir.path(), &["image", "save", ID]);
+    assert_no_panic(&out.status, &out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("mismatch"));
+}
+
+#[test]
+fn save_to_a_stdout_closed_early_ends_quietly_with_status_141() {
+    let data: &'static [u8] = Vec::leak((0..4u32 << 20).map(|i| (i % 251) as u8).collect());
+    let mock = glance_with_data(data, data);
+    let dir = config(&mock);
+    let mut child = osimg(dir.path(), &["image", "save", ID])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("osimg starts");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let mut first = [0u8; 4096];
+    stdout.read_exact(&mut first).expect("some data");
+    assert_eq!(&first[..], &data[..4096]);
+    drop(stdout);
+    let out = child.wait_with_output().expect("osimg ends");
+    assert_no_panic(&out.status, &out.stderr);
+    assert_eq!(out.status.code(), Some(141));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -1,6 +1,7 @@
 //! `osimg image`: the Image service's images, members, data and imports, with the flags of
 //! `openstack image`.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::pin::pin;
 use std::time::Duration;
@@ -8,12 +9,12 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use openstack_images::{
-    Client, DataSource, Image, ImageCreate, ImageListQuery, ImageStatus, ImageVisibility, Images,
-    ImportMethod, MemberStatus, SortDir,
+    Client, DataSource, Download, Image, ImageCreate, ImageListQuery, ImageStatus, ImageVisibility,
+    Images, ImportMethod, MemberStatus, SortDir,
 };
 use serde_json::{Value, json};
 
-use crate::output::{Col, Printer, col, escape_controls, human_size, report};
+use crate::output::{Col, Printer, col, escape_controls, human_size, report, write_failed};
 use crate::{CmdResult, Fail, exit_code, progress, with_causes};
 
 /// The largest page Glance serves by default (`api_limit_max`).
@@ -63,12 +64,16 @@ pub enum ImageCmd {
     /// verified: a failed save leaves no partial file. When PATH is a symbolic link, the
     /// data is written through it, like `openstack image save` and `curl -o`: the file the
     /// link points to is replaced (created if the link dangles) and the link is kept.
+    ///
+    /// Without --file the data goes to stdout, which must not be a terminal. It is verified
+    /// as it passes, so a mismatch is reported (status 1) after the data was written; a
+    /// stdout closed early ends the save quietly with status 141.
     Save {
         /// Image id or name.
         image: String,
-        /// Where to write the data (through a symbolic link to its target).
+        /// Where to write the data (through a symbolic link to its target); default stdout.
         #[arg(long, value_name = "PATH")]
-        file: PathBuf,
+        file: Option<PathBuf>,
     },
     /// Upload data to the staging area, for a later `image import --method glance-direct`.
     Stage {
@@ -416,6 +421,16 @@ fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
         q = q.marker(m);
     }
     Ok(q)
+}
+
+/// `image save` without `--file`: the verified chunks go to stdout as they arrive.
+async fn save_to_stdout(download: Download) -> CmdResult {
+    let mut data = download.stream().await?;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+    while let Some(chunk) = data.try_next().await? {
+        stdout.write_all(&chunk).map_err(write_failed)?;
+    }
+    stdout.flush().map_err(write_failed)
 }
 
 /// How many links `image save --file` follows before it gives up (Linux's own limit).
@@ -804,18 +819,24 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         } => unset(client, &image, &properties, &tags).await,
         ImageCmd::Delete { images: names } => delete(client, &names).await,
         ImageCmd::Save { image, file } => {
-            let file = link_target(&file)?;
+            let file = file.as_deref().map(link_target).transpose()?;
+            if file.is_none() && std::io::stdout().is_terminal() {
+                return Err(Fail::usage(
+                    "image data is not written to a terminal: give --file PATH or redirect stdout",
+                ));
+            }
             let image = images.find(&image).await?;
             let bar = progress::bytes("download");
-            let result = images
+            let download = images
                 .download(image.id.clone())
                 .image(image)
-                .progress(progress::reporter(&bar))
-                .to_file(&file)
-                .await;
+                .progress(progress::reporter(&bar));
+            let result = match &file {
+                Some(path) => download.to_file(path).await.map(drop).map_err(Fail::from),
+                None => save_to_stdout(download).await,
+            };
             bar.finish_and_clear();
-            result?;
-            Ok(())
+            result
         }
         ImageCmd::Stage { image, file } => {
             let image = images.find(&image).await?;
