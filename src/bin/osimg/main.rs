@@ -203,3 +203,42 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt;
+
+    /// An error whose text leaves its cause out, as reqwest's and hyper's do.
+    #[derive(Debug)]
+    struct Terse(std::io::Error);
+
+    impl fmt::Display for Terse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+
+    impl std::error::Error for Terse {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_are_added_once_and_only_when_missing() {
+        let terse = Terse(std::io::Error::other("message head is too large"));
+        assert_eq!(
+            with_causes(&terse),
+            "error sending request: message head is too large"
+        );
+        // `I/O error: {0}` prints its source itself: not twice.
+        let io = Error::Io(std::io::Error::other("disk full"));
+        assert_eq!(with_causes(&io), "I/O error: disk full");
+        let fail = Fail::from(Error::Io(std::io::Error::other(terse)));
+        assert_eq!(
+            fail.message,
+            "I/O error: error sending request: message head is too large"
+        );
+    }
+}
