@@ -422,22 +422,23 @@ impl<W: Write> ListOutput<W> {
 
     /// Ends the list: closes the JSON array, or prints the table (nothing for no rows).
     pub fn finish(mut self) -> CmdResult {
+        if self.format == Format::Table && !self.table.is_empty() {
+            let headers: Vec<String> = self
+                .cols
+                .iter()
+                .map(|c| escape_controls(&c.header).into_owned())
+                .collect();
+            let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+            return write_table(&mut self.out, &headers, &self.table)
+                .and_then(|()| self.out.flush())
+                .map_err(write_failed);
+        }
         let text = match self.format {
             Format::Value => String::new(),
             Format::Json if self.rows == 0 => "[]\n".to_owned(),
             Format::Json => "\n]\n".to_owned(),
             Format::Yaml if self.rows == 0 => yaml(&Value::Array(Vec::new())),
-            Format::Yaml => String::new(),
-            Format::Table if self.table.is_empty() => String::new(),
-            Format::Table => {
-                let headers: Vec<String> = self
-                    .cols
-                    .iter()
-                    .map(|c| escape_controls(&c.header).into_owned())
-                    .collect();
-                let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-                table(&headers, &self.table)
-            }
+            Format::Yaml | Format::Table => String::new(),
         };
         self.out
             .write_all(text.as_bytes())
@@ -554,6 +555,15 @@ pub fn cell(v: &Value) -> String {
 /// A boxed table in the style of openstack's (cliff's) default formatter. Cells must be
 /// escaped already ([`cell`], [`escape_controls`]): a newline would break the box.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail.
+    let _ = write_table(&mut out, headers, rows);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// [`table`] written line by line: a list's table is never held twice in memory, whatever
+/// padding one long cell forces on every row.
+fn write_table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -571,14 +581,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
             .collect();
         format!("|{}|\n", parts.join("|"))
     };
-    let mut out = rule.clone();
-    out.push_str(&line(&mut headers.iter().copied()));
-    out.push_str(&rule);
+    out.write_all(rule.as_bytes())?;
+    out.write_all(line(&mut headers.iter().copied()).as_bytes())?;
+    out.write_all(rule.as_bytes())?;
     for row in rows {
-        out.push_str(&line(&mut row.iter().map(String::as_str)));
+        out.write_all(line(&mut row.iter().map(String::as_str)).as_bytes())?;
     }
-    out.push_str(&rule);
-    out
+    out.write_all(rule.as_bytes())
 }
 
 /// A size in bytes the way people read it: `1.5 GiB`.
