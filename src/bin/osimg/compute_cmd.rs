@@ -13,6 +13,7 @@ use crate::{CmdResult, Fail};
 #[derive(Subcommand)]
 pub enum ComputeImageCmd {
     /// List images (GET /v2.1/images/detail).
+    #[command(after_help = crate::output::LIST_MEMORY_HELP)]
     List(ListArgs),
     /// Show one image by id or name.
     Show {
@@ -46,6 +47,10 @@ pub struct ListArgs {
     /// At most this many images.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Stop after this many images, whatever the page size (a cap for a server that
+    /// pages without end).
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
     /// Also show size, minimum disk and RAM, progress and dates.
     #[arg(long)]
     long: bool,
@@ -89,15 +94,10 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
             if let Some(n) = a.limit.filter(|n| *n <= 1000) {
                 q = q.limit(n.max(1) as u32);
             }
-            let max = a.limit.unwrap_or(usize::MAX);
-            let mut rows = Vec::new();
-            let mut stream = pin!(client.compute_images().list(q));
-            while rows.len() < max {
-                match stream.try_next().await? {
-                    Some(i) => rows.push(to_json(&i)?),
-                    None => break,
-                }
-            }
+            let max = a
+                .limit
+                .unwrap_or(usize::MAX)
+                .min(a.max_items.unwrap_or(usize::MAX));
             let mut cols = vec![
                 col("ID", "id"),
                 col("Name", "name"),
@@ -113,8 +113,15 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                     col("Updated", "updated"),
                 ]);
             }
-            out.list(&cols, &rows, a.long);
-            Ok(())
+            let mut list = out.list_start(&cols, a.long);
+            let mut stream = pin!(client.compute_images().list(q));
+            for _ in 0..max {
+                match stream.try_next().await? {
+                    Some(i) => list.row(&to_json(&i)?)?,
+                    None => break,
+                }
+            }
+            list.finish()
         }
         ComputeImageCmd::Show { image } => {
             let image = resolve(client, &image).await?;
@@ -122,7 +129,6 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                 Value::Object(m) => out.show(&m),
                 other => out.document(&other),
             }
-            Ok(())
         }
         ComputeImageCmd::Delete { image } => {
             let image = resolve(client, &image).await?;

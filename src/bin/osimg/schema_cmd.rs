@@ -1,12 +1,13 @@
 //! `osimg schema`: the JSON schemas Glance serves.
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Subcommand, ValueEnum};
 use openstack_images::{Client, SchemaKind};
 
 use crate::CmdResult;
-use crate::output::Printer;
+use crate::output::{Printer, escape_controls};
 
 #[derive(Subcommand)]
 pub enum SchemaCmd {
@@ -65,13 +66,14 @@ pub async fn run(client: &Client, out: &Printer, cmd: SchemaCmd) -> CmdResult {
                 let v = images.schema_json(kind).await?;
                 let path = dir.join(format!("{}.json", kind.as_str()));
                 std::fs::write(&path, canonical(&v))?;
-                eprintln!("wrote {}", path.display());
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wrote {}",
+                    escape_controls(&path.display().to_string())
+                );
             }
             Ok(())
         }
-        SchemaCmd::Show { kind } => {
-            out.document(&images.schema_json(kind.into()).await?);
-            Ok(())
-        }
+        SchemaCmd::Show { kind } => out.document(&images.schema_json(kind.into()).await?),
     }
 }
