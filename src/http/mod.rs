@@ -209,10 +209,11 @@ impl Pipeline {
         url: &Url,
         token: Option<&Secret>,
     ) -> Result<reqwest::Response> {
+        let download = req.is_download();
         let request = req.build(url, token, self.settings.timeout)?;
         let started = Instant::now();
         let sent = self.http.execute(request);
-        let result = if req.is_download() {
+        let result = if download {
             let idle = self.settings.read_timeout;
             match tokio::time::timeout(idle, sent).await {
                 Ok(r) => r.map_err(|e| transport_error(&req.method, url, e)),

@@ -18,8 +18,10 @@ pub(crate) enum ReqBody {
     /// A buffered body that can be sent again (on retry, after a 401, on a 307 to the same
     /// origin).
     Bytes(Bytes, &'static str),
-    /// A streamed body (image data): sent once, so never retried nor replayed.
-    Stream(reqwest::Body, &'static str),
+    /// A streamed body (image data): sent once, so never retried nor replayed. The first
+    /// request built takes it; the variant stays, so the request is still known to be an
+    /// upload whose body is gone.
+    Stream(Option<reqwest::Body>, &'static str),
 }
 
 impl ReqBody {
@@ -126,10 +128,12 @@ impl Req {
         let body = match &mut self.body {
             ReqBody::Empty => None,
             ReqBody::Bytes(bytes, ct) => Some((reqwest::Body::from(bytes.clone()), *ct)),
-            ReqBody::Stream(..) => match std::mem::replace(&mut self.body, ReqBody::Empty) {
-                ReqBody::Stream(body, ct) => Some((body, ct)),
-                _ => None,
-            },
+            ReqBody::Stream(body, ct) => {
+                let body = body.take().ok_or_else(|| {
+                    Error::Protocol("a streamed request body cannot be sent twice".into())
+                })?;
+                Some((body, *ct))
+            }
         };
         if let Some((body, ct)) = body {
             request
@@ -242,9 +246,9 @@ mod tests {
         let mut req = Req::new(ServiceType::Image, Method::PUT, "images/abc/file")
             .header("x-openstack-image-size", HeaderValue::from(3u64));
         req.body = ReqBody::Stream(
-            reqwest::Body::wrap_stream(futures_util::stream::iter([Ok::<_, std::io::Error>(
-                Bytes::from_static(b"abc"),
-            )])),
+            Some(reqwest::Body::wrap_stream(futures_util::stream::iter([
+                Ok::<_, std::io::Error>(Bytes::from_static(b"abc")),
+            ]))),
             "application/octet-stream",
         );
         req.timed = false;
@@ -256,9 +260,14 @@ mod tests {
         assert_eq!(header(&r, "x-openstack-image-size"), Some("3"));
         assert!(r.body().is_some_and(|b| b.as_bytes().is_none()), "streamed");
         assert_eq!(r.timeout(), None);
-        // The stream went with the first request: a second build has no body.
-        let again = req.build(&url, None, TIMEOUT).unwrap();
-        assert!(again.body().is_none());
+        // The stream went with the first request: it is still an upload, not a download, it
+        // is still not replayable, and it cannot be built again.
+        assert!(!req.is_download());
+        assert!(!req.body.replayable());
+        assert!(matches!(
+            req.build(&url, None, TIMEOUT),
+            Err(Error::Protocol(_))
+        ));
     }
 
     #[test]

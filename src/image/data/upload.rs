@@ -83,7 +83,10 @@ impl Upload {
         let source_error = Arc::new(Mutex::new(None::<io::Error>));
         let body = counted(chunks, size, self.progress, source_error.clone());
         let mut req = Req::new(ServiceType::Image, Method::PUT, path);
-        req.body = ReqBody::Stream(reqwest::Body::wrap_stream(body), "application/octet-stream");
+        req.body = ReqBody::Stream(
+            Some(reqwest::Body::wrap_stream(body)),
+            "application/octet-stream",
+        );
         req.timed = false;
         if let Some(n) = size {
             req = req.header("x-openstack-image-size", HeaderValue::from(n));
