@@ -40,7 +40,7 @@ pub use image::images::Images;
 pub use image::import::{CreateWithData, Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
-pub use image::schemas::{JsonSchema, SchemaKind};
+pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
 pub use paging::Page;
 pub use secret::Secret;
 pub use service::ServiceType;
