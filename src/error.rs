@@ -40,8 +40,9 @@ pub enum Error {
         reason: String,
     },
 
-    /// The network failed: connection refused or reset, TLS failure, timeout.
-    #[error("{method} {url}: {kind}: {source}")]
+    /// The network failed: connection refused or reset, TLS failure, timeout. The message
+    /// names the whole chain of causes (`error sending request: message head is too large`).
+    #[error("{method} {url}: {kind}: {}", Causes(&**source))]
     Transport {
         /// HTTP method of the request.
         method: String,
@@ -52,6 +53,22 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The server answered with a redirect that was not followed, so that no credential or
+    /// body reaches a place it was not meant for (see [`RedirectRefusal`]).
+    #[error("{method} {url}: redirect {status} to `{location}` not followed: {reason}")]
+    Redirect {
+        /// HTTP method of the request.
+        method: String,
+        /// URL of the request that was redirected.
+        url: String,
+        /// The redirect status (301, 302, 303, 307, 308).
+        status: u16,
+        /// The `Location` the server gave, as it gave it (empty when there was none).
+        location: String,
+        /// Why it was not followed.
+        reason: RedirectRefusal,
     },
 
     /// A response body could not be decoded into the expected type.
@@ -148,6 +165,60 @@ pub enum Error {
     /// A local file or stream failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Why a redirect was not followed ([`Error::Redirect`]).
+///
+/// The client follows a redirect only to the same origin (scheme, host and port) as the
+/// request, where its token is valid anyway; a credential never goes anywhere else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RedirectRefusal {
+    /// The target is another origin: the token (or a Keystone password body) would go there.
+    CrossOrigin,
+    /// A 301/302/303 would turn this request into a `GET` and drop its body: not what was asked.
+    ChangesMethod,
+    /// The request body was streamed (image data) and cannot be sent a second time.
+    StreamedBody,
+    /// More hops than the client follows (5).
+    TooMany,
+    /// The response had no `Location`, or one that is not a URL.
+    NoLocation,
+}
+
+impl fmt::Display for RedirectRefusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RedirectRefusal::CrossOrigin => {
+                "it points to another origin, and credentials stay with their origin"
+            }
+            RedirectRefusal::ChangesMethod => "following it would change the request's method",
+            RedirectRefusal::StreamedBody => "the streamed request body cannot be sent again",
+            RedirectRefusal::TooMany => "too many redirects",
+            RedirectRefusal::NoLocation => "it has no usable Location",
+        })
+    }
+}
+
+/// Displays an error and each of its sources, `outer: inner: innermost`, leaving out a
+/// source whose text its parent already shows.
+struct Causes<'a>(&'a (dyn std::error::Error + 'static));
+
+impl fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut shown = self.0.to_string();
+        f.write_str(&shown)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if !shown.contains(&text) {
+                write!(f, ": {text}")?;
+            }
+            shown = text;
+            next = cause.source();
+        }
+        Ok(())
+    }
 }
 
 /// Classifies a [`Error::Transport`] failure.
@@ -340,6 +411,33 @@ mod tests {
     fn strips_full_html_page() {
         let m = "<html><head><title>502 Bad Gateway</title></head><body><h1>Bad &amp; Gateway</h1></body></html>";
         assert_eq!(strip_html(m), "502 Bad Gateway Bad & Gateway");
+    }
+
+    #[test]
+    fn transport_errors_name_every_cause() {
+        #[derive(Debug)]
+        struct Outer(std::io::Error);
+        impl fmt::Display for Outer {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("error sending request")
+            }
+        }
+        impl std::error::Error for Outer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&self.0)
+            }
+        }
+        let inner = std::io::Error::other("message head is too large");
+        let e = Error::Transport {
+            method: "GET".into(),
+            url: "http://x/v2/images".into(),
+            kind: TransportKind::Request,
+            source: Box::new(Outer(inner)),
+        };
+        assert_eq!(
+            e.to_string(),
+            "GET http://x/v2/images: request failed: error sending request: message head is too large"
+        );
     }
 
     #[test]

@@ -28,33 +28,38 @@
 //!   give a [`SystemTime`](std::time::SystemTime) (see [`timestamp`]).
 //! - Vendor (Huawei Cloud IMS) filters and fields are `huawei_*`, never a schema name.
 
+mod auth;
 pub mod bulk;
 pub mod client;
 pub mod clouds;
 pub mod compute;
 pub mod error;
 pub mod generated;
+mod http;
 pub mod image;
-pub mod keystone;
 pub mod lenient;
 pub mod paging;
 mod secret;
+mod service;
 pub mod timestamp;
+mod tls;
 pub mod validate;
 
 pub use bulk::{BulkResults, map_bounded};
-pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::CloudConfig;
 pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
-pub use error::{ApiError, Error, Result, TransportKind};
+pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
+pub use http::RetryPolicy;
 pub use image::data::{DataSource, Download, ImageData, Upload};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{CreateWithData, Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::raw::ImageJsonPaginator;
-pub use image::schemas::{JsonSchema, SchemaKind};
+pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
 pub use image::tasks::TaskPaginator;
 pub use paging::{Page, Pages, Paginator};
 pub use secret::Secret;
+pub use service::ServiceType;

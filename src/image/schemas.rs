@@ -56,6 +56,49 @@ impl SchemaKind {
     }
 }
 
+impl std::fmt::Display for SchemaKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SchemaKind {
+    type Err = crate::error::Error;
+
+    /// Parses a schema name (`image`, `members`, ...).
+    ///
+    /// ```
+    /// use openstack_images::SchemaKind;
+    /// assert_eq!("tasks".parse::<SchemaKind>().unwrap(), SchemaKind::Tasks);
+    /// assert!("bogus".parse::<SchemaKind>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        SchemaKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                crate::error::Error::invalid("schema", format!("`{s}` is not a Glance schema"))
+            })
+    }
+}
+
+/// The text a schema is committed in (by `osimg schema pull` and `cargo xtask schema pull`):
+/// keys sorted (serde_json's map is ordered), two-space indent, trailing newline. Pulling
+/// the same schema again gives the same bytes, so drift shows as a diff.
+///
+/// ```
+/// let v = serde_json::json!({"b": 1, "a": [true]});
+/// assert_eq!(openstack_images::canonical_json(&v), "{\n  \"a\": [\n    true\n  ],\n  \"b\": 1\n}\n");
+/// ```
+pub fn canonical_json(value: &Value) -> String {
+    let mut text = value.to_string();
+    if let Ok(pretty) = serde_json::to_string_pretty(value) {
+        text = pretty;
+    }
+    text.push('\n');
+    text
+}
+
 /// A JSON schema as Glance serves it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]

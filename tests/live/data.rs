@@ -294,7 +294,7 @@ async fn range_reads_and_missing_data() {
 
     let part = client
         .images()
-        .download_range(&image.id, 100, 199)
+        .download_range(&image.id, 100..200)
         .await
         .unwrap();
     assert_eq!(part.size(), Some(100));
@@ -303,7 +303,7 @@ async fn range_reads_and_missing_data() {
 
     let err = client
         .images()
-        .download_range(&image.id, 20_000, 20_010)
+        .download_range(&image.id, 20_000..=20_010)
         .await
         .unwrap_err();
     assert!(

@@ -33,13 +33,8 @@ fn file_name(name: &str) -> String {
     format!("{name}.json")
 }
 
-/// The canonical text of a schema: keys sorted (serde_json's map is a `BTreeMap`),
-/// two-space indent, trailing newline.
-pub fn canonical(v: &Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).expect("a Value always serialises");
-    s.push('\n');
-    s
-}
+/// The canonical text of a schema: the library's, which `osimg schema pull` writes too.
+pub use openstack_images::canonical_json as canonical;
 
 fn compact(v: &Value) -> String {
     serde_json::to_string(v).expect("a Value always serialises")

@@ -11,6 +11,7 @@ use crate::{CmdResult, Fail};
 #[derive(Subcommand)]
 pub enum ComputeImageCmd {
     /// List images (GET /v2.1/images/detail).
+    #[command(after_help = crate::output::LIST_MEMORY_HELP)]
     List(ListArgs),
     /// Show one image by id or name.
     Show {
@@ -44,6 +45,10 @@ pub struct ListArgs {
     /// At most this many images.
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Stop after this many images, whatever the page size (a cap for a server that
+    /// pages without end).
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
     /// Also show size, minimum disk and RAM, progress and dates.
     #[arg(long)]
     long: bool,
@@ -87,12 +92,10 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
             if let Some(n) = a.limit.filter(|n| *n <= 1000) {
                 q = q.page_size(n.max(1) as u64);
             }
-            let max = a.limit.map_or(u64::MAX, |n| n as u64);
-            let mut rows = Vec::new();
-            let mut stream = client.compute_images().list(q).max_items(max);
-            while let Some(i) = stream.try_next().await? {
-                rows.push(to_json(&i)?);
-            }
+            let max = a
+                .limit
+                .unwrap_or(usize::MAX)
+                .min(a.max_items.unwrap_or(usize::MAX));
             let mut cols = vec![
                 col("ID", "id"),
                 col("Name", "name"),
@@ -108,8 +111,12 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                     col("Updated", "updated"),
                 ]);
             }
-            out.list(&cols, &rows, a.long);
-            Ok(())
+            let mut list = out.list_start(&cols, a.long);
+            let mut stream = client.compute_images().list(q).max_items(max as u64);
+            while let Some(i) = stream.try_next().await? {
+                list.row(&to_json(&i)?)?;
+            }
+            list.finish()
         }
         ComputeImageCmd::Show { image } => {
             let image = resolve(client, &image).await?;
@@ -117,7 +124,6 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                 Value::Object(m) => out.show(&m),
                 other => out.document(&other),
             }
-            Ok(())
         }
         ComputeImageCmd::Delete { image } => {
             let image = resolve(client, &image).await?;

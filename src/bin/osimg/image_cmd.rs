@@ -1,19 +1,20 @@
 //! `osimg image`: the Image service's images, members, data and imports, with the flags of
 //! `openstack image`.
 
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use openstack_images::{
-    Client, DataSource, Image, ImageCreate, ImageListQuery, ImageStatus, ImageVisibility,
+    Client, DataSource, Download, Image, ImageCreate, ImageListQuery, ImageStatus, ImageVisibility,
     ImagesApi, ImportMethod, MemberStatus, SortDir,
 };
 use serde_json::{Value, json};
 
-use crate::output::{Col, Printer, col, human_size};
-use crate::{CmdResult, Fail, exit_code, progress};
+use crate::output::{Col, Printer, col, escape_controls, human_size, report, write_failed};
+use crate::{CmdResult, Fail, exit_code, progress, with_causes};
 
 /// The largest page Glance serves by default (`api_limit_max`).
 const PAGE_MAX: u64 = 1000;
@@ -24,6 +25,7 @@ const WAIT: Duration = Duration::from_secs(600);
 #[derive(Subcommand)]
 pub enum ImageCmd {
     /// List images (default columns ID, Name, Status).
+    #[command(after_help = crate::output::LIST_MEMORY_HELP)]
     List(ListArgs),
     /// Show one image by id or name (hidden images included).
     Show {
@@ -56,12 +58,21 @@ pub enum ImageCmd {
         images: Vec<String>,
     },
     /// Download an image's data to a file, verified against the checksum Glance published.
+    ///
+    /// The data goes to a temporary file beside the target and replaces it only once
+    /// verified: a failed save leaves no partial file. When PATH is a symbolic link, the
+    /// data is written through it, like `openstack image save` and `curl -o`: the file the
+    /// link points to is replaced (created if the link dangles) and the link is kept.
+    ///
+    /// Without --file the data goes to stdout, which must not be a terminal. It is verified
+    /// as it passes, so a mismatch is reported (status 1) after the data was written; a
+    /// stdout closed early ends the save quietly with status 141.
     Save {
         /// Image id or name.
         image: String,
-        /// Where to write the data.
+        /// Where to write the data (through a symbolic link to its target); default stdout.
         #[arg(long, value_name = "PATH")]
-        file: PathBuf,
+        file: Option<PathBuf>,
     },
     /// Upload data to the staging area, for a later `image import --method glance-direct`.
     Stage {
@@ -200,6 +211,10 @@ pub struct ListArgs {
     /// At most this many images (the page size is this, up to 1000).
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
+    /// Stop after this many images, whatever the page size (a cap for a server that
+    /// pages without end).
+    #[arg(long, value_name = "N")]
+    max_items: Option<usize>,
     /// Start after this image id.
     #[arg(long, value_name = "ID")]
     marker: Option<String>,
@@ -404,6 +419,49 @@ fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
     Ok(q)
 }
 
+/// `image save` without `--file`: the verified chunks go to stdout as they arrive.
+async fn save_to_stdout(download: Download) -> CmdResult {
+    let mut data = download.stream().await?;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+    while let Some(chunk) = data.try_next().await? {
+        stdout.write_all(&chunk).map_err(write_failed)?;
+    }
+    stdout.flush().map_err(write_failed)
+}
+
+/// How many links `image save --file` follows before it gives up (Linux's own limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The file `image save` writes: `path` itself, or the file a symbolic link at `path`
+/// points to (through any chain of links, created if the last one dangles), so the save
+/// writes through the link as `openstack image save` does, instead of replacing the link.
+fn link_target(path: &std::path::Path) -> CmdResult<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)
+                    .map_err(|e| Fail::other(format!("{}: {e}", current.display())))?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Fail::usage(format!(
+                    "--file {}: is a directory",
+                    current.display()
+                )));
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(Fail::other(format!(
+        "--file {}: more than {MAX_LINK_HOPS} symbolic links",
+        path.display()
+    )))
+}
+
 fn object(v: Value) -> serde_json::Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -416,8 +474,7 @@ fn object(v: Value) -> serde_json::Map<String, Value> {
 }
 
 async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResult {
-    out.show(&object(images.get_json(id).await?));
-    Ok(())
+    out.show(&object(images.get_json(id).await?))
 }
 
 /// Starts an import and, if asked, waits for the image to become active with a spinner.
@@ -434,7 +491,10 @@ async fn import_and_wait(
     }
     import.send().await?;
     if wait {
-        let bar = progress::spinner(&format!("waiting for image {id} to become active"));
+        let bar = progress::spinner(&format!(
+            "waiting for image {} to become active",
+            escape_controls(id)
+        ));
         let result = images
             .wait_for_status(id, &[ImageStatus::Active], WAIT)
             .await;
@@ -543,7 +603,10 @@ async fn cleanup_on_failure(images: &ImagesApi, id: &str, result: CmdResult) -> 
     if result.is_err()
         && let Err(e) = images.delete(id).await
     {
-        eprintln!("osimg: could not delete the half-made image {id}: {e}");
+        report(&format!(
+            "could not delete the half-made image {id}: {}",
+            with_causes(&e)
+        ));
     }
     result
 }
@@ -667,7 +730,10 @@ async fn delete(client: &Client, names: &[String]) -> CmdResult {
             Err(e) => Err(e),
         };
         if let Err(e) = result {
-            eprintln!("osimg: failed to delete image {name}: {e}");
+            report(&format!(
+                "failed to delete image {name}: {}",
+                with_causes(&e)
+            ));
             codes.push(exit_code(&e));
         }
     }
@@ -716,14 +782,16 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     match cmd {
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
-            let max = a.limit.map_or(u64::MAX, |n| n as u64);
-            let mut rows = Vec::new();
-            let mut stream = images.list_json(q).max_items(max);
+            let max = a
+                .limit
+                .unwrap_or(usize::MAX)
+                .min(a.max_items.unwrap_or(usize::MAX));
+            let mut list = out.list_start(&list_columns(a.long), a.long);
+            let mut stream = images.list_json(q).max_items(max as u64);
             while let Some(v) = stream.try_next().await? {
-                rows.push(v);
+                list.row(&v)?;
             }
-            out.list(&list_columns(a.long), &rows, a.long);
-            Ok(())
+            list.finish()
         }
         ImageCmd::Show {
             image,
@@ -733,8 +801,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
                 v.insert("size".into(), json!(human_size(size)));
             }
-            out.show(&v);
-            Ok(())
+            out.show(&v)
         }
         ImageCmd::Create(a) => create(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,
@@ -745,17 +812,24 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         } => unset(client, &image, &properties, &tags).await,
         ImageCmd::Delete { images: names } => delete(client, &names).await,
         ImageCmd::Save { image, file } => {
+            let file = file.as_deref().map(link_target).transpose()?;
+            if file.is_none() && std::io::stdout().is_terminal() {
+                return Err(Fail::usage(
+                    "image data is not written to a terminal: give --file PATH or redirect stdout",
+                ));
+            }
             let image = images.find(&image).await?;
             let bar = progress::bytes("download");
-            let result = images
+            let download = images
                 .download(&image.id)
                 .image(image)
-                .progress(progress::reporter(&bar))
-                .to_file(&file)
-                .await;
+                .progress(progress::reporter(&bar));
+            let result = match &file {
+                Some(path) => download.to_file(path).await.map(drop).map_err(Fail::from),
+                None => save_to_stdout(download).await,
+            };
             bar.finish_and_clear();
-            result?;
-            Ok(())
+            result
         }
         ImageCmd::Stage { image, file } => {
             let image = images.find(&image).await?;
@@ -784,8 +858,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let m = images.add_member(&image.id, &project).await?;
             out.show(&object(
                 serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?,
-            ));
-            Ok(())
+            ))
         }
         ImageCmd::Remove {
             what: MemberTarget::Project { image, project },
@@ -808,8 +881,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
                 col("Member ID", "member_id"),
                 col("Status", "status"),
             ];
-            out.list(&cols, &rows, false);
-            Ok(())
+            out.list(&cols, &rows, false)
         }
     }
 }

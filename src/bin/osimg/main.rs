@@ -7,7 +7,6 @@ mod output;
 mod progress;
 mod schema_cmd;
 
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +21,12 @@ Exit status:
   2  usage error (unknown option, missing argument, bad value)
   3  not found (no image by that id or name, or the server answered 404)
   4  authentication failed (wrong credentials, or Keystone refused them)
+  141  stdout was closed before everything was written (`osimg image list | head -1`):
+       osimg stops quietly, as a tool killed by SIGPIPE does
+
+Server text (names, properties, tags, error messages) is printed with control characters
+escaped (ESC as \\x1b, U+202E as \\u{202e}) in table and value output and on stderr;
+json and yaml are exact.
 
 Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variables.";
 
@@ -87,6 +92,30 @@ impl Fail {
             message: message.into(),
         }
     }
+
+    /// Stdout was closed by its reader: stop without a word (see [`output::write_failed`]).
+    pub fn closed_pipe() -> Self {
+        Fail {
+            code: 141,
+            message: String::new(),
+        }
+    }
+}
+
+/// An error with its causes, `error: cause: cause`, for one line on stderr; a cause whose
+/// text the line already holds is left out (many errors print their source themselves).
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = cause.source();
+    }
+    line
 }
 
 /// The exit status an error of the library maps to.
@@ -104,14 +133,14 @@ impl From<Error> for Fail {
     fn from(e: Error) -> Self {
         Fail {
             code: exit_code(&e),
-            message: e.to_string(),
+            message: with_causes(&e),
         }
     }
 }
 
 impl From<std::io::Error> for Fail {
     fn from(e: std::io::Error) -> Self {
-        Fail::other(e.to_string())
+        Fail::other(with_causes(&e))
     }
 }
 
@@ -135,13 +164,20 @@ async fn run(cli: Cli) -> CmdResult {
 }
 
 fn main() -> ExitCode {
+    // A panic is a bug, but it still must not leave with Rust's status 101 or print server
+    // text raw: report it as one escaped line and fail with 1.
+    std::panic::set_hook(Box::new(|info| {
+        output::report(&format!("internal error (please report it): {info}"));
+        std::process::exit(1);
+    }));
     let cli = Cli::parse();
     if cli.debug {
         // Only this crate's events: the HTTP stack below logs at debug level too, and its
-        // events are noise here.
+        // events are noise here. No colours: each line is escaped whole (server text may
+        // sit in its fields), which would show colour codes as text.
         tracing_subscriber::fmt()
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(|| output::EscapedStderr)
+            .with_ansi(false)
             .with_env_filter(tracing_subscriber::EnvFilter::new(
                 "openstack_images=debug,warn",
             ))
@@ -153,7 +189,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("osimg: cannot start the async runtime: {e}");
+            output::report(&format!("cannot start the async runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -161,14 +197,48 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {
-                eprintln!("osimg: {}", one_line(&f.message));
+                output::report(&f.message);
             }
             ExitCode::from(f.code)
         }
     }
 }
 
-/// Errors are printed on one line, whatever the server put in its message.
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt;
+
+    /// An error whose text leaves its cause out, as reqwest's and hyper's do.
+    #[derive(Debug)]
+    struct Terse(std::io::Error);
+
+    impl fmt::Display for Terse {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("error sending request")
+        }
+    }
+
+    impl std::error::Error for Terse {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn causes_are_added_once_and_only_when_missing() {
+        let terse = Terse(std::io::Error::other("message head is too large"));
+        assert_eq!(
+            with_causes(&terse),
+            "error sending request: message head is too large"
+        );
+        // `I/O error: {0}` prints its source itself: not twice.
+        let io = Error::Io(std::io::Error::other("disk full"));
+        assert_eq!(with_causes(&io), "I/O error: disk full");
+        let fail = Fail::from(Error::Io(std::io::Error::other(terse)));
+        assert_eq!(
+            fail.message,
+            "I/O error: error sending request: message head is too large"
+        );
+    }
 }

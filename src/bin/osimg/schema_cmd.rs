@@ -1,12 +1,14 @@
 //! `osimg schema`: the JSON schemas Glance serves.
 
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Subcommand, ValueEnum};
-use openstack_images::{Client, SchemaKind};
+use clap::Subcommand;
+use clap::builder::TypedValueParser;
+use openstack_images::{Client, SchemaKind, canonical_json};
 
 use crate::CmdResult;
-use crate::output::Printer;
+use crate::output::{Printer, escape_controls};
 
 #[derive(Subcommand)]
 pub enum SchemaCmd {
@@ -20,40 +22,15 @@ pub enum SchemaCmd {
     /// Print one schema (JSON, or YAML with `-f yaml`).
     Show {
         /// Which schema.
-        #[arg(value_enum)]
-        kind: Kind,
+        #[arg(value_parser = schema_kind())]
+        kind: SchemaKind,
     },
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum Kind {
-    Image,
-    Images,
-    Member,
-    Members,
-    Task,
-    Tasks,
-}
-
-impl From<Kind> for SchemaKind {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Image => SchemaKind::Image,
-            Kind::Images => SchemaKind::Images,
-            Kind::Member => SchemaKind::Member,
-            Kind::Members => SchemaKind::Members,
-            Kind::Task => SchemaKind::Task,
-            Kind::Tasks => SchemaKind::Tasks,
-        }
-    }
-}
-
-/// The canonical text `cargo xtask schema pull` writes: serde_json's maps are sorted, so
-/// pretty printing gives sorted keys and a two-space indent.
-pub fn canonical(v: &serde_json::Value) -> String {
-    let mut s = serde_json::to_string_pretty(v).unwrap_or_else(|_| v.to_string());
-    s.push('\n');
-    s
+/// `image`, `images`, ...: the library's names, offered as clap's possible values.
+fn schema_kind() -> impl clap::builder::TypedValueParser<Value = SchemaKind> {
+    clap::builder::PossibleValuesParser::new(SchemaKind::ALL.map(SchemaKind::as_str))
+        .try_map(|name| name.parse::<SchemaKind>())
 }
 
 pub async fn run(client: &Client, out: &Printer, cmd: SchemaCmd) -> CmdResult {
@@ -64,14 +41,15 @@ pub async fn run(client: &Client, out: &Printer, cmd: SchemaCmd) -> CmdResult {
             for kind in SchemaKind::ALL {
                 let v = images.schema_json(kind).await?;
                 let path = dir.join(format!("{}.json", kind.as_str()));
-                std::fs::write(&path, canonical(&v))?;
-                eprintln!("wrote {}", path.display());
+                std::fs::write(&path, canonical_json(&v))?;
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "wrote {}",
+                    escape_controls(&path.display().to_string())
+                );
             }
             Ok(())
         }
-        SchemaCmd::Show { kind } => {
-            out.document(&images.schema_json(kind.into()).await?);
-            Ok(())
-        }
+        SchemaCmd::Show { kind } => out.document(&images.schema_json(kind).await?),
     }
 }

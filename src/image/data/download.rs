@@ -1,427 +1,7 @@
-//! Image data: streamed uploads and staging, verified downloads that resume after a dropped
-//! connection, range reads, and atomic downloads to a file.
-//!
-//! Memory stays constant whatever the image size: uploads are sent chunked from the source
-//! as it is read, downloads are handed out chunk by chunk while their hash is computed.
+//! Verified downloads that resume after a dropped connection, and range reads.
 
-use std::io;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
-use bytes::Bytes;
-use futures_core::Stream;
-use futures_util::{StreamExt, TryStreamExt, stream};
-use reqwest::header::HeaderValue;
-use reqwest::{Method, StatusCode};
-use sha2::digest::DynDigest;
-use tokio::io::{AsyncRead, AsyncWriteExt};
-
-use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};
-use crate::error::{Error, Result};
-use crate::generated::Image;
-use crate::image::images::{ImagesApi, image_path};
-
-/// Largest chunk of an upload body. Glance under gunicorn took chunked bodies faster in
-/// 64 KiB chunks than in 1 MiB ones (one 1 GiB run: 118 vs 60 MB/s; noisy on 2 shared
-/// cores), so larger chunks from a source are split (without copying).
-const CHUNK: usize = 64 * 1024;
-/// Default number of times a download resumes after the connection broke.
-pub const DEFAULT_MAX_RESUMES: u32 = 5;
-
-/// A progress callback: bytes transferred so far, and the total when it is known.
-pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
-
-type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
-
-/// Where the data of an upload comes from. Nothing is buffered: the source is read as the
-/// request body is sent.
-///
-/// ```no_run
-/// # async fn run() -> openstack_images::Result<()> {
-/// use openstack_images::DataSource;
-/// let from_file = DataSource::file("disk.raw");
-/// let from_reader = DataSource::reader(tokio::io::empty()).size(0);
-/// let from_memory = DataSource::bytes(vec![0u8; 16]);
-/// # Ok(()) }
-/// ```
-pub struct DataSource {
-    kind: SourceKind,
-    size: Option<u64>,
-}
-
-enum SourceKind {
-    File(PathBuf),
-    Reader(Pin<Box<dyn AsyncRead + Send>>),
-    Stream(ByteStream),
-    Bytes(Bytes),
-}
-
-impl std::fmt::Debug for DataSource {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match &self.kind {
-            SourceKind::File(p) => format!("file {}", p.display()),
-            SourceKind::Reader(_) => "reader".into(),
-            SourceKind::Stream(_) => "stream".into(),
-            SourceKind::Bytes(b) => format!("{} bytes in memory", b.len()),
-        };
-        f.debug_struct("DataSource")
-            .field("kind", &kind)
-            .field("size", &self.size)
-            .finish()
-    }
-}
-
-impl DataSource {
-    /// A local file; its size is read from the file system when the upload starts.
-    ///
-    /// ```
-    /// let source = openstack_images::DataSource::file("/var/tmp/disk.raw");
-    /// ```
-    pub fn file(path: impl Into<PathBuf>) -> Self {
-        DataSource {
-            kind: SourceKind::File(path.into()),
-            size: None,
-        }
-    }
-
-    /// Any async reader (a pipe, a decompressor, a socket). Give [`DataSource::size`] when
-    /// it is known so Glance can check it.
-    ///
-    /// ```
-    /// let source = openstack_images::DataSource::reader(tokio::io::empty()).size(0);
-    /// ```
-    pub fn reader(reader: impl AsyncRead + Send + 'static) -> Self {
-        DataSource {
-            kind: SourceKind::Reader(Box::pin(reader)),
-            size: None,
-        }
-    }
-
-    /// A stream of chunks, for example another download.
-    ///
-    /// ```
-    /// use bytes::Bytes;
-    /// let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(b"abc"))]);
-    /// let source = openstack_images::DataSource::stream(chunks).size(3);
-    /// ```
-    pub fn stream<S, E>(stream: S) -> Self
-    where
-        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
-        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
-    {
-        DataSource {
-            kind: SourceKind::Stream(Box::pin(stream.map_err(io::Error::other))),
-            size: None,
-        }
-    }
-
-    /// Bytes already in memory (small images, tests). The size is known.
-    ///
-    /// ```
-    /// let source = openstack_images::DataSource::bytes(&b"hello"[..]);
-    /// ```
-    pub fn bytes(data: impl Into<Bytes>) -> Self {
-        let data = data.into();
-        DataSource {
-            size: Some(data.len() as u64),
-            kind: SourceKind::Bytes(data),
-        }
-    }
-
-    /// Declares the number of bytes the source yields: sent to Glance as
-    /// `x-openstack-image-size`, and checked while sending (a source that yields more or
-    /// less fails the upload).
-    ///
-    /// ```
-    /// let source = openstack_images::DataSource::reader(tokio::io::empty()).size(0);
-    /// ```
-    pub fn size(mut self, bytes: u64) -> Self {
-        self.size = Some(bytes);
-        self
-    }
-
-    /// Opens the source: a chunk stream and its size, if known.
-    async fn open(self) -> Result<(ByteStream, Option<u64>)> {
-        Ok(match self.kind {
-            SourceKind::File(path) => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| {
-                    Error::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-                })?;
-                let len = file.metadata().await?.len();
-                let s = tokio_util::io::ReaderStream::with_capacity(file, CHUNK);
-                (Box::pin(s), Some(self.size.unwrap_or(len)))
-            }
-            SourceKind::Reader(r) => (
-                Box::pin(tokio_util::io::ReaderStream::with_capacity(r, CHUNK)),
-                self.size,
-            ),
-            SourceKind::Stream(s) => (Box::pin(s.flat_map(split_chunk)), self.size),
-            SourceKind::Bytes(b) => (Box::pin(stream::once(async move { Ok(b) })), self.size),
-        })
-    }
-}
-
-/// Splits a chunk into pieces of at most [`CHUNK`] bytes, sharing its memory.
-fn split_chunk(item: io::Result<Bytes>) -> stream::Iter<std::vec::IntoIter<io::Result<Bytes>>> {
-    let pieces = match item {
-        Ok(mut b) if b.len() > CHUNK => {
-            let mut v = Vec::with_capacity(b.len().div_ceil(CHUNK));
-            while !b.is_empty() {
-                v.push(Ok(b.split_to(b.len().min(CHUNK))));
-            }
-            v
-        }
-        other => vec![other],
-    };
-    stream::iter(pieces)
-}
-
-/// Which data call an [`Upload`] makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UploadTarget {
-    /// `PUT /v2/images/{id}/file`: the image becomes active.
-    File,
-    /// `PUT /v2/images/{id}/stage`: the data waits for an import.
-    Stage,
-}
-
-/// An upload of image data, built by [`ImagesApi::upload`] or [`ImagesApi::stage`] and sent by
-/// [`Upload::send`].
-///
-/// ```no_run
-/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-/// use openstack_images::DataSource;
-/// client
-///     .images()
-///     .upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
-///     .progress(|sent, total| eprintln!("{sent} of {total:?} bytes"))
-///     .send()
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[must_use = "an upload does nothing until `.send().await`"]
-pub struct Upload {
-    images: ImagesApi,
-    id: String,
-    target: UploadTarget,
-    source: DataSource,
-    progress: Option<Progress>,
-}
-
-impl std::fmt::Debug for Upload {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Upload")
-            .field("id", &self.id)
-            .field("target", &self.target)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Upload {
-    /// Calls `f(bytes_sent, total)` as chunks are handed to the connection.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// use openstack_images::DataSource;
-    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
-    ///     .progress(|sent, _| eprintln!("{sent}"))
-    ///     .send()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn progress(mut self, f: impl Fn(u64, Option<u64>) + Send + Sync + 'static) -> Self {
-        self.progress = Some(Arc::new(f));
-        self
-    }
-
-    /// Sends the data. It is sent once: a failed upload is not retried (the source is
-    /// consumed), and a token is refreshed before the request rather than after a 401.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// use openstack_images::DataSource;
-    /// client.images().stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
-    ///     .send()
-    ///     .await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn send(self) -> Result<()> {
-        let suffix = match self.target {
-            UploadTarget::File => "file",
-            UploadTarget::Stage => "stage",
-        };
-        let path = format!("{}/{suffix}", image_path(&self.id)?);
-        let (chunks, size) = self.source.open().await?;
-        // A failing source surfaces as a broken request body; keep its own error to report.
-        let source_error = Arc::new(Mutex::new(None::<io::Error>));
-        let body = counted(chunks, size, self.progress, source_error.clone());
-        let mut req = Req::new(ServiceType::Image, Method::PUT, path);
-        req.body = ReqBody::Stream(reqwest::Body::wrap_stream(body), "application/octet-stream");
-        req.timed = false;
-        if let Some(n) = size {
-            req = req.header("x-openstack-image-size", HeaderValue::from(n));
-        }
-        tracing::debug!(image = %self.id, target = suffix, size, "upload starting");
-        let started = std::time::Instant::now();
-        let result = self.images.client.send(req).await;
-        let failed_source = source_error.lock().ok().and_then(|mut e| e.take());
-        match (result, failed_source) {
-            (_, Some(e)) => Err(Error::Io(e)),
-            (Err(e), None) => Err(e),
-            (Ok(_), None) => {
-                tracing::debug!(image = %self.id, target = suffix, elapsed_ms = started.elapsed().as_millis() as u64, "upload done");
-                Ok(())
-            }
-        }
-    }
-}
-
-/// Counts the bytes of an upload body: reports progress, checks the declared size and keeps
-/// the source's own error.
-fn counted(
-    chunks: ByteStream,
-    size: Option<u64>,
-    progress: Option<Progress>,
-    error_slot: Arc<Mutex<Option<io::Error>>>,
-) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
-    let fail = move |slot: &Arc<Mutex<Option<io::Error>>>, e: io::Error| {
-        let copy = io::Error::new(e.kind(), e.to_string());
-        if let Ok(mut s) = slot.lock() {
-            *s = Some(e);
-        }
-        copy
-    };
-    stream::try_unfold((chunks, 0u64, false), move |(mut chunks, sent, done)| {
-        let progress = progress.clone();
-        let slot = error_slot.clone();
-        async move {
-            if done {
-                return Ok(None);
-            }
-            match chunks.next().await {
-                Some(Ok(chunk)) => {
-                    let sent = sent + chunk.len() as u64;
-                    if let Some(n) = size.filter(|n| sent > *n) {
-                        let e = io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            format!("the upload source yields more than its declared {n} bytes"),
-                        );
-                        return Err(fail(&slot, e));
-                    }
-                    if let Some(p) = &progress {
-                        p(sent, size);
-                    }
-                    Ok(Some((chunk, (chunks, sent, false))))
-                }
-                Some(Err(e)) => Err(fail(&slot, e)),
-                None => match size {
-                    Some(n) if n != sent => {
-                        let e = io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            format!(
-                                "the upload source ended after {sent} of its declared {n} bytes"
-                            ),
-                        );
-                        Err(fail(&slot, e))
-                    }
-                    _ => Ok(None),
-                },
-            }
-        }
-    })
-}
-
-// ------------------------------------------------------------------------------------------
-// Hashes
-
-/// The checksum a download is verified against.
-struct Expected {
-    algorithm: String,
-    hex: String,
-}
-
-/// A running hash, named by its hashlib name (the spelling Glance stores in `os_hash_algo`).
-struct Hasher {
-    state: Box<dyn DynDigest + Send + Sync>,
-}
-
-impl Hasher {
-    /// The hashlib algorithms Glance's `hashing_algorithm` is commonly set to.
-    fn new(algorithm: &str) -> Option<Hasher> {
-        let state: Box<dyn DynDigest + Send + Sync> = match algorithm.to_ascii_lowercase().as_str()
-        {
-            "sha512" => Box::new(sha2::Sha512::default()),
-            "sha384" => Box::new(sha2::Sha384::default()),
-            "sha256" => Box::new(sha2::Sha256::default()),
-            "sha224" => Box::new(sha2::Sha224::default()),
-            "sha512_256" => Box::new(sha2::Sha512_256::default()),
-            "sha512_224" => Box::new(sha2::Sha512_224::default()),
-            "md5" => Box::new(md5::Md5::default()),
-            _ => return None,
-        };
-        Some(Hasher { state })
-    }
-
-    fn hex(&mut self) -> String {
-        let digest = self.state.finalize_reset();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
-}
-
-/// Picks what to verify: the multihash when its algorithm is supported, else the md5
-/// `checksum`, else nothing (`None`; the caller decides whether that is acceptable).
-fn expected_of(image: &Image) -> Option<Expected> {
-    if let (Some(algo), Some(value)) = (&image.os_hash_algo, &image.os_hash_value) {
-        if Hasher::new(algo).is_some() && !value.is_empty() {
-            return Some(Expected {
-                algorithm: algo.to_ascii_lowercase(),
-                hex: value.to_ascii_lowercase(),
-            });
-        }
-        tracing::debug!(algorithm = %algo, "unsupported os_hash_algo: verifying md5 instead");
-    }
-    image
-        .checksum
-        .as_ref()
-        .filter(|c| !c.is_empty())
-        .map(|c| Expected {
-            algorithm: "md5".into(),
-            hex: c.to_ascii_lowercase(),
-        })
-}
-
-/// `Content-MD5` as Glance sends it: the hex digest (RFC 1864's base64 is accepted too).
-fn content_md5(resp: &reqwest::Response) -> Option<String> {
-    let v = resp.headers().get("content-md5")?.to_str().ok()?.trim();
-    if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Some(v.to_ascii_lowercase());
-    }
-    base64_16(v).map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
-}
-
-/// Decodes 16 bytes of standard base64 (the RFC 1864 `Content-MD5` form).
-fn base64_16(s: &str) -> Option<Vec<u8>> {
-    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.trim_end_matches('=').bytes() {
-        let v = ALPHA.iter().position(|&a| a == c)? as u32;
-        bits = (bits << 6) | v;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    (out.len() == 16).then_some(out)
-}
-
-// ------------------------------------------------------------------------------------------
-// Downloads
+use super::verify::{Expected, Hasher, content_md5, expected_of};
+use super::*;
 
 /// A download of image data, built by [`ImagesApi::download`]: as a stream, an
 /// [`AsyncRead`], or into a file.
@@ -476,7 +56,9 @@ impl Download {
     }
 
     /// How many times to resume with a `Range` request after the connection broke
-    /// (default [`DEFAULT_MAX_RESUMES`]; 0 disables resuming).
+    /// (default [`DEFAULT_MAX_RESUMES`]; 0 disables resuming). A resume that brings no new
+    /// byte before breaking again ends the download at once: a server that keeps failing at
+    /// the same place does not get every remaining resume.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -571,6 +153,7 @@ impl Download {
             hasher,
             expected,
             resumes_left: self.max_resumes,
+            resumed_at: None,
             progress: self.progress,
             started: std::time::Instant::now(),
             done: false,
@@ -688,7 +271,7 @@ impl Drop for RemoveOnDrop {
 }
 
 /// Sends a data GET (no request timeout: it would cut large images), from byte `from` on.
-async fn open(
+pub(super) async fn open(
     client: &Client,
     image_id: &str,
     path: &str,
@@ -727,6 +310,9 @@ struct Fetch {
     hasher: Option<Hasher>,
     expected: Option<Expected>,
     resumes_left: u32,
+    /// Where the last resume started: a resume that delivered nothing before breaking again
+    /// ends the download at once instead of spending the remaining resumes.
+    resumed_at: Option<u64>,
     progress: Option<Progress>,
     started: std::time::Instant,
     done: bool,
@@ -739,7 +325,7 @@ impl Fetch {
                 return None;
             }
             let body = self.body.as_mut()?;
-            let idle = self.client.inner.settings.read_timeout;
+            let idle = self.client.settings().read_timeout;
             // A connection that stays silent is treated like one that broke: resumed.
             let next = match tokio::time::timeout(idle, body.next()).await {
                 Ok(next) => {
@@ -798,9 +384,17 @@ impl Fetch {
         if self.resumes_left == 0 || self.skip > 0 {
             return Err(err);
         }
+        let from = self.received;
+        if self.resumed_at == Some(from) {
+            tracing::debug!(image = %self.image_id, from, "the last resume brought no data: giving up");
+            return Err(Error::Protocol(format!(
+                "download of image {} stopped: resuming at byte {from} brought no new data ({err})",
+                self.image_id
+            )));
+        }
+        self.resumed_at = Some(from);
         self.resumes_left -= 1;
         self.body = None;
-        let from = self.received;
         tracing::debug!(image = %self.image_id, from, error = %err, "download broke: resuming");
         let resp = open(
             &self.client,
@@ -914,44 +508,6 @@ impl Stream for ImageData {
 }
 
 impl ImagesApi {
-    /// An upload of the image's data (`PUT /v2/images/{id}/file`); the image must be
-    /// `queued` and becomes `active`. Finish with [`Upload::send`].
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// use openstack_images::DataSource;
-    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn upload(&self, id: &str, source: DataSource) -> Upload {
-        self.upload_to(id.to_owned(), UploadTarget::File, source)
-    }
-
-    /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
-    /// goes to `uploading`; then [`ImagesApi::import`] with `ImportMethod::GlanceDirect`.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// use openstack_images::{DataSource, ImportMethod};
-    /// let images = client.images();
-    /// images.stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
-    /// images.import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn stage(&self, id: &str, source: DataSource) -> Upload {
-        self.upload_to(id.to_owned(), UploadTarget::Stage, source)
-    }
-
-    fn upload_to(&self, id: String, target: UploadTarget, source: DataSource) -> Upload {
-        Upload {
-            images: self.clone(),
-            id,
-            target,
-            source,
-            progress: None,
-        }
-    }
-
     /// A verified download of the image's data; see [`Download`].
     ///
     /// ```no_run
@@ -982,7 +538,7 @@ impl ImagesApi {
         self.download(id).to_file(path).await
     }
 
-    /// Bytes `start..=end` of the image's data (`Range: bytes=start-end`, answered 206).
+    /// The bytes of `range` of the image's data (`Range: bytes=first-last`, answered 206).
     /// Partial reads are not verified (the published hashes cover the whole image) and not
     /// resumed. A range outside the data fails with [`Error::InvalidInput`] (the server's
     /// 416).
@@ -991,23 +547,18 @@ impl ImagesApi {
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// // The first 512 bytes: a partition table, a qcow2 header...
-    /// let head: Vec<_> = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0, 511).await?.try_collect().await?;
+    /// let head: Vec<_> = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0..512).await?.try_collect().await?;
+    /// // Everything from byte 4096 on.
+    /// let tail = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 4096..).await?;
     /// # Ok(()) }
     /// ```
     pub async fn download_range(
         &self,
         id: &str,
-        start: u64,
-        end_inclusive: u64,
+        range: impl std::ops::RangeBounds<u64>,
     ) -> Result<ImageData> {
-        if start > end_inclusive {
-            return Err(Error::invalid(
-                "range",
-                format!("start {start} is after end {end_inclusive}"),
-            ));
-        }
+        let range = range_header(&range)?;
         let path = format!("{}/file", image_path(id)?);
-        let range = format!("bytes={start}-{end_inclusive}");
         let resp = match open(&self.client, id, &path, Some(range.clone())).await {
             Err(e) if e.status() == Some(416) => {
                 return Err(Error::invalid(
@@ -1035,72 +586,48 @@ impl ImagesApi {
     }
 }
 
+/// The `Range` header value of a byte range: `bytes=first-last`, or `bytes=first-` for a
+/// range without an end. An empty range is refused.
+fn range_header(range: &impl std::ops::RangeBounds<u64>) -> Result<String> {
+    use std::ops::Bound;
+    let first = match range.start_bound() {
+        Bound::Included(&n) => Some(n),
+        Bound::Excluded(&n) => n.checked_add(1),
+        Bound::Unbounded => Some(0),
+    };
+    let last = match range.end_bound() {
+        Bound::Included(&n) => Some(Some(n)),
+        Bound::Excluded(&n) => Some(n.checked_sub(1)),
+        Bound::Unbounded => None,
+    };
+    match (first, last) {
+        (Some(first), None) => Ok(format!("bytes={first}-")),
+        (Some(first), Some(Some(last))) if first <= last => Ok(format!("bytes={first}-{last}")),
+        _ => Err(Error::invalid("range", "the range is empty")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn hex_of(algo: &str, data: &[u8]) -> String {
-        let mut h = Hasher::new(algo).unwrap();
-        h.state.update(data);
-        h.hex()
-    }
-
     #[test]
-    fn known_digests() {
-        assert_eq!(hex_of("md5", b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(
-            hex_of("SHA256", b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert!(hex_of("sha512", b"").starts_with("cf83e1357eefb8bd"));
-        assert!(Hasher::new("whirlpool").is_none());
-    }
-
-    #[test]
-    fn content_md5_hex_and_base64() {
-        assert_eq!(
-            base64_16("1B2M2Y8AsgTpgAmY7PhCfg==").unwrap(),
-            vec![
-                0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8,
-                0x42, 0x7e
-            ]
-        );
-        assert!(base64_16("abc").is_none());
-    }
-
-    #[tokio::test]
-    async fn upload_body_checks_declared_size() {
-        let src = DataSource::bytes(&b"12345"[..]).size(4);
-        let (chunks, size) = src.open().await.unwrap();
-        let slot = Arc::new(Mutex::new(None));
-        let out: Vec<_> = counted(chunks, size, None, slot.clone()).collect().await;
-        assert!(out.iter().any(|r| r.is_err()));
-        assert!(slot.lock().unwrap().is_some());
-
-        let src = DataSource::stream(stream::iter([
-            Ok::<_, io::Error>(Bytes::from_static(b"ab")),
-            Ok(Bytes::from_static(b"c")),
-        ]))
-        .size(3);
-        let (chunks, size) = src.open().await.unwrap();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let s2 = seen.clone();
-        let progress: Progress = Arc::new(move |n, t| s2.lock().unwrap().push((n, t)));
-        let out: Vec<_> = counted(chunks, size, Some(progress), Arc::new(Mutex::new(None)))
-            .try_collect()
-            .await
-            .unwrap();
-        assert_eq!(out.concat(), b"abc");
-        assert_eq!(*seen.lock().unwrap(), vec![(2, Some(3)), (3, Some(3))]);
-
-        let big = DataSource::stream(stream::iter([Ok::<_, io::Error>(Bytes::from(vec![
-            1u8;
-            CHUNK
-                * 2
-                + 1
-        ]))]));
-        let (chunks, _) = big.open().await.unwrap();
-        let lens: Vec<usize> = chunks.map(|c| c.unwrap().len()).collect().await;
-        assert_eq!(lens, vec![CHUNK, CHUNK, 1]);
+    #[allow(clippy::reversed_empty_ranges)] // on purpose: an empty range is refused
+    fn ranges_become_range_headers() {
+        assert_eq!(range_header(&(0..512)).unwrap(), "bytes=0-511");
+        assert_eq!(range_header(&(100..=199)).unwrap(), "bytes=100-199");
+        assert_eq!(range_header(&(4096..)).unwrap(), "bytes=4096-");
+        assert_eq!(range_header(&(..10)).unwrap(), "bytes=0-9");
+        assert_eq!(range_header(&(..)).unwrap(), "bytes=0-");
+        for empty in [
+            range_header(&(5..5)),
+            range_header(&(..0)),
+            range_header(&(9..=3)),
+        ] {
+            assert!(
+                matches!(empty, Err(Error::InvalidInput { .. })),
+                "{empty:?}"
+            );
+        }
     }
 }

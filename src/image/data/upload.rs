@@ -1,0 +1,243 @@
+//! Uploads and staging: the body is streamed from its source, counted and checked.
+
+use super::*;
+
+/// Which data call an [`Upload`] makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum UploadTarget {
+    /// `PUT /v2/images/{id}/file`: the image becomes active.
+    File,
+    /// `PUT /v2/images/{id}/stage`: the data waits for an import.
+    Stage,
+}
+
+/// An upload of image data, built by [`ImagesApi::upload`] or [`ImagesApi::stage`] and sent by
+/// [`Upload::send`].
+///
+/// ```no_run
+/// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+/// use openstack_images::DataSource;
+/// client
+///     .images()
+///     .upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+///     .progress(|sent, total| eprintln!("{sent} of {total:?} bytes"))
+///     .send()
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[must_use = "an upload does nothing until `.send().await`"]
+pub struct Upload {
+    images: ImagesApi,
+    id: String,
+    target: UploadTarget,
+    source: DataSource,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Upload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Upload")
+            .field("id", &self.id)
+            .field("target", &self.target)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Upload {
+    /// Calls `f(bytes_sent, total)` as chunks are handed to the connection.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+    ///     .progress(|sent, _| eprintln!("{sent}"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn progress(mut self, f: impl Fn(u64, Option<u64>) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Sends the data. It is sent once: a failed upload is not retried (the source is
+    /// consumed), and a token is refreshed before the request rather than after a 401.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw"))
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send(self) -> Result<()> {
+        let suffix = match self.target {
+            UploadTarget::File => "file",
+            UploadTarget::Stage => "stage",
+        };
+        let path = format!("{}/{suffix}", image_path(&self.id)?);
+        let (chunks, size) = self.source.open().await?;
+        // A failing source surfaces as a broken request body; keep its own error to report.
+        let source_error = Arc::new(Mutex::new(None::<io::Error>));
+        let body = counted(chunks, size, self.progress, source_error.clone());
+        let mut req = Req::new(ServiceType::Image, Method::PUT, path);
+        req.body = ReqBody::Stream(
+            Some(reqwest::Body::wrap_stream(body)),
+            "application/octet-stream",
+        );
+        req.timed = false;
+        if let Some(n) = size {
+            req = req.header("x-openstack-image-size", HeaderValue::from(n));
+        }
+        tracing::debug!(image = %self.id, target = suffix, size, "upload starting");
+        let started = std::time::Instant::now();
+        let result = self.images.client.send(req).await;
+        let failed_source = source_error.lock().ok().and_then(|mut e| e.take());
+        match (result, failed_source) {
+            (_, Some(e)) => Err(Error::Io(e)),
+            (Err(e), None) => Err(e),
+            (Ok(_), None) => {
+                tracing::debug!(image = %self.id, target = suffix, elapsed_ms = started.elapsed().as_millis() as u64, "upload done");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Counts the bytes of an upload body: reports progress, checks the declared size and keeps
+/// the source's own error.
+fn counted(
+    chunks: ByteStream,
+    size: Option<u64>,
+    progress: Option<Progress>,
+    error_slot: Arc<Mutex<Option<io::Error>>>,
+) -> impl Stream<Item = io::Result<Bytes>> + Send + 'static {
+    let fail = move |slot: &Arc<Mutex<Option<io::Error>>>, e: io::Error| {
+        let copy = io::Error::new(e.kind(), e.to_string());
+        if let Ok(mut s) = slot.lock() {
+            *s = Some(e);
+        }
+        copy
+    };
+    stream::try_unfold((chunks, 0u64, false), move |(mut chunks, sent, done)| {
+        let progress = progress.clone();
+        let slot = error_slot.clone();
+        async move {
+            if done {
+                return Ok(None);
+            }
+            match chunks.next().await {
+                Some(Ok(chunk)) => {
+                    let sent = sent + chunk.len() as u64;
+                    if let Some(n) = size.filter(|n| sent > *n) {
+                        let e = io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            format!("the upload source yields more than its declared {n} bytes"),
+                        );
+                        return Err(fail(&slot, e));
+                    }
+                    if let Some(p) = &progress {
+                        p(sent, size);
+                    }
+                    Ok(Some((chunk, (chunks, sent, false))))
+                }
+                Some(Err(e)) => Err(fail(&slot, e)),
+                None => match size {
+                    Some(n) if n != sent => {
+                        let e = io::Error::new(
+                            io::ErrorKind::UnexpectedEof,
+                            format!(
+                                "the upload source ended after {sent} of its declared {n} bytes"
+                            ),
+                        );
+                        Err(fail(&slot, e))
+                    }
+                    _ => Ok(None),
+                },
+            }
+        }
+    })
+}
+
+impl ImagesApi {
+    /// An upload of the image's data (`PUT /v2/images/{id}/file`); the image must be
+    /// `queued` and becomes `active`. Finish with [`Upload::send`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::DataSource;
+    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn upload(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::File, source)
+    }
+
+    /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
+    /// goes to `uploading`; then [`ImagesApi::import`] with `ImportMethod::GlanceDirect`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::{DataSource, ImportMethod};
+    /// let images = client.images();
+    /// images.stage("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
+    /// images.import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn stage(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::Stage, source)
+    }
+
+    fn upload_to(&self, id: String, target: UploadTarget, source: DataSource) -> Upload {
+        Upload {
+            images: self.clone(),
+            id,
+            target,
+            source,
+            progress: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn upload_body_checks_declared_size() {
+        let src = DataSource::bytes(&b"12345"[..]).size(4);
+        let (chunks, size) = src.open().await.unwrap();
+        let slot = Arc::new(Mutex::new(None));
+        let out: Vec<_> = counted(chunks, size, None, slot.clone()).collect().await;
+        assert!(out.iter().any(|r| r.is_err()));
+        assert!(slot.lock().unwrap().is_some());
+
+        let src = DataSource::stream(stream::iter([
+            Ok::<_, io::Error>(Bytes::from_static(b"ab")),
+            Ok(Bytes::from_static(b"c")),
+        ]))
+        .size(3);
+        let (chunks, size) = src.open().await.unwrap();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let s2 = seen.clone();
+        let progress: Progress = Arc::new(move |n, t| s2.lock().unwrap().push((n, t)));
+        let out: Vec<_> = counted(chunks, size, Some(progress), Arc::new(Mutex::new(None)))
+            .try_collect()
+            .await
+            .unwrap();
+        assert_eq!(out.concat(), b"abc");
+        assert_eq!(*seen.lock().unwrap(), vec![(2, Some(3)), (3, Some(3))]);
+
+        let big = DataSource::stream(stream::iter([Ok::<_, io::Error>(Bytes::from(vec![
+            1u8;
+            CHUNK
+                * 2
+                + 1
+        ]))]));
+        let (chunks, _) = big.open().await.unwrap();
+        let lens: Vec<usize> = chunks.map(|c| c.unwrap().len()).collect().await;
+        assert_eq!(lens, vec![CHUNK, CHUNK, 1]);
+    }
+}
