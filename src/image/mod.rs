@@ -8,3 +8,4 @@ pub mod patch;
 pub mod query;
 pub mod raw;
 pub mod schemas;
+pub mod wait;
