@@ -9,3 +9,4 @@ pub mod query;
 pub mod raw;
 pub mod schemas;
 pub mod tasks;
+pub mod wait;

@@ -5,6 +5,7 @@
 //! `OPENSTACK_IMAGES_LIVE=1 cargo test --test live`.
 
 mod auth;
+mod cli;
 mod compute;
 mod data;
 mod faults;

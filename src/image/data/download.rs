@@ -140,7 +140,7 @@ impl Download {
             .or_else(|| resp.content_length());
         let hasher = expected.as_ref().and_then(|e| Hasher::new(&e.algorithm));
         tracing::debug!(image = %self.id, size = total, algorithm = expected.as_ref().map(|e| e.algorithm.as_str()), "download starting");
-        let state = Fetch {
+        let state = DownloadState {
             client: self.images.client.clone(),
             image_id: self.id,
             path,
@@ -294,7 +294,7 @@ pub(super) async fn open(
 }
 
 /// The state of a download in progress.
-struct Fetch {
+struct DownloadState {
     client: Client,
     image_id: String,
     path: String,
@@ -318,7 +318,7 @@ struct Fetch {
     done: bool,
 }
 
-impl Fetch {
+impl DownloadState {
     async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
         loop {
             if self.done {
@@ -490,7 +490,7 @@ impl ImageData {
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// let data = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0, 511).await?;
+    /// let data = client.images().download_range("1bea47ed-f6a9-463b-b423-14b9cca9ad27", 0..512).await?;
     /// assert_eq!(data.size(), Some(512));
     /// # Ok(()) }
     /// ```

@@ -81,7 +81,7 @@ impl Upload {
         let (chunks, size) = self.source.open().await?;
         // A failing source surfaces as a broken request body; keep its own error to report.
         let source_error = Arc::new(Mutex::new(None::<io::Error>));
-        let body = counted(chunks, size, self.progress, source_error.clone());
+        let body = counting_body(chunks, size, self.progress, source_error.clone());
         let mut req = Req::new(ServiceType::Image, Method::PUT, path);
         req.body = ReqBody::Stream(
             Some(reqwest::Body::wrap_stream(body)),
@@ -108,7 +108,7 @@ impl Upload {
 
 /// Counts the bytes of an upload body: reports progress, checks the declared size and keeps
 /// the source's own error.
-fn counted(
+fn counting_body(
     chunks: ByteStream,
     size: Option<u64>,
     progress: Option<Progress>,
@@ -210,7 +210,9 @@ mod tests {
         let src = DataSource::bytes(&b"12345"[..]).size(4);
         let (chunks, size) = src.open().await.unwrap();
         let slot = Arc::new(Mutex::new(None));
-        let out: Vec<_> = counted(chunks, size, None, slot.clone()).collect().await;
+        let out: Vec<_> = counting_body(chunks, size, None, slot.clone())
+            .collect()
+            .await;
         assert!(out.iter().any(|r| r.is_err()));
         assert!(slot.lock().unwrap().is_some());
 
@@ -223,7 +225,7 @@ mod tests {
         let seen = Arc::new(Mutex::new(Vec::new()));
         let s2 = seen.clone();
         let progress: Progress = Arc::new(move |n, t| s2.lock().unwrap().push((n, t)));
-        let out: Vec<_> = counted(chunks, size, Some(progress), Arc::new(Mutex::new(None)))
+        let out: Vec<_> = counting_body(chunks, size, Some(progress), Arc::new(Mutex::new(None)))
             .try_collect()
             .await
             .unwrap();

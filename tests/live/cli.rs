@@ -1,49 +1,14 @@
 //! Live tests of the `osimg` binary against the local stack: each subcommand is run as a
 //! subprocess and its output compared with what the API returns through the library.
-#![cfg(feature = "cli")]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use futures_util::TryStreamExt;
 use openstack_images::{Client, ImageListQuery, MemberStatus, SchemaKind};
 use serde_json::Value;
 
-/// Panics with directions when the live stack was not asked for.
-fn require_stack() {
-    let set = std::env::var("OPENSTACK_IMAGES_LIVE").is_ok_and(|v| !v.is_empty() && v != "0");
-    if !set {
-        panic!(
-            "live CLI tests need the local OpenStack: run `cargo xtask test`, or `cargo xtask \
-             stack up` and `eval \"$(cargo xtask stack env)\"` then `OPENSTACK_IMAGES_LIVE=1 \
-             cargo test --features cli --test cli`"
-        );
-    }
-}
-
-/// The clouds.yaml named by `OS_CLIENT_CONFIG_FILE` (set by `cargo xtask stack env`).
-fn clouds_yaml() -> PathBuf {
-    let path = std::env::var_os("OS_CLIENT_CONFIG_FILE")
-        .map(PathBuf::from)
-        .expect(
-            "OS_CLIENT_CONFIG_FILE is not set: `eval \"$(cargo xtask stack env)\"` points it at \
-             target/stack/clouds.yaml",
-        );
-    assert!(path.exists(), "{} does not exist", path.display());
-    path
-}
-
-/// A name no other test (in this run or another) uses.
-fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{prefix}-{}-{}-{:08x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        fastrand::u32(..)
-    )
-}
+use crate::harness::{admin, clouds_yaml, require_stack, unique};
 
 /// Runs `osimg` with cloud `local` (unless the arguments name another) and the stack's
 /// clouds.yaml, or the one given.
@@ -90,11 +55,6 @@ fn fails(code: i32, args: &[&str]) -> String {
         "osimg {args:?}: expected exit {code}; stderr: {err}"
     );
     err
-}
-
-fn admin() -> Client {
-    clouds_yaml();
-    Client::from_cloud("local").expect("cloud `local` in clouds.yaml")
 }
 
 /// A small file of known content in a temp dir.
