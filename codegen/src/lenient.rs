@@ -21,12 +21,15 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
     let mut arms = Vec::new();
     let mut inits = Vec::new();
     let mut required = Vec::new();
+    let mut required_fields = Vec::new();
+    let mut optional_fields = Vec::new();
     for field in &fields.named {
         let fid = field.ident.clone().ok_or("unnamed field")?;
         let key = serde_rename(&field.attrs).unwrap_or_else(|| fid.to_string());
         let ty = &field.ty;
         let seen = format_ident!("seen_{}", fid);
         if is_optional(ty) {
+            optional_fields.push(fid.clone());
             arms.push(quote! {
                 #key => {
                     let prim: crate::lenient::Prim = map.next_value()?;
@@ -40,6 +43,7 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
             // A required field (the id) of the wrong type is an error at that field's path,
             // not a lenient fallback: nothing can be done with an image without its id.
             required.push((seen.clone(), key.clone()));
+            required_fields.push((fid.clone(), ty.clone()));
             arms.push(quote! {
                 #key => {
                     out.#fid = map.next_value::<#ty>()?;
@@ -65,6 +69,7 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
     let name = &st.ident;
     let expecting = format!("a {name} object");
     let via_value = via_value_impl(name);
+    let constructor = constructor(name, &optional_fields, &required_fields);
     Ok(quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> ::std::result::Result<Self, D::Error> {
@@ -94,7 +99,54 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
             }
         }
         #via_value
+        #constructor
     })
+}
+
+/// `new(..)` with the required fields, everything else empty: a response type is
+/// `#[non_exhaustive]`, so this is how code outside the crate (a test double, say) makes one.
+/// Only for types whose required fields are all strings (ids); none otherwise.
+fn constructor(
+    name: &syn::Ident,
+    optional: &[syn::Ident],
+    required: &[(syn::Ident, syn::Type)],
+) -> TokenStream {
+    if required.is_empty() || !required.iter().all(|(_, ty)| type_is(ty, "String")) {
+        return TokenStream::new();
+    }
+    let args = required.iter().map(|(fid, _)| fid);
+    let sets = required.iter().map(|(fid, _)| quote!(#fid: #fid.into()));
+    let doc = format!(
+        "A `{name}` with {} set and every other field empty.",
+        required
+            .iter()
+            .map(|(fid, _)| format!("`{fid}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let example_args = required
+        .iter()
+        .map(|(fid, _)| format!("\"{fid}-1\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (first, _) = &required[0];
+    let example = format!(
+        "```\nlet value = openstack_images::{name}::new({example_args});\nassert_eq!(value.{first}, \"{first}-1\");\nassert!(value.extra.is_empty());\n```"
+    );
+    quote! {
+        impl #name {
+            #[doc = #doc]
+            #[doc = ""]
+            #[doc = #example]
+            pub fn new(#(#args: impl ::std::convert::Into<::std::string::String>),*) -> Self {
+                #name {
+                    #(#sets,)*
+                    #(#optional: ::std::default::Default::default(),)*
+                    extra: ::std::collections::BTreeMap::new(),
+                }
+            }
+        }
+    }
 }
 
 /// A `Lenient` impl that converts through the type's own `Deserialize` (for nested
@@ -210,6 +262,41 @@ mod tests {
         assert!(impls.contains("out . id = map . next_value :: < :: std :: string :: String > ()"));
         assert!(impls.contains("impl crate :: lenient :: Lenient for Thing"));
         syn::parse2::<syn::File>(make_lenient(&mut thing()).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn a_constructor_takes_the_required_strings_and_empties_the_rest() {
+        let impls = make_lenient(&mut thing()).unwrap();
+        let file: syn::File = syn::parse2(impls).unwrap();
+        let text = prettyplease::unparse(&file);
+        assert!(
+            text.contains(
+                "pub fn new(id: impl ::std::convert::Into<::std::string::String>) -> Self"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("id: id.into(),"), "{text}");
+        assert!(
+            text.contains("hash_algo: ::std::default::Default::default(),"),
+            "{text}"
+        );
+        assert!(
+            text.contains("tags: ::std::default::Default::default(),"),
+            "{text}"
+        );
+        assert!(
+            text.contains("openstack_images::Thing::new(\"id-1\")"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_constructor_when_a_required_field_is_not_a_string() {
+        let mut st: syn::ItemStruct = syn::parse_quote! {
+            pub struct Counted { pub count: i64, pub note: Option<String> }
+        };
+        let text = make_lenient(&mut st).unwrap().to_string();
+        assert!(!text.contains("fn new"), "{text}");
     }
 
     #[test]

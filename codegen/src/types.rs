@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use crate::lenient::{make_lenient, via_value_impl};
 
 /// Runs typify 0.8 over named definitions. The `open_enums` are left to
-/// [`crate::open_enum`]; every struct named in `lenient` gets an `extra` map and a lenient
+/// [`crate::open_enum`]; every struct is `#[non_exhaustive]`; every struct named in `lenient` gets an `extra` map and a lenient
 /// `Deserialize`, every other struct a `Lenient` impl through its derive.
 pub fn read_types(
     defs: Map<String, Value>,
@@ -40,6 +40,8 @@ pub fn read_types(
         let syn::Item::Struct(st) = item else {
             continue;
         };
+        // A property the next schema adds is a new field: not a breaking change.
+        st.attrs.push(syn::parse_quote!(#[non_exhaustive]));
         if lenient.contains(&st.ident.to_string().as_str()) {
             impls.extend(make_lenient(st)?);
         } else {
@@ -102,7 +104,20 @@ mod tests {
         // typify does not define the replaced enum, but uses it by name.
         assert!(!text.contains("pub enum ThingState"), "{text}");
         assert!(text.contains("Option<ThingState>"), "{text}");
-        assert!(text.contains("pub struct Thing {"), "{text}");
+        assert!(
+            text.contains("#[non_exhaustive]\npub struct Thing {"),
+            "{text}"
+        );
+        assert!(
+            text.contains("#[non_exhaustive]\npub struct Part {"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "pub fn new(id: impl ::std::convert::Into<::std::string::String>) -> Self"
+            ),
+            "{text}"
+        );
         assert!(
             text.contains("pub extra: ::std::collections::BTreeMap"),
             "{text}"
