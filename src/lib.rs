@@ -20,10 +20,10 @@ pub mod error;
 pub mod generated;
 pub mod image;
 pub mod keystone;
-pub mod lenient;
 pub mod paging;
+mod runtime;
 mod secret;
-pub mod validate;
+mod validate;
 
 pub use bulk::{BulkResults, for_each_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES, RetryPolicy, ServiceType};
@@ -38,4 +38,5 @@ pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::schemas::{JsonSchema, SchemaKind};
 pub use paging::Page;
+pub use runtime::{PropertyRules, SchemaRules, ValueKind};
 pub use secret::Secret;

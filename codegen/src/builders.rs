@@ -138,7 +138,7 @@ pub fn create_builder(props: &[Property]) -> TokenStream {
                 self
             }
             /// Checks every property against the image schema.
-            pub fn validate(&self) -> crate::Result<()> {
+            pub fn validate(&self) -> crate::runtime::Result<()> {
                 for (k, v) in &self.body {
                     IMAGE_SCHEMA.check_write(k, v)?;
                 }
@@ -167,12 +167,12 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
             let mut t = quote! {
                 #[doc = #add_doc]
                 pub fn #add(mut self, value: #arg) -> Self {
-                    self.ops.push(crate::image::patch::PatchOp::Add { path: #key.to_owned(), value: #conv });
+                    self.ops.push(crate::runtime::PatchOp::Add { path: #key.to_owned(), value: #conv });
                     self
                 }
                 #[doc = #replace_doc]
                 pub fn #replace(mut self, value: #arg) -> Self {
-                    self.ops.push(crate::image::patch::PatchOp::Replace { path: #key.to_owned(), value: #conv });
+                    self.ops.push(crate::runtime::PatchOp::Replace { path: #key.to_owned(), value: #conv });
                     self
                 }
             };
@@ -182,7 +182,7 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
                 t.extend(quote! {
                     #[doc = #remove_doc]
                     pub fn #remove(mut self) -> Self {
-                        self.ops.push(crate::image::patch::PatchOp::Remove { path: #key.to_owned() });
+                        self.ops.push(crate::runtime::PatchOp::Remove { path: #key.to_owned() });
                         self
                     }
                 });
@@ -190,7 +190,7 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
             t
         });
     quote! {
-        impl crate::image::patch::ImagePatch {
+        impl crate::runtime::ImagePatch {
             #(#methods)*
         }
     }
@@ -224,12 +224,12 @@ pub fn list_filters(props: &[Property]) -> TokenStream {
         quote! {
             #[doc = #doc]
             pub fn #f(self, value: #arg) -> Self {
-                self.property(#key, #conv)
+                self.push_pair(#key, #conv)
             }
         }
     });
     quote! {
-        impl crate::image::query::ImageListQuery {
+        impl crate::runtime::ImageListQuery {
             #(#methods)*
         }
     }
@@ -323,12 +323,12 @@ mod tests {
         let text = tokens.to_string();
         assert_eq!(method_names(tokens), ["hw_cpu_count_eq", "type_eq"]);
         assert!(
-            text.contains("self . property (\"type\" , value . into ())"),
+            text.contains("self . push_pair (\"type\" , value . into ())"),
             "{text}"
         );
         assert!(
             text.contains(
-                "value : i64) -> Self { self . property (\"hw_cpu_count\" , value . to_string ())"
+                "value : i64) -> Self { self . push_pair (\"hw_cpu_count\" , value . to_string ())"
             ),
             "{text}"
         );

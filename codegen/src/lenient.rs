@@ -32,8 +32,8 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
             optional_fields.push(fid.clone());
             arms.push(quote! {
                 #key => {
-                    let prim: crate::lenient::Prim = map.next_value()?;
-                    match <#ty as crate::lenient::Lenient>::from_prim(prim) {
+                    let prim: crate::runtime::Prim = map.next_value()?;
+                    match <#ty as crate::runtime::Lenient>::from_prim(prim) {
                         Ok(v) => out.#fid = v,
                         Err(raw) => { out.extra.insert(key.into_owned(), raw.into_value()); }
                     }
@@ -82,11 +82,11 @@ pub fn make_lenient(st: &mut syn::ItemStruct) -> Result<TokenStream, String> {
                     fn visit_map<A: ::serde::de::MapAccess<'de>>(self, mut map: A) -> ::std::result::Result<#name, A::Error> {
                         let mut out = #name { #(#inits,)* extra: ::std::collections::BTreeMap::new() };
                         #(#seen_decls)*
-                        while let Some(crate::lenient::Key(key)) = map.next_key()? {
+                        while let Some(crate::runtime::Key(key)) = map.next_key()? {
                             match key.as_ref() {
                                 #(#arms)*
                                 _ => {
-                                    let prim: crate::lenient::Prim = map.next_value()?;
+                                    let prim: crate::runtime::Prim = map.next_value()?;
                                     out.extra.insert(key.into_owned(), prim.into_value());
                                 }
                             }
@@ -153,9 +153,9 @@ fn constructor(
 /// structures, which decode strictly and fall back to the raw value in the parent's `extra`).
 pub fn via_value_impl(name: &syn::Ident) -> TokenStream {
     quote! {
-        impl crate::lenient::Lenient for #name {
-            fn from_prim(p: crate::lenient::Prim) -> ::std::result::Result<Self, crate::lenient::Prim> {
-                crate::lenient::via_value(p)
+        impl crate::runtime::Lenient for #name {
+            fn from_prim(p: crate::runtime::Prim) -> ::std::result::Result<Self, crate::runtime::Prim> {
+                crate::runtime::via_value(p)
             }
         }
     }
@@ -260,7 +260,7 @@ mod tests {
         assert!(!impls.contains("\"hash_algo\" =>"));
         // Optional fields go through the lenient conversion, the id straight to its type.
         assert!(impls.contains("out . id = map . next_value :: < :: std :: string :: String > ()"));
-        assert!(impls.contains("impl crate :: lenient :: Lenient for Thing"));
+        assert!(impls.contains("impl crate :: runtime :: Lenient for Thing"));
         syn::parse2::<syn::File>(make_lenient(&mut thing()).unwrap()).unwrap();
     }
 

@@ -6,14 +6,19 @@
 //!
 //! Each schema goes through three stages:
 //! 1. [`read_schema`]: rewritten for reading: enums are hoisted into named definitions that
-//!    become [`open_enum`]s (`Unknown` for values the schema does not list), validation
-//!    keywords are dropped, every field but the id becomes optional;
+//!    become [open enums](mod@open_enum) (`Unknown` for values the schema does not list),
+//!    validation keywords are dropped, every field but the id becomes optional;
 //! 2. [`types`]: typify 0.8 turns the rewritten schema into structs, whose derived
 //!    `Deserialize` is swapped for a [`lenient`] one that never drops data: a value of an
 //!    unexpected type lands in `extra` under its own key;
 //! 3. from the original schema ([`model`]): [`rules`] tables for request validation
 //!    (read-only, enums, lengths, patterns) and the [`builders`]: a typed create builder,
 //!    JSON-patch setters and list filters.
+//!
+//! The generated code names nothing of the crate but its runtime module, `crate::runtime`:
+//! `Prim`, `Key`, `Lenient` and `via_value` (lenient decoding), `SchemaRules`,
+//! `PropertyRules` and `ValueKind` (rule tables), `ImagePatch`/`PatchOp` and
+//! `ImageListQuery::push_pair` (the builders it extends), and `Result`.
 
 pub mod builders;
 pub mod lenient;
@@ -221,6 +226,25 @@ mod tests {
         ] {
             assert!(text.contains(part), "{part} missing");
         }
+    }
+
+    #[test]
+    fn the_generated_code_names_only_the_runtime_module() {
+        let tokens = image_v2(&small_image(), &small_member(), &small_task()).unwrap();
+        let text = render(tokens).unwrap();
+        let outside: Vec<&str> = text
+            .match_indices("crate::")
+            .map(|(at, _)| &text[at..])
+            .filter(|rest| !rest.starts_with("crate::runtime::"))
+            .map(|rest| {
+                rest.split(|c: char| c != ':' && !c.is_alphanumeric() && c != '_')
+                    .next()
+                    .unwrap_or(rest)
+            })
+            .collect();
+        // The one exception is a doc link to the public error variant.
+        assert_eq!(outside, ["crate::Error::InvalidInput"]);
+        assert!(text.contains("crate::runtime::Prim"));
     }
 
     #[test]

@@ -93,10 +93,10 @@ pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
                 Ok(#ty::from(s.as_ref()))
             }
         }
-        impl crate::lenient::Lenient for #ty {
-            fn from_prim(p: crate::lenient::Prim) -> ::std::result::Result<Self, crate::lenient::Prim> {
+        impl crate::runtime::Lenient for #ty {
+            fn from_prim(p: crate::runtime::Prim) -> ::std::result::Result<Self, crate::runtime::Prim> {
                 match p {
-                    crate::lenient::Prim::Str(s) => Ok(#ty::from(s)),
+                    crate::runtime::Prim::Str(s) => Ok(#ty::from(s)),
                     other => Err(other),
                 }
             }

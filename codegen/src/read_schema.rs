@@ -1,8 +1,8 @@
 //! Stage 1: a schema rewritten for reading, the form typify is given.
 //!
 //! Enums are hoisted into named definitions (which typify then leaves to the open enums of
-//! [`crate::open_enum`]), validation keywords are dropped (they bind what we send, not what we
-//! read), and only the fields named in `required` stay required.
+//! [`crate::open_enum`](mod@crate::open_enum)), validation keywords are dropped (they bind
+//! what we send, not what we read), and only the fields named in `required` stay required.
 
 use std::collections::BTreeMap;
 

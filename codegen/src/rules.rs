@@ -50,16 +50,16 @@ pub fn rule_table(name: &str, props: &[Property], extra_type: Option<&str>) -> T
         };
         let custom = p.custom;
         quote! {
-            crate::validate::PropSpec {
-                name: #n, kind: crate::validate::Kind::#kind, nullable: #nullable, read_only: #ro,
+            crate::runtime::PropertyRules {
+                name: #n, kind: crate::runtime::ValueKind::#kind, nullable: #nullable, read_only: #ro,
                 enum_values: &[#(#ev),*], max_length: #ml, item_max_length: #iml, pattern: #pat,
                 custom: #custom,
             }
         }
     });
     let extra = match extra_type {
-        Some("string") => quote!(Some(crate::validate::Kind::Str)),
-        Some(_) => quote!(Some(crate::validate::Kind::Any)),
+        Some("string") => quote!(Some(crate::runtime::ValueKind::Str)),
+        Some(_) => quote!(Some(crate::runtime::ValueKind::Any)),
         None => quote!(None),
     };
     let doc = format!(
@@ -67,7 +67,7 @@ pub fn rule_table(name: &str, props: &[Property], extra_type: Option<&str>) -> T
     );
     quote! {
         #[doc = #doc]
-        pub static #table: crate::validate::Schema = crate::validate::Schema {
+        pub static #table: crate::runtime::SchemaRules = crate::runtime::SchemaRules {
             props: &[#(#rows),*],
             additional: #extra,
         };
@@ -99,20 +99,20 @@ mod tests {
         let props = properties_of(&schema, &|p| format!("T{p}"));
         let text = rule_table("THING_SCHEMA", &props, Some("string")).to_string();
         assert!(
-            text.contains("pub static THING_SCHEMA : crate :: validate :: Schema"),
+            text.contains("pub static THING_SCHEMA : crate :: runtime :: SchemaRules"),
             "{text}"
         );
         for row in [
-            "name : \"name\" , kind : crate :: validate :: Kind :: Str , nullable : true , read_only : false , enum_values : & [] , max_length : Some (255u64)",
-            "name : \"status\" , kind : crate :: validate :: Kind :: Str , nullable : false , read_only : true , enum_values : & [\"queued\" , \"active\"]",
+            "name : \"name\" , kind : crate :: runtime :: ValueKind :: Str , nullable : true , read_only : false , enum_values : & [] , max_length : Some (255u64)",
+            "name : \"status\" , kind : crate :: runtime :: ValueKind :: Str , nullable : false , read_only : true , enum_values : & [\"queued\" , \"active\"]",
             "pattern : Some (\"^([0-9a-fA-F]){8}$\")",
-            "kind : crate :: validate :: Kind :: StrArray , nullable : false , read_only : false , enum_values : & [] , max_length : None , item_max_length : Some (255u64)",
-            "name : \"os_distro\" , kind : crate :: validate :: Kind :: Str , nullable : false , read_only : false , enum_values : & [] , max_length : None , item_max_length : None , pattern : None , custom : true",
+            "kind : crate :: runtime :: ValueKind :: StrArray , nullable : false , read_only : false , enum_values : & [] , max_length : None , item_max_length : Some (255u64)",
+            "name : \"os_distro\" , kind : crate :: runtime :: ValueKind :: Str , nullable : false , read_only : false , enum_values : & [] , max_length : None , item_max_length : None , pattern : None , custom : true",
         ] {
             assert!(text.contains(row), "{row}\nnot in\n{text}");
         }
         assert!(
-            text.contains("additional : Some (crate :: validate :: Kind :: Str)"),
+            text.contains("additional : Some (crate :: runtime :: ValueKind :: Str)"),
             "{text}"
         );
     }
@@ -136,7 +136,7 @@ mod tests {
         assert!(none.contains("additional : None"), "{none}");
         let any = rule_table("T", &[], Some("any")).to_string();
         assert!(
-            any.contains("additional : Some (crate :: validate :: Kind :: Any)"),
+            any.contains("additional : Some (crate :: runtime :: ValueKind :: Any)"),
             "{any}"
         );
     }

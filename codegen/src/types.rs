@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 use crate::lenient::{make_lenient, via_value_impl};
 
 /// Runs typify 0.8 over named definitions. The `open_enums` are left to
-/// [`crate::open_enum`]; every struct is `#[non_exhaustive]`; every struct named in `lenient` gets an `extra` map and a lenient
-/// `Deserialize`, every other struct a `Lenient` impl through its derive.
+/// [`crate::open_enum`](mod@crate::open_enum); every struct is made `#[non_exhaustive]`;
+/// those named in `lenient` get an `extra` map and a lenient `Deserialize`, the others a
+/// `Lenient` impl through their derive.
 pub fn read_types(
     defs: Map<String, Value>,
     open_enums: &[String],
@@ -128,7 +129,7 @@ mod tests {
         );
         // The nested struct keeps its derive and converts through it.
         assert!(
-            text.contains("impl crate::lenient::Lenient for Part"),
+            text.contains("impl crate::runtime::Lenient for Part"),
             "{text}"
         );
         assert!(!text.contains("impl<'de> ::serde::Deserialize<'de> for Part"));
