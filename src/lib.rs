@@ -38,5 +38,5 @@ pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::schemas::{JsonSchema, SchemaKind};
 pub use paging::Page;
-pub use runtime::{PropertyRules, SchemaRules, ValueKind};
+pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;

@@ -12,18 +12,19 @@ use crate::naming::pascal;
 /// An open enum: known values as variants, anything else kept in `Unknown`.
 pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
     let ty = format_ident!("{}", name);
-    // `Unknown(String)` is the catch-all: a listed value spelled `unknown` gets another name.
+    // `Unknown(UnknownValue)` is the catch-all: a listed value spelled `unknown` gets
+    // another name.
     let variants: Vec<Ident> = values
         .iter()
         .map(|v| match pascal(v).as_str() {
-            "Unknown" => format_ident!("UnknownValue"),
+            "Unknown" => format_ident!("ListedUnknown"),
             p => format_ident!("{}", p),
         })
         .collect();
     let docs = values.iter().map(|v| format!("`{v}`"));
     let all_doc = format!("Every value this schema lists for {name}.");
     let doc = format!(
-        "{doc}\n\nOpen: a value the schema does not list is kept in `Unknown`, so a cloud that adds one does not break decoding."
+        "{doc}\n\nOpen: a value the schema does not list is kept in `Unknown`, so a cloud that adds one does not break decoding; a value it lists is always its own variant, never `Unknown`."
     );
     let first = values.first().cloned().unwrap_or_default();
     let example = format!(
@@ -37,8 +38,8 @@ pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
         #[non_exhaustive]
         pub enum #ty {
             #( #[doc = #docs] #variants, )*
-            /// A value this version of the schema does not list.
-            Unknown(::std::string::String),
+            /// A value this version of the schema does not list (never one it lists).
+            Unknown(crate::runtime::UnknownValue),
         }
         impl #ty {
             #[doc = #all_doc]
@@ -47,7 +48,7 @@ pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
             pub fn as_str(&self) -> &str {
                 match self {
                     #( #ty::#variants => #values, )*
-                    #ty::Unknown(s) => s.as_str(),
+                    #ty::Unknown(value) => value.as_str(),
                 }
             }
             /// True when the value is one the schema lists.
@@ -59,14 +60,14 @@ pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
             fn from(s: &str) -> Self {
                 match s {
                     #( #values => #ty::#variants, )*
-                    other => #ty::Unknown(other.to_owned()),
+                    other => #ty::Unknown(crate::runtime::UnknownValue::new(other.to_owned())),
                 }
             }
         }
         impl ::std::convert::From<::std::string::String> for #ty {
             fn from(s: ::std::string::String) -> Self {
                 match #ty::from(s.as_str()) {
-                    #ty::Unknown(_) => #ty::Unknown(s),
+                    #ty::Unknown(_) => #ty::Unknown(crate::runtime::UnknownValue::new(s)),
                     known => known,
                 }
             }
@@ -153,7 +154,35 @@ mod tests {
     #[test]
     fn a_value_spelled_unknown_does_not_take_the_catch_all() {
         let text = generated("Odd", &["unknown", "known"]);
-        assert!(text.contains("Odd::UnknownValue => \"unknown\""), "{text}");
+        assert!(text.contains("Odd::ListedUnknown => \"unknown\""), "{text}");
+        assert!(text.contains("\"unknown\" => Odd::ListedUnknown"), "{text}");
+    }
+
+    #[test]
+    fn unknown_holds_the_sealed_value_and_only_unlisted_text_reaches_it() {
+        // Whitespace-free, so line breaks of the formatter do not matter.
+        let text: String = generated("ThingState", &["on", "off"])
+            .split_whitespace()
+            .collect();
+        assert!(
+            text.contains("Unknown(crate::runtime::UnknownValue),"),
+            "{text}"
+        );
+        // Both conversions match every listed value before the catch-all.
+        let listed = text.find("\"off\"=>ThingState::Off").unwrap();
+        let catch_all = text
+            .find(
+                "other=>{ThingState::Unknown(crate::runtime::UnknownValue::new(other.to_owned()))}",
+            )
+            .unwrap_or_else(|| panic!("no catch-all in {text}"));
+        assert!(listed < catch_all, "{text}");
+        let unknown_string =
+            "ThingState::Unknown(_)=>{ThingState::Unknown(crate::runtime::UnknownValue::new(s))}";
+        assert!(text.contains(unknown_string), "{text}");
+        assert!(
+            !text.contains("Unknown(::std::string::String)"),
+            "no public String payload:\n{text}"
+        );
     }
 
     #[test]

@@ -429,7 +429,7 @@ fn judge(image: &Image, wanted: &[ImageStatus], busy: bool) -> Poll {
     let status = image
         .status
         .clone()
-        .unwrap_or(ImageStatus::Unknown(String::new()));
+        .unwrap_or_else(|| ImageStatus::from(""));
     if !prop_str(image, FAILED_IMPORT).is_empty() {
         return Poll::Failed;
     }
