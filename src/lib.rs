@@ -17,7 +17,7 @@ pub mod client;
 pub mod clouds;
 pub mod compute;
 pub mod error;
-pub mod generated;
+mod generated;
 pub mod image;
 pub mod keystone;
 pub mod paging;
