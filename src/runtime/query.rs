@@ -34,3 +34,25 @@ impl ImageListQuery {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::HwDiskBus;
+
+    #[test]
+    fn generated_filters_add_exact_match_pairs_in_order() {
+        let query = ImageListQuery::new()
+            .os_distro_eq("cirros")
+            .hw_disk_bus_eq(HwDiskBus::Virtio)
+            .os_distro_eq("ubuntu");
+        assert_eq!(
+            query.pairs,
+            [
+                ("os_distro".to_owned(), "cirros".to_owned()),
+                ("hw_disk_bus".to_owned(), "virtio".to_owned()),
+                ("os_distro".to_owned(), "ubuntu".to_owned()),
+            ]
+        );
+    }
+}
