@@ -165,7 +165,8 @@ fn main() {
     assert!(bad.validate().is_err());
 
     let query = ImageListQuery::new().hw_new_feature_eq("on");
-    let _ = query;
+    let shown = format!("{query:?}");
+    assert!(shown.contains(r#"("hw_new_feature", "on")"#), "{shown}");
     println!("variant ok");
 }
 "##;

@@ -156,16 +156,66 @@ fn tasks_decode() {
 // ------------------------------------------------------------------------------------------
 // Mutated variants of a served image.
 
+/// Every door into an open enum (parse, both `From`s, serde) turns each value the schema
+/// lists into its own variant: `Unknown` only ever holds an unlisted value.
+macro_rules! listed_values_are_never_unknown {
+    ($($ty:ident),*) => {$(
+        assert!(!$ty::VALUES.is_empty());
+        for &value in $ty::VALUES {
+            let parsed: $ty = value.parse().unwrap();
+            assert!(parsed.is_known(), "{}::{value} parsed as {parsed:?}", stringify!($ty));
+            assert!(!matches!(parsed, $ty::Unknown(_)));
+            assert_eq!(parsed.as_str(), value);
+            assert_eq!(parsed.to_string(), value);
+            assert_eq!($ty::from(value.to_owned()), parsed);
+            let decoded: $ty = serde_json::from_value(json!(value)).unwrap();
+            assert_eq!(decoded, parsed);
+            assert_eq!(serde_json::to_value(&decoded).unwrap(), json!(value));
+        }
+        let unlisted = $ty::from("not-a-listed-value");
+        assert!(matches!(&unlisted, $ty::Unknown(v) if v.as_str() == "not-a-listed-value"));
+    )*};
+}
+
+#[test]
+fn a_listed_enum_value_never_lands_in_unknown() {
+    listed_values_are_never_unknown!(
+        ImageStatus,
+        ImageVisibility,
+        DiskFormat,
+        ContainerFormat,
+        MemberStatus,
+        TaskStatus,
+        TaskType,
+        ComputeImageStatus
+    );
+    // And through the lenient decode of a whole image.
+    for &value in ImageStatus::VALUES {
+        let image = image_from(&json!({"id": "1", "status": value}));
+        assert_eq!(image.status, Some(ImageStatus::from(value)));
+        assert!(image.status.as_ref().unwrap().is_known());
+    }
+}
+
 #[test]
 fn unknown_status_and_disk_format_are_kept() {
     let mut v = fixture_value("image.json");
     v["status"] = json!("exploding");
     v["disk_format"] = json!("qcow3");
     let image = image_from(&v);
-    assert_eq!(image.status, Some(ImageStatus::Unknown("exploding".into())));
+    assert_eq!(image.status, Some(ImageStatus::from("exploding")));
+    assert!(
+        matches!(&image.status, Some(ImageStatus::Unknown(v)) if v.as_str() == "exploding"),
+        "{:?}",
+        image.status
+    );
     assert_eq!(image.status.as_ref().unwrap().as_str(), "exploding");
     assert!(!image.status.as_ref().unwrap().is_known());
-    assert_eq!(image.disk_format, Some(DiskFormat::Unknown("qcow3".into())));
+    assert!(
+        matches!(&image.disk_format, Some(DiskFormat::Unknown(v)) if v.as_str() == "qcow3"),
+        "{:?}",
+        image.disk_format
+    );
     assert_eq!(image.disk_format.as_ref().unwrap().as_str(), "qcow3");
     // And they go back out as they came in.
     let out = serde_json::to_value(&image).unwrap();

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -12,65 +11,7 @@ use crate::generated::{IMAGE_SCHEMA, Image};
 /// The media type Glance requires for image PATCH requests.
 pub const PATCH_MEDIA_TYPE: &str = "application/openstack-images-v2.1-json-patch";
 
-/// One JSON-patch operation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum PatchOp {
-    /// Add a property (in patch v2.1, also overwrites an existing one).
-    Add {
-        /// `/name`, `/tags`, `/os_distro`, ...
-        path: String,
-        /// The new value.
-        value: Value,
-    },
-    /// Replace an existing property (the server answers 409 if it is absent).
-    Replace {
-        /// The property's path.
-        path: String,
-        /// The new value.
-        value: Value,
-    },
-    /// Remove a property.
-    Remove {
-        /// The property's path.
-        path: String,
-    },
-}
-
-impl PatchOp {
-    /// The path the operation applies to.
-    ///
-    /// ```
-    /// use openstack_images::PatchOp;
-    /// assert_eq!(PatchOp::Remove { path: "/x".into() }.path(), "/x");
-    /// ```
-    pub fn path(&self) -> &str {
-        match self {
-            PatchOp::Add { path, .. }
-            | PatchOp::Replace { path, .. }
-            | PatchOp::Remove { path } => path,
-        }
-    }
-}
-
-/// A list of patch operations for one image, with a typed `add_*`/`replace_*`/`remove_*`
-/// method for every writable property of the served schema.
-///
-/// ```
-/// use openstack_images::{ImagePatch, ImageVisibility};
-/// let patch = ImagePatch::new()
-///     .replace_name("renamed")
-///     .replace_visibility(ImageVisibility::Shared)
-///     .add("hw_qemu_guest_agent", "yes")
-///     .remove("obsolete_key");
-/// assert_eq!(patch.ops().len(), 4);
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-#[must_use]
-pub struct ImagePatch {
-    pub(crate) ops: Vec<PatchOp>,
-}
+pub use crate::runtime::{ImagePatch, PatchOp};
 
 fn path_of(key: &str) -> String {
     // JSON pointer escaping: `~` -> `~0`, `/` -> `~1`.

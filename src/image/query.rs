@@ -68,30 +68,7 @@ impl SortDir {
     }
 }
 
-/// Query parameters of an image list: filters, sorting and the page size.
-///
-/// ```
-/// use openstack_images::{Cmp, ImageListQuery, ImageStatus, SortDir};
-/// let q = ImageListQuery::new()
-///     .status(ImageStatus::Active)
-///     .tag("base")
-///     .tag("linux")
-///     .created_at(Cmp::Gte, "2026-01-01T00:00:00Z")
-///     .sort("name", SortDir::Asc)
-///     .page_size(100);
-/// let pairs = q.to_pairs().unwrap();
-/// assert!(pairs.contains(&("tag".into(), "linux".into())));
-/// ```
-#[derive(Debug, Clone, Default, PartialEq)]
-#[must_use]
-pub struct ImageListQuery {
-    pairs: Vec<(String, String)>,
-    sort: Vec<String>,
-    sort_keys: Vec<String>,
-    sort_dirs: Vec<String>,
-    pub(crate) page_size: Option<u64>,
-    pub(crate) marker: Option<String>,
-}
+pub use crate::runtime::ImageListQuery;
 
 /// Quotes one value of an `in:` list: values with a comma or a quote are wrapped in double
 /// quotes (Glance's rule), with inner quotes escaped.

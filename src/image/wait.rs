@@ -179,10 +179,7 @@ enum Poll {
 /// Judges one observation; `busy` is whether the image was seen in a transitional state
 /// (saving, uploading, importing) before.
 fn wait_verdict(image: &Image, wanted: &[ImageStatus], busy: bool) -> Poll {
-    let status = image
-        .status
-        .clone()
-        .unwrap_or(ImageStatus::Unknown(String::new()));
+    let status = image.status.clone().unwrap_or(ImageStatus::from(""));
     if !prop_str(image, FAILED_IMPORT).is_empty() {
         return Poll::Failed;
     }
