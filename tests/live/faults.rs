@@ -9,59 +9,22 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 use openstack_images::{
-    Client, CloudConfig, ContainerFormat, DataSource, DiskFormat, Error, ImageCreate,
-    ImageListQuery, ImagePatch, ImageStatus, RetryPolicy, Secret, ServiceType, TransportKind,
+    Client, CloudConfig, DataSource, Error, ImageListQuery, ImagePatch, ImageStatus, RetryPolicy,
+    Secret, ServiceType, TransportKind,
 };
 use serde_json::{Value, json};
 
-use crate::harness::{Cleanup, require_stack, unique};
+use crate::harness::{
+    Cleanup, admin, cloud, download_all, empty_image, glance_proxy, glance_proxy_with,
+    image_with_data, patterned, raw, stack_secrets, unique,
+};
 use crate::proxy::{Fault, Proxy};
-
-fn cloud(name: &str) -> CloudConfig {
-    require_stack();
-    CloudConfig::from_cloud(name).unwrap_or_else(|e| panic!("cloud {name}: {e}"))
-}
-
-fn admin() -> Client {
-    Client::builder().cloud(cloud("local")).build().unwrap()
-}
 
 /// Retries fast enough for tests, with the default budget of 4.
 fn fast() -> RetryPolicy {
     RetryPolicy::default()
         .base_delay(Duration::from_millis(20))
         .max_delay(Duration::from_secs(2))
-}
-
-/// A proxy in front of the real Glance, and a client whose image endpoint is the proxy
-/// (Keystone stays direct).
-async fn glance_proxy(retry: RetryPolicy) -> (Proxy, Client) {
-    glance_proxy_with(retry, |b| b).await
-}
-
-async fn glance_proxy_with(
-    retry: RetryPolicy,
-    tune: impl FnOnce(openstack_images::ClientBuilder) -> openstack_images::ClientBuilder,
-) -> (Proxy, Client) {
-    let real = admin().endpoint(ServiceType::Image).await.unwrap();
-    let proxy = Proxy::start(&real).await;
-    let cloud = cloud("local").image_endpoint_override(proxy.url("/v2"));
-    let client = tune(Client::builder().cloud(cloud).retry(retry))
-        .build()
-        .unwrap();
-    (proxy, client)
-}
-
-fn raw(name: &str) -> ImageCreate {
-    ImageCreate::new(name)
-        .container_format(ContainerFormat::Bare)
-        .disk_format(DiskFormat::Raw)
-}
-
-async fn new_image(client: &Client, cleanup: &mut Cleanup, prefix: &str) -> String {
-    let image = client.images().create(raw(&unique(prefix))).await.unwrap();
-    cleanup.0.push(image.id.clone());
-    image.id
 }
 
 fn status(err: &Error) -> Option<u16> {
@@ -75,7 +38,7 @@ fn status(err: &Error) -> Option<u16> {
 async fn get_is_retried_on_503_and_honours_retry_after() {
     let (proxy, client) = glance_proxy(fast()).await;
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin(), &mut cleanup, "fault-ra").await;
+    let id = empty_image(&admin(), &mut cleanup, "fault-ra").await.id;
     proxy.on(
         "GET",
         &id,
@@ -169,7 +132,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
 async fn idempotent_methods_survive_resets_502_and_504() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-idem").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-idem").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
 
     // GET: reset before and in the middle of the response header.
@@ -215,7 +178,7 @@ async fn idempotent_methods_survive_resets_502_and_504() {
 async fn a_body_cut_mid_way_is_a_transport_error_and_retried() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-midbody").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-midbody").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("GET", &id, 1, Fault::ResetMidBody(40));
     let image = client
@@ -297,13 +260,13 @@ async fn create_and_patch_are_never_retried() {
 async fn image_actions_are_retried() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let image = admin
-        .images()
-        .create_with_data(raw(&unique("fault-action")), DataSource::bytes(&b"x"[..]))
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-action",
+        DataSource::bytes(&b"x"[..]),
+    )
+    .await;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("POST", "/actions/deactivate", 1, Fault::ResetBeforeResponse);
     client.images().deactivate(&image.id).await.unwrap();
@@ -326,7 +289,7 @@ async fn image_actions_are_retried() {
 async fn uploads_are_never_replayed() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-upload").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-upload").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
     for fault in [
         Fault::Status {
@@ -367,7 +330,7 @@ async fn uploads_are_never_replayed() {
 async fn a_stalled_response_hits_the_request_timeout() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-stall").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-stall").await.id;
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.timeout(Duration::from_secs(2))).await;
     warm_up(&client, &id).await;
@@ -412,17 +375,14 @@ async fn warm_up(client: &Client, id: &str) {
 async fn data_transfers_are_exempt_from_the_request_timeout() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-slowdata")),
-            DataSource::bytes(data.clone()),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let data = patterned(200_000, 251);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-slowdata",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.timeout(Duration::from_secs(1))).await;
     // The token request is bound by the 1 s timeout too, and a loaded Keystone can take
@@ -438,34 +398,24 @@ async fn data_transfers_are_exempt_from_the_request_timeout() {
         1,
         Fault::StallMidBody(50_000, Duration::from_millis(2000)),
     );
-    let got: Vec<bytes::Bytes> = client
-        .images()
-        .download(&image.id)
-        .image(image.clone())
-        .stream()
-        .await
-        .unwrap()
-        .try_collect()
+    let got = download_all(&client, &image)
         .await
         .expect("a slow download is not cut by the 1 s request timeout");
-    assert_eq!(got.concat(), data);
+    assert_eq!(got, data);
 }
 
 #[tokio::test]
 async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-stalldata")),
-            DataSource::bytes(data.clone()),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let data = patterned(200_000, 241);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-stalldata",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
     // Silent for 12 s mid-body with a 5 s read timeout (wide margins: under load Glance's
     // 4 threads can be slow to answer the resumed request): without resumes it is a timeout...
     let (proxy, client) = glance_proxy_with(RetryPolicy::none(), |b| {
@@ -512,17 +462,10 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         1,
         Fault::StallMidBody(50_000, Duration::from_millis(12000)),
     );
-    let got: Vec<bytes::Bytes> = client
-        .images()
-        .download(&image.id)
-        .image(image.clone())
-        .stream()
-        .await
-        .unwrap()
-        .try_collect()
+    let got = download_all(&client, &image)
         .await
         .expect("resumed after the stall");
-    assert_eq!(got.concat(), data);
+    assert_eq!(got, data);
 }
 
 /// The read timeout is for downloads: an upload gets its answer only after its whole body,
@@ -536,12 +479,7 @@ async fn a_slow_upload_is_not_cut_by_the_read_timeout() {
         .read_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let image = client
-        .images()
-        .create(raw(&unique("fault-slowup")))
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = empty_image(&client, &mut cleanup, "fault-slowup").await;
     // 12 chunks of 64 KiB, 250 ms apart: 3 s of uploading.
     let chunks = futures_util::stream::iter(0..12u8).then(|i| async move {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -628,7 +566,7 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
 async fn truncated_and_corrupt_json_are_decode_errors() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-json").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-json").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
 
     proxy.on("GET", &id, 1, Fault::TruncateBody);
@@ -701,7 +639,7 @@ async fn a_repeating_marker_stops_pagination() {
     let tag = unique("fault-marker");
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let id = new_image(&admin, &mut cleanup, "fault-marker").await;
+        let id = empty_image(&admin, &mut cleanup, "fault-marker").await.id;
         admin.images().add_tag(&id, &tag).await.unwrap();
         ids.push(id);
     }
@@ -749,16 +687,13 @@ async fn a_repeating_marker_stops_pagination() {
 async fn a_flipped_byte_of_image_data_is_detected() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-flip")),
-            DataSource::bytes(vec![7u8; 70_000]),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-flip",
+        DataSource::bytes(vec![7u8; 70_000]),
+    )
+    .await;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("GET", "/file", 1, Fault::FlipByte(65_537));
     let items: Vec<_> = client
@@ -1017,20 +952,9 @@ async fn secrets_scenario_in_child() {
     let capture = crate::harness::capture_trace();
 
     let local = cloud("local");
-    let demo = cloud("local-demo");
     let appcred = cloud("local-appcred");
     let token = crate::harness::direct_token(&local).await;
-    let mut secrets = vec![
-        token.clone(),
-        local.password.clone().unwrap().expose().to_owned(),
-        demo.password.clone().unwrap().expose().to_owned(),
-        appcred
-            .application_credential_secret
-            .clone()
-            .unwrap()
-            .expose()
-            .to_owned(),
-    ];
+    let mut secrets = stack_secrets(&token);
     let mut errors: Vec<String> = Vec::new();
     // Keystone and Glance both behind proxies.
     let keystone = url::Url::parse(local.auth_url.as_deref().unwrap()).unwrap();

@@ -93,6 +93,8 @@ pub struct Seen {
     pub target: String,
     /// The fault applied to it, if any.
     pub fault: Option<&'static str>,
+    /// Its `Range` header, if any.
+    pub range: Option<String>,
 }
 
 #[derive(Default)]
@@ -365,6 +367,7 @@ async fn serve(mut client: TcpStream, st: Arc<State>) -> std::io::Result<()> {
         method: method.clone(),
         target: target.clone(),
         fault: fault.as_ref().map(Fault::name),
+        range: head.get("range").map(str::to_owned),
     });
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);
