@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{StreamExt, TryStreamExt, stream};
-use openstack_images::{Client, DataSource, Error, ImageStatus, ImportMethod, RetryPolicy};
+use openstack_images::{
+    Client, DataSource, Error, ImageData, ImageStatus, ImportMethod, RetryPolicy,
+};
 use sha2::{Digest, Sha512};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -147,18 +149,23 @@ async fn upload_generated(client: &Client, cleanup: &mut Cleanup, seed: u64, len
     image.id
 }
 
+/// The data of image `id`, as a stream.
+async fn open_download(client: &Client, id: &str) -> ImageData {
+    client
+        .images()
+        .download(id)
+        .stream()
+        .await
+        .expect("download")
+}
+
 #[tokio::test]
 async fn upload_and_download_small_sizes() {
     let client = admin();
     let mut cleanup = Cleanup(vec![]);
     for (seed, len) in [(1u64, 0u64), (2, 1), (3, (1 << 20) + 1)] {
         let id = upload_generated(&client, &mut cleanup, seed, len).await;
-        let data = client
-            .images()
-            .download(&id)
-            .stream()
-            .await
-            .expect("download");
+        let data = open_download(&client, &id).await;
         assert_eq!(data.size(), Some(len));
         assert_stream_matches(data, seed, len).await;
     }
@@ -171,12 +178,7 @@ async fn upload_and_download_256_mib() {
     let len = 256u64 << 20;
     let id = upload_generated(&client, &mut cleanup, 42, len).await;
     let started = std::time::Instant::now();
-    let data = client
-        .images()
-        .download(&id)
-        .stream()
-        .await
-        .expect("download");
+    let data = open_download(&client, &id).await;
     assert_stream_matches(data, 42, len).await;
     eprintln!(
         "downloaded and verified {len} bytes in {:?}",
@@ -341,7 +343,7 @@ async fn stage_then_glance_direct_import() {
         .expect("active");
     let sent = digest.lock().unwrap().clone().unwrap();
     assert_eq!(done.os_hash_value.as_deref(), Some(sent.as_str()));
-    let data = client.images().download(&image.id).stream().await.unwrap();
+    let data = open_download(&client, &image.id).await;
     assert_stream_matches(data, 11, len).await;
 
     // The convenience path does the same in one call.

@@ -27,6 +27,16 @@ fn fast() -> RetryPolicy {
         .max_delay(Duration::from_secs(2))
 }
 
+/// The error of listing a page of 5 images, which the test has made fail.
+async fn first_page_error(client: &Client) -> Error {
+    client
+        .images()
+        .list_page(&ImageListQuery::new().limit(5))
+        .await
+        .map(|p| p.items.len())
+        .unwrap_err()
+}
+
 fn status(err: &Error) -> Option<u16> {
     err.status()
 }
@@ -39,15 +49,7 @@ async fn get_is_retried_on_503_and_honours_retry_after() {
     let (proxy, client) = glance_proxy(fast()).await;
     let mut cleanup = Cleanup(vec![]);
     let id = empty_image(&admin(), &mut cleanup, "fault-ra").await.id;
-    proxy.on(
-        "GET",
-        &id,
-        2,
-        Fault::Status {
-            status: 503,
-            retry_after: Some("1"),
-        },
-    );
+    proxy.on("GET", &id, 2, Fault::status_retry_after(503, "1"));
     let started = Instant::now();
     let image = client
         .images()
@@ -71,10 +73,7 @@ async fn retry_after_is_capped_by_max_delay_and_429_is_retried() {
         "GET",
         "/v2/images?",
         2,
-        Fault::Status {
-            status: 429,
-            retry_after: Some("3600"),
-        },
+        Fault::status_retry_after(429, "3600"),
     );
     let started = Instant::now();
     client
@@ -95,21 +94,8 @@ async fn retry_after_is_capped_by_max_delay_and_429_is_retried() {
 #[tokio::test]
 async fn the_retry_budget_ends_with_the_last_error() {
     let (proxy, client) = glance_proxy(fast().max_retries(2)).await;
-    proxy.on(
-        "GET",
-        "/v2/images?",
-        usize::MAX,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    proxy.on("GET", "/v2/images?", usize::MAX, Fault::status(503));
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(503), "{err}");
     assert_eq!(err.request_id(), Some("req-proxy-503"));
     assert!(err.is_retryable());
@@ -118,12 +104,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
     // RetryPolicy::none: exactly one attempt.
     let (proxy, client) = glance_proxy(RetryPolicy::none()).await;
     proxy.on("GET", "/v2/images?", usize::MAX, Fault::Html(502));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(502));
     assert_eq!(proxy.count(), 1);
 }
@@ -148,15 +129,7 @@ async fn idempotent_methods_survive_resets_502_and_504() {
     assert_eq!(faults, ["reset-before-response", "reset-mid-headers"]);
 
     // PUT of a tag: 504 then 502.
-    proxy.on(
-        "PUT",
-        "/tags/",
-        1,
-        Fault::Status {
-            status: 504,
-            retry_after: None,
-        },
-    );
+    proxy.on("PUT", "/tags/", 1, Fault::status(504));
     proxy.on("PUT", "/tags/", 1, Fault::Html(502));
     client
         .images()
@@ -224,29 +197,13 @@ async fn create_and_patch_are_never_retried() {
     cleanup.0.extend(made.iter().map(|i| i.id.clone()));
     assert_eq!(made.len(), 1, "created once, not twice");
 
-    proxy.on(
-        "POST",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("POST", "/v2/images", 1, Fault::status(503));
     let err = client.images().create(raw(&name)).await.unwrap_err();
     assert_eq!(status(&err), Some(503));
     assert_eq!(proxy.count_of("POST", "/v2/images"), 2);
 
     let id = made[0].id.clone();
-    proxy.on(
-        "PATCH",
-        &id,
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("PATCH", &id, 1, Fault::status(503));
     let err = client
         .images()
         .update(&id, ImagePatch::new().add("fault_key", "v"))
@@ -270,15 +227,7 @@ async fn image_actions_are_retried() {
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("POST", "/actions/deactivate", 1, Fault::ResetBeforeResponse);
     client.images().deactivate(&image.id).await.unwrap();
-    proxy.on(
-        "POST",
-        "/actions/reactivate",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("POST", "/actions/reactivate", 1, Fault::status(503));
     client.images().reactivate(&image.id).await.unwrap();
     assert_eq!(proxy.count_of("POST", "/actions/"), 4);
     let got = admin.images().get(&image.id).await.unwrap();
@@ -291,16 +240,7 @@ async fn uploads_are_never_replayed() {
     let mut cleanup = Cleanup(vec![]);
     let id = empty_image(&admin, &mut cleanup, "fault-upload").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
-    for fault in [
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        Fault::Status {
-            status: 401,
-            retry_after: None,
-        },
-    ] {
+    for fault in [Fault::status(503), Fault::status(401)] {
         proxy.on("PUT", "/file", 1, fault);
         let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(
             bytes::Bytes::from_static(b"non-rewindable"),
@@ -422,12 +362,8 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         b.read_timeout(Duration::from_secs(5))
     })
     .await;
-    proxy.on(
-        "GET",
-        "/file",
-        1,
-        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
-    );
+    let stall = Fault::StallMidBody(50_000, Duration::from_millis(12000));
+    proxy.on("GET", "/file", 1, stall.clone());
     let started = Instant::now();
     let err = client
         .images()
@@ -456,12 +392,7 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         "{err:?}"
     );
     // ... and by default the download resumes after the stall and completes intact.
-    proxy.on(
-        "GET",
-        "/file",
-        1,
-        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
-    );
+    proxy.on("GET", "/file", 1, stall);
     let got = download_all(&client, &image)
         .await
         .expect("resumed after the stall");
@@ -534,24 +465,14 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.max_json_bytes(256 * 1024)).await;
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(200));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert!(
         matches!(err, Error::ResponseTooLarge { limit, .. } if limit == 256 * 1024),
         "{err:?}"
     );
     // An error status with an endless body: its message is read up to 64 KiB only.
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(503));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(503));
     assert!(err.to_string().len() < 2000, "the message is truncated");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -877,15 +798,7 @@ async fn delete_fifty_images_eight_at_a_time() {
 
     let (proxy, client) = glance_proxy(fast()).await;
     // A few transient failures on the way: they are retried per item.
-    proxy.on(
-        "PUT",
-        "/tags/",
-        3,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("PUT", "/tags/", 3, Fault::status(503));
     let tagged = client.images().tag_many(ids.clone(), "bulk", 8).await;
     assert!(tagged.iter().all(|(_, r)| r.is_ok()));
     assert_eq!(proxy.count_of("PUT", "/tags/"), 53);
@@ -969,24 +882,8 @@ async fn secrets_scenario_in_child() {
 
     // A 401 (re-auth), a 503 (retry), a reset (retry), a 404 (error).
     let c = via(local.clone());
-    gp.on(
-        "GET",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 401,
-            retry_after: None,
-        },
-    );
-    gp.on(
-        "GET",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: Some("0"),
-        },
-    );
+    gp.on("GET", "/v2/images", 1, Fault::status(401));
+    gp.on("GET", "/v2/images", 1, Fault::status_retry_after(503, "0"));
     gp.on("GET", "/v2/images", 1, Fault::ResetMidHeaders);
     c.images()
         .list_page(&ImageListQuery::new().limit(1))
@@ -1006,29 +903,13 @@ async fn secrets_scenario_in_child() {
     // Keystone failing: 503s on the token request (one is retried away; a 503 on every
     // attempt is an error), then a wrong password, a wrong secret.
     let before = kp.count_of("POST", "/auth/tokens");
-    kp.on(
-        "POST",
-        "/auth/tokens",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    kp.on("POST", "/auth/tokens", 1, Fault::status(503));
     via(local.clone())
         .authenticate()
         .await
         .expect("a single Keystone 503 is retried");
     assert_eq!(kp.count_of("POST", "/auth/tokens") - before, 2);
-    kp.on(
-        "POST",
-        "/auth/tokens",
-        100,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    kp.on("POST", "/auth/tokens", 100, Fault::status(503));
     note(
         &mut errors,
         &via(local.clone()).authenticate().await.unwrap_err(),

@@ -60,6 +60,22 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// [`Fault::Status`] without a `Retry-After` header.
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// [`Fault::Status`] with `Retry-After: seconds`.
+    pub fn status_retry_after(status: u16, seconds: &'static str) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: Some(seconds),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Fault::Status { .. } => "status",

@@ -11,7 +11,6 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -238,22 +237,29 @@ fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// The next `per_page` images of an endless listing (numbered by `counter`, with `status`)
+/// and the id of the last one, the next page's marker.
+fn next_page(counter: &AtomicUsize, per_page: usize, status: &str) -> (Vec<Value>, String) {
+    let images: Vec<Value> = (0..per_page)
+        .map(|_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": status})
+        })
+        .collect();
+    let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
+    let marker = marker.as_str().unwrap_or_default().to_owned();
+    (images, marker)
+}
+
 /// Glance that never stops paging: every page holds `per_page` new images and a `next`
 /// link with a new marker.
 fn endless_glance(per_page: usize) -> Mock {
-    let counter = Arc::new(AtomicUsize::new(0));
+    let counter = AtomicUsize::new(0);
     Mock::start(move |req| {
         if req.path() != "/v2/images" {
             return Reply::json(404, &json!({"message": "no"}));
         }
-        let images: Vec<Value> = (0..per_page)
-            .map(|_| {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": "active"})
-            })
-            .collect();
-        let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
-        let marker = marker.as_str().unwrap_or_default();
+        let (images, marker) = next_page(&counter, per_page, "active");
         Reply::json(
             200,
             &json!({"images": images, "next": format!("/v2/images?marker={marker}")}),
@@ -263,7 +269,7 @@ fn endless_glance(per_page: usize) -> Mock {
 
 /// Nova that never stops paging, in its `images_links` shape.
 fn endless_nova(per_page: usize) -> Mock {
-    let counter = Arc::new(AtomicUsize::new(0));
+    let counter = AtomicUsize::new(0);
     Mock::start(move |req| {
         if req.path() != "/compute/v2.1/images/detail" {
             return Reply::json(
@@ -271,17 +277,8 @@ fn endless_nova(per_page: usize) -> Mock {
                 &json!({"itemNotFound": {"message": "no", "code": 404}}),
             );
         }
-        let images: Vec<Value> = (0..per_page)
-            .map(|_| {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": "ACTIVE"})
-            })
-            .collect();
-        let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
-        let href = format!(
-            "/compute/v2.1/images/detail?marker={}",
-            marker.as_str().unwrap_or_default()
-        );
+        let (images, marker) = next_page(&counter, per_page, "ACTIVE");
+        let href = format!("/compute/v2.1/images/detail?marker={marker}");
         Reply::json(
             200,
             &json!({"images": images, "images_links": [{"rel": "next", "href": href}]}),
@@ -438,17 +435,23 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A temp dir holding `real.raw` (`old`) and `link.raw`, a relative symbolic link to it.
+fn file_and_link() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let files = tempfile::tempdir().expect("temp dir");
+    let real = files.path().join("real.raw");
+    std::fs::write(&real, b"old").expect("write");
+    let link = files.path().join("link.raw");
+    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    (files, real, link)
+}
+
 const DATA: &[u8] = b"the verified image data";
 
 #[test]
 fn save_onto_a_symbolic_link_writes_through_it_and_keeps_the_link() {
     let mock = glance_with_data(DATA, DATA);
     let dir = config(&mock);
-    let files = tempfile::tempdir().expect("temp dir");
-    let real = files.path().join("real.raw");
-    std::fs::write(&real, b"old").expect("write");
-    let link = files.path().join("link.raw");
-    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    let (files, real, link) = file_and_link();
     // A chain: link2 -> link.raw -> real.raw.
     let chained = files.path().join("link2.raw");
     std::os::unix::fs::symlink(&link, &chained).expect("symlink");
@@ -507,11 +510,7 @@ fn a_failed_save_leaves_no_partial_file_nor_a_partial_link_target() {
     // The data does not match the published hash: written to a temporary file, then refused.
     let mock = glance_with_data(b"corrupted data!", DATA);
     let dir = config(&mock);
-    let files = tempfile::tempdir().expect("temp dir");
-    let real = files.path().join("real.raw");
-    std::fs::write(&real, b"old").expect("write");
-    let link = files.path().join("link.raw");
-    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    let (files, real, link) = file_and_link();
     let fresh = files.path().join("fresh.raw");
     for target in [&real, &link, &fresh] {
         let out = run(

@@ -8,8 +8,8 @@
 //! which the real Glance does not do on demand.
 
 use openstack_images::{
-    Client, CloudConfig, ComputeImage, Error, Image, ImageCreate, ImageListQuery, ImagePatch,
-    ImageStatus, Member, RetryPolicy, SortDir, Task,
+    Client, ComputeImage, Error, Image, ImageCreate, ImageListQuery, ImagePatch, ImageStatus,
+    Member, SortDir, Task,
 };
 use serde_json::{Value, json};
 
@@ -19,12 +19,17 @@ use crate::mock::{Mock, Reply};
 /// the mock, which counts connections.
 fn canned(status: u16, body: &'static [u8]) -> (Client, Mock) {
     let mock = Mock::start(move |_| Reply::body(status, "application/json", body));
-    let client = Client::builder()
-        .cloud(CloudConfig::no_auth(format!("{}/v2", mock.url())))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    (client, mock)
+    (mock.no_auth_client(), mock)
+}
+
+/// The error of listing the first page, which the canned answer makes fail.
+async fn first_page_error(client: &Client) -> Error {
+    client
+        .images()
+        .list_page(&ImageListQuery::new())
+        .await
+        .map(|p| p.items.len())
+        .unwrap_err()
 }
 
 fn decode_err(err: Error) -> (String, String) {
@@ -43,12 +48,7 @@ async fn a_numeric_id_in_a_page_names_the_image() {
         200,
         br#"{"images": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": 4, "name": "x"}]}"#,
     );
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new())
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     let (path, message) = decode_err(err);
     assert_eq!(path, "images[3].id");
     assert!(message.contains("expected a string"), "{message}");
@@ -68,12 +68,7 @@ async fn invalid_json_is_a_decode_error_with_a_path() {
     ] {
         let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
         let (client, _) = canned(200, body);
-        let err = client
-            .images()
-            .list_page(&ImageListQuery::new())
-            .await
-            .map(|p| p.items.len())
-            .unwrap_err();
+        let err = first_page_error(&client).await;
         let shown = err.to_string();
         let (path, _) = decode_err(err);
         assert_eq!(path, want_path, "{}", String::from_utf8_lossy(body));

@@ -12,6 +12,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use openstack_images::{Client, CloudConfig, RetryPolicy};
 use serde_json::Value;
 
 /// A request as the mock received it.
@@ -149,6 +150,15 @@ impl Mock {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// A client of the mock as an Image endpoint (`/v2`), without auth and without retries.
+    pub fn no_auth_client(&self) -> Client {
+        Client::builder()
+            .cloud(CloudConfig::no_auth(format!("{}/v2", self.url())))
+            .retry(RetryPolicy::none())
+            .build()
+            .unwrap()
+    }
+
     /// Every request read so far, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().expect("request log").clone()
@@ -167,16 +177,13 @@ fn serve(
     log: &Mutex<Vec<Request>>,
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
-    let mut chunk = [0u8; 16384];
     let head_end = loop {
         if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             break i + 4;
         }
-        let n = sock.read(&mut chunk)?;
-        if n == 0 || buf.len() > 1 << 20 {
+        if read_more(&mut sock, &mut buf)? == 0 || buf.len() > 1 << 20 {
             return Ok(());
         }
-        buf.extend_from_slice(&chunk[..n]);
     };
     let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
     let mut lines = head.split("\r\n");
@@ -207,13 +214,7 @@ fn serve(
             .header("content-length")
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        while rest.len() < len {
-            let n = sock.read(&mut chunk)?;
-            if n == 0 {
-                break;
-            }
-            rest.extend_from_slice(&chunk[..n]);
-        }
+        while rest.len() < len && read_more(&mut sock, &mut rest)? > 0 {}
         rest
     };
     log.lock().expect("request log").push(request.clone());
@@ -222,29 +223,32 @@ fn serve(
     sock.shutdown(std::net::Shutdown::Write)
 }
 
+/// Appends what the next read brings to `buf`; returns how many bytes (0: the peer closed).
+fn read_more(sock: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 16384];
+    let n = sock.read(&mut chunk)?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
 /// Reads a chunked body whose first bytes are already in `buf`.
 fn read_chunked(sock: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Vec<u8>> {
     let mut body = Vec::new();
-    let mut chunk = [0u8; 16384];
     loop {
         // Enough bytes for a size line?
         while !buf.windows(2).any(|w| w == b"\r\n") {
-            let n = sock.read(&mut chunk)?;
-            if n == 0 {
+            if read_more(sock, buf)? == 0 {
                 return Ok(body);
             }
-            buf.extend_from_slice(&chunk[..n]);
         }
         let line_end = buf.windows(2).position(|w| w == b"\r\n").unwrap();
         let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
         let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("0").trim(), 16)
             .unwrap_or(0);
         while buf.len() < line_end + 2 + size + 2 {
-            let n = sock.read(&mut chunk)?;
-            if n == 0 {
+            if read_more(sock, buf)? == 0 {
                 return Ok(body);
             }
-            buf.extend_from_slice(&chunk[..n]);
         }
         body.extend_from_slice(&buf[line_end + 2..line_end + 2 + size]);
         buf.drain(..line_end + 2 + size + 2);

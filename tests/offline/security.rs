@@ -275,11 +275,7 @@ async fn a_huge_response_header_names_its_cause() {
                 .into_bytes(),
         )
     });
-    let client = Client::builder()
-        .cloud(CloudConfig::no_auth(format!("{}/v2", mock.url())))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = mock.no_auth_client();
     let err = client.images().get(IMAGE).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     let text = err.to_string();
@@ -316,11 +312,7 @@ async fn a_resume_without_progress_ends_the_download_at_once() {
             }
         }
     });
-    let client = Client::builder()
-        .cloud(CloudConfig::no_auth(format!("{}/v2", mock.url())))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
+    let client = mock.no_auth_client();
     let dir = tempfile::tempdir().unwrap();
     let target = dir.path().join("out.raw");
     let err = client
