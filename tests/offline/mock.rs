@@ -18,9 +18,11 @@ use serde_json::Value;
 /// A request as the mock received it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// `GET`, `PUT`, ...
     pub method: String,
     /// Path and query, as sent.
     pub target: String,
+    /// Name and value of each header, in order, as sent.
     pub headers: Vec<(String, String)>,
     /// The body, de-chunked.
     pub body: Vec<u8>,
@@ -43,11 +45,13 @@ impl Request {
 
 /// What the mock sends back: a whole response, or raw bytes and then a closed connection.
 pub enum Reply {
+    /// A response with `Content-Length` and `Connection: close` added to `headers`.
     Full {
         status: u16,
         headers: Vec<(String, String)>,
         body: Vec<u8>,
     },
+    /// These bytes as they are (a malformed or partial response).
     Raw(Vec<u8>),
 }
 
@@ -61,10 +65,12 @@ impl Reply {
         }
     }
 
+    /// `status` with `body` as JSON.
     pub fn json(status: u16, body: &Value) -> Reply {
         Reply::body(status, "application/json", body.to_string())
     }
 
+    /// A redirect with `status` to `location`, without a body.
     pub fn redirect(status: u16, location: &str) -> Reply {
         Reply::Full {
             status,
@@ -141,6 +147,7 @@ impl Mock {
         }
     }
 
+    /// The port it listens on, on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.port
     }
