@@ -25,37 +25,38 @@
 //! - Every list is a [`Paginator`]: `page_size` is the server's `limit` (items per request),
 //!   `max_items` the total cap.
 //! - Timestamps stay the server's text in fields, for lossless output; `*_time()` accessors
-//!   give a [`SystemTime`](std::time::SystemTime) (see [`timestamp`]).
+//!   give a [`SystemTime`](std::time::SystemTime) (see [`parse_rfc3339`]).
 //! - Vendor (Huawei Cloud IMS) filters and fields are `huawei_*`, never a schema name.
 
+// Every public item has one path: the crate root. The modules are the crate's own layout.
 mod auth;
-pub mod bulk;
-pub mod client;
-pub mod clouds;
-pub mod compute;
-pub mod error;
+mod bulk;
+mod client;
+mod clouds;
+mod compute;
+mod error;
 mod generated;
 mod http;
-pub mod image;
-pub mod paging;
+mod image;
+mod paging;
 mod runtime;
 mod secret;
 mod service;
-pub mod timestamp;
+mod timestamp;
 mod tls;
 mod validate;
 
 pub use bulk::{BulkResults, map_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
-pub use clouds::CloudConfig;
+pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
 pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
-pub use image::data::{DataSource, Download, ImageData, Upload};
+pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
-pub use image::patch::{ImagePatch, PatchOp};
+pub use image::patch::{ImagePatch, PATCH_MEDIA_TYPE, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::raw::ImageJsonPaginator;
 pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
@@ -64,4 +65,5 @@ pub use image::wait::CreateWithData;
 pub use paging::{Page, Pages, Paginator};
 pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;
-pub use service::ServiceType;
+pub use service::{COMPUTE_MICROVERSION, COMPUTE_MICROVERSION_HEADER, ServiceType};
+pub use timestamp::parse_rfc3339;

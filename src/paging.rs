@@ -126,6 +126,40 @@ enum Cursor {
     Done,
 }
 
+/// The markers a listing has seen, to stop a server that sends one again (a loop would
+/// never end). Bounded memory against a server that pages without end: 64-bit fingerprints
+/// of the first [`SeenMarkers::CAPACITY`] markers (about 2 MiB at the most), and the last
+/// marker itself; past the capacity a loop back to an unremembered marker is not detected,
+/// and `max_items` is what bounds such a listing.
+#[derive(Default)]
+struct SeenMarkers {
+    fingerprints: HashSet<u64>,
+    last: Option<String>,
+}
+
+impl SeenMarkers {
+    const CAPACITY: usize = 100_000;
+
+    /// False when `marker` was seen before.
+    fn insert(&mut self, marker: &str) -> bool {
+        use std::hash::{Hash, Hasher};
+        if self.last.as_deref() == Some(marker) {
+            return false;
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        marker.hash(&mut hasher);
+        let fingerprint = hasher.finish();
+        if self.fingerprints.contains(&fingerprint) {
+            return false;
+        }
+        if self.fingerprints.len() < Self::CAPACITY {
+            self.fingerprints.insert(fingerprint);
+        }
+        self.last = Some(marker.to_owned());
+        true
+    }
+}
+
 /// The paging loop shared by [`Paginator`] and [`Pages`]: one request in flight at most,
 /// markers remembered to stop a loop, the total cap applied.
 struct PageEngine<T> {
@@ -136,7 +170,7 @@ struct PageEngine<T> {
     cursor: Cursor,
     /// The `next_marker` of the last page fetched: where that page's unyielded rest ends.
     last_next_marker: Option<String>,
-    seen_markers: HashSet<String>,
+    seen_markers: SeenMarkers,
     in_flight: Option<BoxFuture<'static, Result<Page<T>>>>,
 }
 
@@ -146,7 +180,10 @@ impl<T: Send + 'static> PageEngine<T> {
         start_marker: Option<String>,
         page_size: Option<u64>,
     ) -> Self {
-        let seen_markers = start_marker.iter().cloned().collect();
+        let mut seen_markers = SeenMarkers::default();
+        if let Some(marker) = &start_marker {
+            seen_markers.insert(marker);
+        }
         PageEngine {
             source: Box::new(source),
             page_size,
@@ -208,7 +245,7 @@ impl<T: Send + 'static> PageEngine<T> {
         self.last_next_marker.clone_from(&page.next_marker);
         match &page.next_marker {
             Some(_) if page.items.is_empty() || self.remaining() == Some(0) => {}
-            Some(marker) if !self.seen_markers.insert(marker.clone()) => {
+            Some(marker) if !self.seen_markers.insert(marker) => {
                 return Err(Error::Protocol(format!(
                     "the server returned marker {marker} again: stopping instead of looping"
                 )));
@@ -429,6 +466,21 @@ pub(crate) fn next_marker_from_link<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_markers_stay_bounded_and_still_catch_repeats() {
+        let mut seen = SeenMarkers::default();
+        for n in 0..SeenMarkers::CAPACITY + 10 {
+            assert!(seen.insert(&format!("marker-{n}")), "{n}");
+        }
+        assert_eq!(seen.fingerprints.len(), SeenMarkers::CAPACITY);
+        let last = format!("marker-{}", SeenMarkers::CAPACITY + 9);
+        assert!(
+            !seen.insert(&last),
+            "the last marker again, past the capacity"
+        );
+        assert!(!seen.insert("marker-7"), "a remembered marker again");
+    }
     use futures_util::{StreamExt, TryStreamExt};
     use std::future::Future;
     use std::sync::{Arc, Mutex};

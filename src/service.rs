@@ -14,10 +14,10 @@ pub enum ServiceType {
 
 /// The compute microversion every request pins: the last one that still has `/images`
 /// (it was removed in 2.36).
-pub const MICROVERSION: &str = "2.35";
+pub const COMPUTE_MICROVERSION: &str = "2.35";
 
-/// `OpenStack-API-Version` header value for [`MICROVERSION`].
-pub const MICROVERSION_HEADER: &str = "compute 2.35";
+/// `OpenStack-API-Version` header value for [`COMPUTE_MICROVERSION`].
+pub const COMPUTE_MICROVERSION_HEADER: &str = "compute 2.35";
 
 impl ServiceType {
     /// The catalog type name (`image`, `compute`, `identity`).
@@ -37,8 +37,8 @@ impl ServiceType {
     pub(crate) fn headers(self) -> &'static [(&'static str, &'static str)] {
         match self {
             ServiceType::Compute => &[
-                ("OpenStack-API-Version", MICROVERSION_HEADER),
-                ("X-OpenStack-Nova-API-Version", MICROVERSION),
+                ("OpenStack-API-Version", COMPUTE_MICROVERSION_HEADER),
+                ("X-OpenStack-Nova-API-Version", COMPUTE_MICROVERSION),
             ],
             ServiceType::Image | ServiceType::Identity => &[],
         }

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 ///
 /// ```
 /// use std::time::{Duration, UNIX_EPOCH};
-/// use openstack_images::timestamp::parse_rfc3339;
+/// use openstack_images::parse_rfc3339;
 /// let t = parse_rfc3339("2026-11-23T12:57:41Z").unwrap();
 /// assert_eq!(t, UNIX_EPOCH + Duration::from_secs(1_795_438_661));
 /// assert_eq!(parse_rfc3339("2026-11-23T14:57:41.5+02:00"), Some(t + Duration::from_millis(500)));

@@ -30,7 +30,7 @@ use crate::service::ServiceType;
 use catalog::{
     compute_base, is_version_segment, last_segment, select_endpoint, versions_offer_v2, with_slash,
 };
-use token::{Token, TokenBody, TokenInfo, auth_body, auth_url_v3, parse_time, refresh_time};
+use token::{Token, TokenBody, TokenInfo, auth_body, auth_url_v3, refresh_time};
 
 /// The authentication session shared by all clones of a client.
 pub(crate) struct Session {
@@ -152,8 +152,16 @@ impl Session {
             .ok_or_else(|| Error::Protocol("Keystone answered without X-Subject-Token".into()))?;
         let body: TokenBody = decode_bytes(&Method::POST, &fetched.url, &fetched.body)?;
         let now = SystemTime::now();
-        let expires = body.token.expires_at.as_deref().and_then(parse_time);
-        let issued = body.token.issued_at.as_deref().and_then(parse_time);
+        let expires = body
+            .token
+            .expires_at
+            .as_deref()
+            .and_then(crate::timestamp::parse_rfc3339);
+        let issued = body
+            .token
+            .issued_at
+            .as_deref()
+            .and_then(crate::timestamp::parse_rfc3339);
         tracing::debug!(
             expires_at = body.token.expires_at.as_deref().unwrap_or("?"),
             "authenticated"

@@ -2,7 +2,7 @@
 //! token body the client uses, and when a token is replaced.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -210,58 +210,10 @@ pub(crate) fn refresh_time(
     Some(expires - REFRESH_MARGIN.min(lifetime / 10))
 }
 
-/// Parses Keystone's ISO 8601 times (`2026-11-23T12:57:41.000000Z`, or with `+hh:mm`).
-pub(crate) fn parse_time(s: &str) -> Option<SystemTime> {
-    let s = s.trim();
-    let (date, rest) = s.split_once('T')?;
-    let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    let (time, offset) = if let Some(t) = rest.strip_suffix('Z').or_else(|| rest.strip_suffix('z'))
-    {
-        (t, 0i64)
-    } else if let Some(pos) = rest.rfind(['+', '-']) {
-        let (t, off) = rest.split_at(pos);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-        (
-            t,
-            sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
-        )
-    } else {
-        (rest, 0)
-    };
-    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    let mut t = hms.splitn(3, ':');
-    let (h, mi, sec): (i64, i64, i64) = (
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-        t.next()?.parse().ok()?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset;
-    let nanos: u32 = if frac.is_empty() {
-        0
-    } else {
-        let digits: String = frac.chars().take(9).collect();
-        format!("{digits:0<9}").parse().ok()?
-    };
-    let secs = u64::try_from(secs).ok()?;
-    Some(UNIX_EPOCH + Duration::new(secs, nanos))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     fn pw() -> CloudConfig {
         CloudConfig::password("http://k:5000", "alice", "pw", "demo")
@@ -391,14 +343,20 @@ mod tests {
 
     #[test]
     fn times_and_refresh() {
-        let t = parse_time("2026-11-23T12:57:41.000000Z").unwrap();
+        let t = crate::timestamp::parse_rfc3339("2026-11-23T12:57:41.000000Z").unwrap();
         assert_eq!(
             t.duration_since(UNIX_EPOCH).unwrap().as_secs(),
             1_795_438_661
         );
-        assert_eq!(parse_time("2026-11-23T13:57:41+01:00"), Some(t));
-        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(UNIX_EPOCH));
-        assert!(parse_time("yesterday").is_none());
+        assert_eq!(
+            crate::timestamp::parse_rfc3339("2026-11-23T13:57:41+01:00"),
+            Some(t)
+        );
+        assert_eq!(
+            crate::timestamp::parse_rfc3339("1970-01-01T00:00:00Z"),
+            Some(UNIX_EPOCH)
+        );
+        assert!(crate::timestamp::parse_rfc3339("yesterday").is_none());
         let issued = UNIX_EPOCH + Duration::from_secs(1000);
         let hour = issued + Duration::from_secs(3600);
         assert_eq!(

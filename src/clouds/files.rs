@@ -56,7 +56,7 @@ impl CloudConfig {
 /// is used.
 ///
 /// ```
-/// use openstack_images::clouds::SearchPath;
+/// use openstack_images::SearchPath;
 /// let s = SearchPath::in_dirs(["/etc/openstack"]);
 /// assert_eq!(s.clouds[0], std::path::Path::new("/etc/openstack/clouds.yaml"));
 /// ```
@@ -75,7 +75,7 @@ impl SearchPath {
     /// `<config dir>/openstack` (`~/.config/openstack` on Linux) and `/etc/openstack`.
     ///
     /// ```
-    /// let s = openstack_images::clouds::SearchPath::standard();
+    /// let s = openstack_images::SearchPath::standard();
     /// assert!(s.clouds.iter().any(|p| p.ends_with("openstack/clouds.yaml")));
     /// ```
     pub fn standard() -> Self {
@@ -105,7 +105,7 @@ impl SearchPath {
     /// `clouds.yaml`, `clouds.yml`, `secure.yaml` and `secure.yml` in each directory.
     ///
     /// ```
-    /// let s = openstack_images::clouds::SearchPath::in_dirs(["/a", "/b"]);
+    /// let s = openstack_images::SearchPath::in_dirs(["/a", "/b"]);
     /// assert_eq!(s.clouds.len(), 4);
     /// ```
     pub fn in_dirs<P: AsRef<Path>>(dirs: impl IntoIterator<Item = P>) -> Self {
@@ -123,7 +123,7 @@ impl SearchPath {
     /// Exactly these files (either may be `None`).
     ///
     /// ```
-    /// let s = openstack_images::clouds::SearchPath::files(Some("/x/clouds.yaml".into()), None);
+    /// let s = openstack_images::SearchPath::files(Some("/x/clouds.yaml".into()), None);
     /// assert_eq!(s.clouds.len(), 1);
     /// assert!(s.secure.is_empty());
     /// ```

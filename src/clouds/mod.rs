@@ -44,7 +44,7 @@ impl AuthType {
     /// Parses a clouds.yaml / `OS_AUTH_TYPE` name.
     ///
     /// ```
-    /// use openstack_images::clouds::AuthType;
+    /// use openstack_images::AuthType;
     /// assert_eq!(AuthType::parse("v3password").unwrap(), AuthType::Password);
     /// assert_eq!(AuthType::parse("v3applicationcredential").unwrap(), AuthType::ApplicationCredential);
     /// assert!(AuthType::parse("saml2").is_err());
@@ -68,7 +68,7 @@ impl AuthType {
     /// The canonical name (`password`, `token`, `v3applicationcredential`, `none`).
     ///
     /// ```
-    /// assert_eq!(openstack_images::clouds::AuthType::Token.as_str(), "token");
+    /// assert_eq!(openstack_images::AuthType::Token.as_str(), "token");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -98,7 +98,7 @@ impl Interface {
     /// / `adminURL` spelling.
     ///
     /// ```
-    /// use openstack_images::clouds::Interface;
+    /// use openstack_images::Interface;
     /// assert_eq!(Interface::parse("publicURL").unwrap(), Interface::Public);
     /// assert_eq!(Interface::parse("Internal").unwrap(), Interface::Internal);
     /// assert!(Interface::parse("private").is_err());
@@ -122,7 +122,7 @@ impl Interface {
     /// The catalog name (`public`, `internal`, `admin`).
     ///
     /// ```
-    /// assert_eq!(openstack_images::clouds::Interface::Admin.as_str(), "admin");
+    /// assert_eq!(openstack_images::Interface::Admin.as_str(), "admin");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -160,7 +160,7 @@ impl std::str::FromStr for AuthType {
     /// [`AuthType::parse`].
     ///
     /// ```
-    /// use openstack_images::clouds::AuthType;
+    /// use openstack_images::AuthType;
     /// let t: AuthType = "v3token".parse().unwrap();
     /// assert_eq!(t.to_string(), "token");
     /// ```
@@ -282,7 +282,7 @@ impl CloudConfig {
     /// ```
     /// let c = openstack_images::CloudConfig::token("http://127.0.0.1:5000/v3", "gAAAA...")
     ///     .project_id("0123");
-    /// assert_eq!(c.auth_type, openstack_images::clouds::AuthType::Token);
+    /// assert_eq!(c.auth_type, openstack_images::AuthType::Token);
     /// ```
     pub fn token(auth_url: impl Into<String>, token: impl Into<Secret>) -> Self {
         CloudConfig {
@@ -440,7 +440,7 @@ impl CloudConfig {
     /// Picks catalog endpoints of this interface.
     ///
     /// ```
-    /// use openstack_images::clouds::Interface;
+    /// use openstack_images::Interface;
     /// let c = openstack_images::CloudConfig::token("u", "t").interface(Interface::Internal);
     /// assert_eq!(c.interface, Interface::Internal);
     /// ```

@@ -171,7 +171,7 @@ fn explain(e: Error) -> Error {
             "this cloud's Compute API does not accept microversion {} (its minimum is higher); \
              the images API was removed in 2.36, so use the Image service (Client::images) \
              instead: {}",
-            super::MICROVERSION,
+            crate::service::COMPUTE_MICROVERSION,
             a.message
         )),
         _ => e,

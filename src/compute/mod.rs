@@ -1,6 +1,4 @@
 //! The Compute (Nova) images API, a deprecated proxy to Glance kept for clouds and tools
 //! that still use it.
 
-pub use crate::service::{MICROVERSION, MICROVERSION_HEADER};
-
 pub mod images;

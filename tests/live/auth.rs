@@ -1,7 +1,7 @@
 //! Keystone authentication, endpoint selection and token lifecycle against the local stack
 //! (clouds `local`, `local-demo`, `local-appcred` of `$OS_CLIENT_CONFIG_FILE`).
 
-use openstack_images::clouds::Interface;
+use openstack_images::Interface;
 use openstack_images::{Client, CloudConfig, Error, Secret, ServiceType};
 
 use crate::harness::{cloud, stack_secrets};

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
-use openstack_images::clouds::SearchPath;
+use openstack_images::SearchPath;
 use openstack_images::{
     Client, ClientBuilder, CloudConfig, ContainerFormat, DataSource, DiskFormat, Image,
     ImageCreate, RetryPolicy, ServiceType,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use openstack_images::clouds::{AuthType, Interface, SearchPath};
+use openstack_images::{AuthType, Interface, SearchPath};
 use openstack_images::{CloudConfig, Error};
 
 use crate::mock::{Mock, Reply};

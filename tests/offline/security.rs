@@ -331,3 +331,38 @@ async fn a_resume_without_progress_ends_the_download_at_once() {
     assert!(!target.exists(), "nothing partial is left behind");
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn endless_pages_are_bounded_by_max_items() {
+    // A server that pages for ever: every page has two images and a new marker.
+    let page = Arc::new(Mutex::new(0u64));
+    let counter = page.clone();
+    let mock = Mock::start(move |_| {
+        let mut n = counter.lock().unwrap();
+        *n += 1;
+        let images: Vec<_> = (0..2)
+            .map(|i| json!({"id": format!("img-{}-{i}", *n), "name": "x"}))
+            .collect();
+        Reply::json(
+            200,
+            &json!({"images": images, "next": format!("/v2/images?marker=img-{}-1", *n)}),
+        )
+    });
+    let client = mock.no_auth_client();
+    let got: Vec<_> = client
+        .images()
+        .list(ImageListQuery::new().page_size(2))
+        .max_items(25)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 25);
+    assert_eq!(
+        *page.lock().unwrap(),
+        13,
+        "13 pages, then no further request"
+    );
+    // The last request asked only for what the cap left.
+    let last = mock.requests().pop().unwrap();
+    assert!(last.target.contains("limit=1"), "{}", last.target);
+}

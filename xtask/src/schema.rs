@@ -9,7 +9,7 @@
 
 use crate::stack::{self, StackInfo};
 use anyhow::{Context, Result, bail};
-use openstack_images::clouds::SearchPath;
+use openstack_images::SearchPath;
 use openstack_images::{Client, CloudConfig, SchemaKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
