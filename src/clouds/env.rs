@@ -23,7 +23,7 @@ impl CloudConfig {
     /// programs that keep their own environment).
     ///
     /// ```
-    /// use openstack_images::{CloudConfig, clouds::SearchPath};
+    /// use openstack_images::{CloudConfig, SearchPath};
     /// let vars = [("OS_AUTH_URL", "http://k:5000"), ("OS_TOKEN", "t"), ("OS_AUTH_TYPE", "token")];
     /// let c = CloudConfig::from_env_with(vars, &SearchPath::files(None, None)).unwrap();
     /// assert_eq!(c.auth_url.as_deref(), Some("http://k:5000"));

@@ -17,7 +17,7 @@ impl CloudConfig {
     /// Loads the named cloud using an explicit [`SearchPath`].
     ///
     /// ```no_run
-    /// use openstack_images::{CloudConfig, clouds::SearchPath};
+    /// use openstack_images::{CloudConfig, SearchPath};
     /// let search = SearchPath::files(Some("/srv/clouds.yaml".into()), None);
     /// let cloud = CloudConfig::from_cloud_in("prod", &search)?;
     /// # Ok::<(), openstack_images::Error>(())
