@@ -38,6 +38,7 @@ pub use http::RetryPolicy;
 pub use image::data::{DataSource, Download, ImageData, Upload};
 pub use image::images::Images;
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
+pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
