@@ -505,3 +505,82 @@ fn truncated_and_mangled_images_never_panic() {
         }
     }
 }
+
+/// `osimg image inspect`, run as a user would, with no cloud configured at all.
+#[cfg(feature = "cli")]
+mod cli {
+    use super::*;
+
+    fn osimg(dir: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(env!("CARGO_BIN_EXE_osimg"))
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("HOME", dir)
+            .output()
+            .expect("run osimg")
+    }
+
+    #[test]
+    fn json_names_format_size_and_reasons() {
+        let dir = tempfile::tempdir().unwrap();
+        create(dir.path(), "raw", &[], "base.raw", "64M");
+        create(
+            dir.path(),
+            "qcow2",
+            &["-b", "base.raw", "-F", "raw"],
+            "child.qcow2",
+            "",
+        );
+        let output = osimg(
+            dir.path(),
+            &["image", "inspect", "-f", "json", "child.qcow2"],
+        );
+        assert!(output.status.success(), "{output:?}");
+        let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(shown["file"], "child.qcow2");
+        assert_eq!(shown["format"], "qcow2");
+        assert_eq!(shown["virtual_size"], 64 << 20);
+        assert_eq!(shown["safe"], false);
+        assert_eq!(
+            shown["unsafe_reasons"],
+            serde_json::json!(["qcow2 backing file `base.raw`"])
+        );
+
+        let output = osimg(dir.path(), &["image", "inspect", "-f", "json", "base.raw"]);
+        let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(shown["format"], "raw");
+        assert_eq!(shown["safe"], true);
+        assert_eq!(shown["unsafe_reasons"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn table_escapes_control_characters_of_file_and_backing_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "base\x1b[31m.raw";
+        create(dir.path(), "raw", &[], base, "1M");
+        let child = "child\x1b]0;owned\x07.qcow2";
+        create(dir.path(), "qcow2", &["-b", base, "-F", "raw"], child, "");
+        let output = osimg(dir.path(), &["image", "inspect", child]);
+        assert!(output.status.success(), "{output:?}");
+        let table = String::from_utf8(output.stdout).unwrap();
+        assert!(
+            !table.contains('\x1b') && !table.contains('\x07'),
+            "{table}"
+        );
+        assert!(table.contains(r"child\x1b]0;owned\x07.qcow2"), "{table}");
+        assert!(
+            table.contains(r"qcow2 backing file `base\x1b[31m.raw`"),
+            "{table}"
+        );
+    }
+
+    #[test]
+    fn a_missing_file_fails_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let output = osimg(dir.path(), &["image", "inspect", "absent.qcow2"]);
+        assert_eq!(output.status.code(), Some(1));
+        let message = String::from_utf8(output.stderr).unwrap();
+        assert!(message.contains("absent.qcow2"), "{message}");
+    }
+}

@@ -75,6 +75,8 @@ pub enum ImageCmd {
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
     },
+    /// Show a local image file's format, virtual size and whether it is safe to upload.
+    Inspect(crate::inspect_cmd::InspectArgs),
     /// Upload data to the staging area, for a later `image import --method glance-direct`.
     Stage {
         /// Image id or name.
@@ -784,6 +786,7 @@ fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
 pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     let images = client.images();
     match cmd {
+        ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
             let max = a
