@@ -142,6 +142,20 @@ fn qcow2_external_data_file_is_unsafe() {
 }
 
 #[test]
+fn qcow2_that_is_also_an_iso_is_unsafe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = create(dir.path(), "qcow2", &[], "both.qcow2", "64M");
+    // The header cluster is 64 KiB: an ISO volume descriptor fits at 32 KiB inside it.
+    let iso = minimal_iso();
+    write_at(&path, 16 * 2048, &iso[16 * 2048..]);
+    let inspection = inspect_like_qemu(&path, "qcow2", "qcow2");
+    assert_eq!(
+        inspection.unsafe_reasons,
+        vec![UnsafeReason::Polyglot { other: "iso" }]
+    );
+}
+
+#[test]
 fn qcow2_unknown_incompatible_feature_is_unsafe() {
     let dir = tempfile::tempdir().unwrap();
     let path = create(dir.path(), "qcow2", &[], "future.qcow2", "64M");
@@ -261,6 +275,18 @@ fn vhd_is_named_as_glance_names_it_and_sized_by_geometry() {
         assert_eq!(inspection.subformat.as_deref(), Some("dynamic"));
         assert_safe(&inspection);
     }
+}
+
+#[test]
+fn differencing_vhd_is_unsafe() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = create(dir.path(), "vpc", &[], "child.vhd", "64M");
+    // qemu-img cannot make one: turn a real dynamic disk's type (u32 at 60) into 4.
+    write_at(&path, 63, &[4]);
+    let inspection = inspect_file(&path).unwrap();
+    assert_eq!(inspection.format, DiskFormat::Vhd);
+    assert_eq!(inspection.subformat.as_deref(), Some("differencing"));
+    assert_eq!(inspection.unsafe_reasons, vec![UnsafeReason::ParentDisk]);
 }
 
 #[test]

@@ -129,6 +129,12 @@ pub enum UnsafeReason {
         /// The extent's file name, as the descriptor gives it.
         file: String,
     },
+    /// The file is also a valid image of another format: hypervisors and tools that probe
+    /// it may see different disks.
+    Polyglot {
+        /// The other format (`iso`).
+        other: &'static str,
+    },
     /// QED: Glance refuses the format, and qemu deprecated it.
     Qed,
     /// The file ends before the header its magic announces.
@@ -161,6 +167,7 @@ impl fmt::Display for UnsafeReason {
             UnsafeReason::VmdkExtentFile { file } => {
                 write!(f, "vmdk extent in another file `{file}`")
             }
+            UnsafeReason::Polyglot { other } => write!(f, "the file is also a valid {other}"),
             UnsafeReason::Qed => f.write_str("qed images are refused"),
             UnsafeReason::Truncated { needed, available } => write!(
                 f,
@@ -196,7 +203,7 @@ pub fn inspect_file(path: impl AsRef<Path>) -> Result<Inspection> {
 pub fn inspect_reader<R: Read + Seek>(reader: R) -> Result<Inspection> {
     let mut source = Source::new(reader)?;
     let start = source.read_at(0, 512)?;
-    if start.starts_with(qemu::QCOW2_MAGIC) {
+    let mut inspection = if start.starts_with(qemu::QCOW2_MAGIC) {
         qemu::qcow2(&mut source)
     } else if start.starts_with(qemu::QED_MAGIC) {
         qemu::qed(&mut source)
@@ -213,8 +220,16 @@ pub fn inspect_reader<R: Read + Seek>(reader: R) -> Result<Inspection> {
     } else if start.starts_with(luks::MAGIC) {
         luks::luks(&mut source)
     } else {
-        raw::raw(&mut source, &start)
+        return raw::raw(&mut source, &start);
+    }?;
+    // A file one reader takes for an image and another for a CD is a trap (the CVE-2024-32498
+    // family): what boots depends on who probes it.
+    if raw::has_iso_descriptor(&mut source)? {
+        inspection
+            .unsafe_reasons
+            .push(UnsafeReason::Polyglot { other: "iso" });
     }
+    Ok(inspection)
 }
 
 /// A reader with its length, read at absolute offsets in bounded pieces.

@@ -21,13 +21,18 @@ const GPT_SIGNATURE: &[u8] = b"EFI PART";
 
 /// Classifies data no other format claimed.
 pub(super) fn raw<R: Read + Seek>(source: &mut Source<R>, start: &[u8]) -> Result<Inspection> {
-    let descriptor = source.read_at(ISO_DESCRIPTOR_AT, 6)?;
-    if descriptor.get(1..6) == Some(ISO_IDENTIFIER) {
+    if has_iso_descriptor(source)? {
         return Ok(Inspection::new("iso", source.len));
     }
     let mut inspection = Inspection::new("raw", source.len);
     inspection.partition_table = partition_table(source, start)?;
     Ok(inspection)
+}
+
+/// True when an ISO 9660 volume descriptor sits where a CD reader looks for one.
+pub(super) fn has_iso_descriptor<R: Read + Seek>(source: &mut Source<R>) -> Result<bool> {
+    let descriptor = source.read_at(ISO_DESCRIPTOR_AT, 6)?;
+    Ok(descriptor.get(1..6) == Some(ISO_IDENTIFIER))
 }
 
 fn partition_table<R: Read + Seek>(
