@@ -601,6 +601,93 @@ mod cli {
         );
     }
 
+    /// `osimg image create NAME --file FILE ARGS` against a cloud whose endpoint is a closed
+    /// loopback port: a refusal before any request is the inspector's message with status 2;
+    /// a request that was tried fails to connect instead (status 1). No server is needed to
+    /// tell the two apart, so none runs.
+    fn create_against_nothing(dir: &Path, file: &str, args: &[&str]) -> (i32, String) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let config = dir.join("clouds.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "clouds:\n  closed:\n    auth_type: none\n    auth:\n      endpoint: \
+                 http://127.0.0.1:{port}/v2\n"
+            ),
+        )
+        .unwrap();
+        let mut all = vec!["image", "create", "inspected", "--file", file];
+        all.extend_from_slice(args);
+        let output = Command::new(env!("CARGO_BIN_EXE_osimg"))
+            .args(&all)
+            .current_dir(dir)
+            .env_clear()
+            .env("HOME", dir)
+            .env("OS_CLIENT_CONFIG_FILE", &config)
+            .env("OS_CLOUD", "closed")
+            .output()
+            .expect("run osimg");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        (output.status.code().expect("an exit status"), stderr)
+    }
+
+    #[test]
+    fn create_refuses_unsafe_files_before_sending_anything() {
+        let dir = tempfile::tempdir().unwrap();
+        create(dir.path(), "raw", &[], "base.raw", "1M");
+        create(
+            dir.path(),
+            "qcow2",
+            &["-b", "base.raw", "-F", "raw"],
+            "child.qcow2",
+            "",
+        );
+        create(dir.path(), "qed", &[], "old.qed", "1M");
+        for args in [
+            &[][..],
+            &["--disk-format", "qcow2"][..],
+            &["--disk-format", "raw", "--allow-format-mismatch"][..],
+        ] {
+            let (code, stderr) = create_against_nothing(dir.path(), "child.qcow2", args);
+            assert_eq!(code, 2, "{args:?}: {stderr}");
+            assert!(
+                stderr.contains("refusing to upload an unsafe qcow2 image: qcow2 backing file"),
+                "{args:?}: {stderr}"
+            );
+        }
+        let (code, stderr) = create_against_nothing(dir.path(), "old.qed", &[]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(stderr.contains("qed images are refused"), "{stderr}");
+    }
+
+    #[test]
+    fn create_refuses_a_format_mismatch_unless_allowed() {
+        let dir = tempfile::tempdir().unwrap();
+        create(dir.path(), "qcow2", &[], "disk.qcow2", "1M");
+        let (code, stderr) =
+            create_against_nothing(dir.path(), "disk.qcow2", &["--disk-format", "raw"]);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("disk.qcow2 is qcow2 data, not raw: give --disk-format qcow2"),
+            "{stderr}"
+        );
+        // Allowed, or declared right, or left to detection: the check passes and the request
+        // is tried (and fails to connect).
+        for args in [
+            &["--disk-format", "raw", "--allow-format-mismatch"][..],
+            &["--disk-format", "qcow2"][..],
+            &[][..],
+        ] {
+            let (code, stderr) = create_against_nothing(dir.path(), "disk.qcow2", args);
+            assert_eq!(code, 1, "{args:?}: {stderr}");
+            assert!(!stderr.contains("qcow2 data, not"), "{args:?}: {stderr}");
+            assert!(stderr.contains("127.0.0.1"), "{args:?}: {stderr}");
+        }
+    }
+
     #[test]
     fn a_missing_file_fails_naming_it() {
         let dir = tempfile::tempdir().unwrap();
