@@ -18,7 +18,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         [api, filter, ..] => (api.as_str(), filter.clone()),
         _ => return Err("usage: bench_list image|compute TAG|TYPE [PAGE_SIZE]".into()),
     };
-    let page: u32 = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(1000);
+    let page: u64 = args.get(2).map(|a| a.parse()).transpose()?.unwrap_or(1000);
     let cloud = std::env::var("OS_CLOUD").unwrap_or_else(|_| "local".into());
 
     let started = Instant::now();
@@ -27,7 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "image" => {
             let mut q = ImageListQuery::new().tag(filter);
             if page > 0 {
-                q = q.limit(page);
+                q = q.page_size(page);
             }
             let pages = client.images().pages(q);
             pages
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "compute" => {
             let mut q = ComputeImageQuery::new().image_type(filter);
             if page > 0 {
-                q = q.limit(page);
+                q = q.page_size(page);
             }
             let images = client.compute_images().list(q);
             images

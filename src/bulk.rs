@@ -10,25 +10,26 @@ use std::future::Future;
 use futures_util::StreamExt;
 
 use crate::error::Result;
-use crate::image::images::Images;
+use crate::image::images::ImagesApi;
 
 /// The outcome of a bulk operation: `(id, result)` for every id given, in the order given.
 pub type BulkResults<T = ()> = Vec<(String, Result<T>)>;
 
-/// Runs `f` on every item with at most `concurrency` futures in flight (0 counts as 1), and
-/// returns the outputs in the order of the items (not the order they finished in).
+/// Maps every item through the async `f` with at most `concurrency` futures in flight (0
+/// counts as 1), and returns the outputs in the order of the items (not the order they
+/// finished in).
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use openstack_images::for_each_bounded;
-/// let doubled = for_each_bounded(1..=5, 2, |n| async move { n * 2 }).await;
+/// use openstack_images::map_bounded;
+/// let doubled = map_bounded(1..=5, 2, |n| async move { n * 2 }).await;
 /// assert_eq!(doubled, vec![2, 4, 6, 8, 10]);
 /// # });
 /// # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
 /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
 /// # }
 /// ```
-pub async fn for_each_bounded<T, R, F, Fut>(
+pub async fn map_bounded<T, R, F, Fut>(
     items: impl IntoIterator<Item = T>,
     concurrency: usize,
     mut f: F,
@@ -49,7 +50,7 @@ where
     out.into_iter().map(|(_, r)| r).collect()
 }
 
-impl Images {
+impl ImagesApi {
     /// Deletes many images, at most `concurrency` at a time; one result per id, in order.
     ///
     /// ```no_run
@@ -62,18 +63,18 @@ impl Images {
     /// }
     /// # }
     /// ```
-    pub async fn delete_many<S: Into<String>>(
+    pub async fn delete_many<S: AsRef<str>>(
         &self,
         ids: impl IntoIterator<Item = S>,
         concurrency: usize,
     ) -> BulkResults {
-        let ids: Vec<String> = ids.into_iter().map(Into::into).collect();
-        let results = for_each_bounded(ids.iter(), concurrency, |id| self.delete(id)).await;
+        let ids: Vec<String> = ids.into_iter().map(|id| id.as_ref().to_owned()).collect();
+        let results = map_bounded(ids.iter(), concurrency, |id| self.delete(id)).await;
         ids.into_iter().zip(results).collect()
     }
 
     /// Adds `tag` to many images, at most `concurrency` at a time; one result per id, in
-    /// order. An invalid tag fails every item before any request (see [`Images::add_tag`]).
+    /// order. An invalid tag fails every item before any request (see [`ImagesApi::add_tag`]).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) {
@@ -87,14 +88,14 @@ impl Images {
     ///     .count();
     /// # }
     /// ```
-    pub async fn tag_many<S: Into<String>>(
+    pub async fn tag_many<S: AsRef<str>>(
         &self,
         ids: impl IntoIterator<Item = S>,
         tag: &str,
         concurrency: usize,
     ) -> BulkResults {
-        let ids: Vec<String> = ids.into_iter().map(Into::into).collect();
-        let results = for_each_bounded(ids.iter(), concurrency, |id| self.add_tag(id, tag)).await;
+        let ids: Vec<String> = ids.into_iter().map(|id| id.as_ref().to_owned()).collect();
+        let results = map_bounded(ids.iter(), concurrency, |id| self.add_tag(id, tag)).await;
         ids.into_iter().zip(results).collect()
     }
 }
@@ -109,7 +110,7 @@ mod tests {
     async fn bounded_and_in_input_order() {
         let now = AtomicUsize::new(0);
         let max = AtomicUsize::new(0);
-        let out = for_each_bounded(0..40u64, 4, |i| {
+        let out = map_bounded(0..40u64, 4, |i| {
             let (now, max) = (&now, &max);
             async move {
                 let n = now.fetch_add(1, Ordering::SeqCst) + 1;
@@ -123,9 +124,6 @@ mod tests {
         .await;
         assert_eq!(out, (0..40).collect::<Vec<_>>());
         assert_eq!(max.load(Ordering::SeqCst), 4);
-        assert_eq!(
-            for_each_bounded(0..3, 0, |i| async move { i }).await,
-            [0, 1, 2]
-        );
+        assert_eq!(map_bounded(0..3, 0, |i| async move { i }).await, [0, 1, 2]);
     }
 }

@@ -11,6 +11,22 @@
 //! let client = Client::from_env()?; // OS_CLOUD + clouds.yaml, or OS_* variables
 //! # Ok(()) }
 //! ```
+//!
+//! ## Conventions
+//!
+//! - An id that names a resource to act on or to filter by is `&str` everywhere: service
+//!   methods, operation builders and queries alike (`get(id)`, `download(id)`,
+//!   `import(id, ..)`, `ImageListQuery::marker(id)`, `owner(project_id)`). The crate only
+//!   copies it into a URL, so taking ownership would buy nothing, and one type means no
+//!   guessing. Values that become data of a request or a configuration (an image's name, a
+//!   tag, a property value, a `clouds.yaml` field) take `impl Into<String>`. Methods over
+//!   many ids take any `IntoIterator` of `AsRef<str>`.
+//! - Sizes and counts are `u64`: `size_bytes()`, `page_size`, `max_items`, `min_ram`.
+//! - Every list is a [`Paginator`]: `page_size` is the server's `limit` (items per request),
+//!   `max_items` the total cap.
+//! - Timestamps stay the server's text in fields, for lossless output; `*_time()` accessors
+//!   give a [`SystemTime`](std::time::SystemTime) (see [`timestamp`]).
+//! - Vendor (Huawei Cloud IMS) filters and fields are `huawei_*`, never a schema name.
 
 mod auth;
 pub mod bulk;
@@ -25,25 +41,28 @@ pub mod paging;
 mod runtime;
 mod secret;
 mod service;
+pub mod timestamp;
 mod tls;
 mod validate;
 
-pub use bulk::{BulkResults, for_each_bounded};
+pub use bulk::{BulkResults, map_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::CloudConfig;
-pub use compute::images::{ComputeImageQuery, ComputeImages};
+pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
 pub use image::data::{DataSource, Download, ImageData, Upload};
-pub use image::images::Images;
+pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
 pub use image::patch::{ImagePatch, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
+pub use image::raw::ImageJsonPaginator;
 pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
+pub use image::tasks::TaskPaginator;
 pub use image::wait::CreateWithData;
-pub use paging::Page;
+pub use paging::{Page, Pages, Paginator};
 pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;
 pub use service::ServiceType;

@@ -45,6 +45,33 @@ impl ServiceType {
     }
 }
 
+impl std::str::FromStr for ServiceType {
+    type Err = crate::error::Error;
+
+    /// Parses a catalog type name.
+    ///
+    /// ```
+    /// use openstack_images::ServiceType;
+    /// assert_eq!("compute".parse::<ServiceType>().unwrap(), ServiceType::Compute);
+    /// assert!("volume".parse::<ServiceType>().is_err());
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [
+            ServiceType::Image,
+            ServiceType::Compute,
+            ServiceType::Identity,
+        ]
+        .into_iter()
+        .find(|t| t.as_str() == s)
+        .ok_or_else(|| {
+            crate::error::Error::invalid(
+                "service",
+                format!("`{s}` is not a service this client knows"),
+            )
+        })
+    }
+}
+
 impl std::fmt::Display for ServiceType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

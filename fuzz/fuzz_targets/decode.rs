@@ -18,9 +18,9 @@ fuzz_target!(|data: &[u8]| {
         let again = serde_json::to_vec(&image).expect("an image encodes");
         let back: Image = serde_json::from_slice(&again).expect("an encoded image decodes");
         assert_eq!(back.id, image.id);
-        let _ = image.property_str("os_distro");
-        let _ = image.property_i64("min_ram");
-        let _ = image.property_bool("protected");
+        let _ = image.custom_property_str("os_distro");
+        let _ = image.custom_property_i64("min_ram");
+        let _ = image.custom_property_bool("protected");
     }
     let mut de = serde_json::Deserializer::from_slice(data);
     let _ = serde_path_to_error::deserialize::<_, Page>(&mut de).map_err(|e| e.path().to_string());

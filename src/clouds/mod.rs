@@ -139,6 +139,36 @@ impl fmt::Display for Interface {
     }
 }
 
+impl std::str::FromStr for Interface {
+    type Err = Error;
+
+    /// [`Interface::parse`].
+    fn from_str(s: &str) -> Result<Self> {
+        Interface::parse(s)
+    }
+}
+
+impl fmt::Display for AuthType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AuthType {
+    type Err = Error;
+
+    /// [`AuthType::parse`].
+    ///
+    /// ```
+    /// use openstack_images::clouds::AuthType;
+    /// let t: AuthType = "v3token".parse().unwrap();
+    /// assert_eq!(t.to_string(), "token");
+    /// ```
+    fn from_str(s: &str) -> Result<Self> {
+        AuthType::parse(s)
+    }
+}
+
 /// Everything needed to reach and authenticate to one cloud.
 ///
 /// Credentials are [`Secret`]s, so `Debug` never shows them. Build one from clouds.yaml

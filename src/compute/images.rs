@@ -1,9 +1,10 @@
 //! Images through the Compute API: `/v2.1/images`, `/images/detail`, `/images/{id}/metadata`.
 
 use std::collections::BTreeMap;
+use std::time::SystemTime;
 
-use futures_core::Stream;
-use futures_util::{TryStreamExt, stream};
+use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -11,7 +12,8 @@ use serde_json::{Value, json};
 use crate::client::{Client, Req, ServiceType, seg};
 use crate::error::{Error, Result, exactly_one};
 use crate::generated::{ComputeImage, ComputeLink};
-use crate::paging::{Page, marker_of, resolve_link};
+use crate::paging::{Page, PageSource, Pages, Paginator, marker_of, resolve_link};
+use crate::timestamp::field_time;
 use crate::validate::check_path_value;
 
 /// The Compute service's images API (deprecated by Nova; pinned to microversion 2.35).
@@ -23,7 +25,7 @@ use crate::validate::check_path_value;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct ComputeImages {
+pub struct ComputeImagesApi {
     client: Client,
 }
 
@@ -35,8 +37,8 @@ impl Client {
     /// let images = client.compute_images();
     /// # }
     /// ```
-    pub fn compute_images(&self) -> ComputeImages {
-        ComputeImages {
+    pub fn compute_images(&self) -> ComputeImagesApi {
+        ComputeImagesApi {
             client: self.clone(),
         }
     }
@@ -46,14 +48,14 @@ impl Client {
 ///
 /// ```
 /// use openstack_images::ComputeImageQuery;
-/// let q = ComputeImageQuery::new().name("cirros").image_type("snapshot").limit(2);
+/// let q = ComputeImageQuery::new().name("cirros").image_type("snapshot").page_size(2);
 /// assert_eq!(q.to_pairs().len(), 3);
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 #[must_use]
 pub struct ComputeImageQuery {
     pairs: Vec<(String, String)>,
-    limit: Option<u32>,
+    page_size: Option<u64>,
     marker: Option<String>,
 }
 
@@ -74,15 +76,26 @@ impl ComputeImageQuery {
         self.set("changes-since", time.into())
     }
 
-    /// Images per page.
-    pub fn limit(mut self, n: u32) -> Self {
-        self.limit = Some(n);
+    /// Images per request, Nova's `limit`. The total is capped with
+    /// [`Paginator::max_items`].
+    ///
+    /// ```
+    /// let q = openstack_images::ComputeImageQuery::new().page_size(200);
+    /// assert_eq!(q.to_pairs(), [("limit".to_owned(), "200".to_owned())]);
+    /// ```
+    pub fn page_size(mut self, images: u64) -> Self {
+        self.page_size = Some(images);
         self
     }
 
     /// Start after this image id.
-    pub fn marker(mut self, id: impl Into<String>) -> Self {
-        self.marker = Some(id.into());
+    ///
+    /// ```
+    /// let q = openstack_images::ComputeImageQuery::new().marker("1bea47ed-f6a9-463b-b423-14b9cca9ad27");
+    /// assert_eq!(q.to_pairs()[0].0, "marker");
+    /// ```
+    pub fn marker(mut self, image_id: &str) -> Self {
+        self.marker = Some(image_id.to_owned());
         self
     }
 
@@ -119,7 +132,7 @@ impl ComputeImageQuery {
     /// The query as `key=value` pairs.
     pub fn to_pairs(&self) -> Vec<(String, String)> {
         let mut out = self.pairs.clone();
-        if let Some(n) = self.limit {
+        if let Some(n) = self.page_size {
             out.push(("limit".into(), n.to_string()));
         }
         if let Some(m) = &self.marker {
@@ -170,7 +183,39 @@ fn image_path(id: &str) -> Result<String> {
     Ok(format!("images/{}", seg(id)))
 }
 
-impl ComputeImages {
+/// The images of a Nova listing, one page at a time (from [`ComputeImagesApi::list`]).
+pub type ComputeImagePaginator = Paginator<ComputeImage>;
+
+/// `GET /images/detail` as a page source: the caller's filters, with the marker and page
+/// size of each page.
+struct ComputeImagePages {
+    api: ComputeImagesApi,
+    query: ComputeImageQuery,
+}
+
+impl PageSource for ComputeImagePages {
+    type Item = ComputeImage;
+
+    fn fetch_page(
+        &self,
+        marker: Option<String>,
+        page_size: Option<u64>,
+    ) -> BoxFuture<'static, Result<Page<ComputeImage>>> {
+        let api = self.api.clone();
+        let query = ComputeImageQuery {
+            marker,
+            page_size,
+            ..self.query.clone()
+        };
+        Box::pin(async move { api.list_page(&query).await })
+    }
+
+    fn marker_after(&self, image: &ComputeImage) -> Option<String> {
+        Some(image.id.clone())
+    }
+}
+
+impl ComputeImagesApi {
     async fn json<T: serde::de::DeserializeOwned>(&self, req: Req) -> Result<T> {
         self.client.send_json(req).await.map_err(explain)
     }
@@ -180,7 +225,7 @@ impl ComputeImages {
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use openstack_images::ComputeImageQuery;
-    /// let page = client.compute_images().list_page(&ComputeImageQuery::new().limit(2)).await?;
+    /// let page = client.compute_images().list_page(&ComputeImageQuery::new().page_size(2)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn list_page(&self, query: &ComputeImageQuery) -> Result<Page<ComputeImage>> {
@@ -199,52 +244,39 @@ impl ComputeImages {
     }
 
     /// Every image, following `images_links` (rel `next`), one page in memory at a time.
+    /// The next request is built from the query and the link's marker.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// use openstack_images::ComputeImageQuery;
-    /// let all: Vec<_> = client.compute_images().list(ComputeImageQuery::new().limit(2)).try_collect().await?;
+    /// let mut images = client.compute_images().list(ComputeImageQuery::new().page_size(2));
+    /// while let Some(image) = images.try_next().await? {
+    ///     println!("{} {:?}", image.id, image.name);
+    /// }
     /// # Ok(()) }
     /// ```
-    pub fn list(
-        &self,
-        query: ComputeImageQuery,
-    ) -> impl Stream<Item = Result<ComputeImage>> + Send + 'static {
-        let this = self.clone();
-        let first = query.marker.clone();
-        stream::try_unfold(
-            (
-                this,
-                query,
-                Some(first),
-                std::collections::HashSet::<String>::new(),
-            ),
-            |(this, query, marker, mut seen)| async move {
-                let Some(marker) = marker else {
-                    return Ok(None);
-                };
-                let q = ComputeImageQuery {
-                    marker: marker.clone(),
-                    ..query.clone()
-                };
-                let page = this.list_page(&q).await?;
-                let next = match page.next_marker.clone() {
-                    Some(m) if !seen.insert(m.clone()) => {
-                        return Err(Error::Protocol(format!(
-                            "the server returned marker {m} again: stopping instead of looping"
-                        )));
-                    }
-                    Some(m) => Some(Some(m)),
-                    None => None,
-                };
-                Ok(Some((
-                    stream::iter(page.items.into_iter().map(Ok)),
-                    (this, query, next, seen),
-                )))
-            },
-        )
-        .try_flatten()
+    pub fn list(&self, query: ComputeImageQuery) -> ComputeImagePaginator {
+        let start = query.marker.clone();
+        let page_size = query.page_size;
+        let source = ComputeImagePages {
+            api: self.clone(),
+            query,
+        };
+        Paginator::new(source, start, page_size)
+    }
+
+    /// Every page of a listing (the same as `list(query).pages()`).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use futures_util::TryStreamExt;
+    /// use openstack_images::ComputeImageQuery;
+    /// let pages: Vec<_> = client.compute_images().pages(ComputeImageQuery::new().page_size(2)).try_collect().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(&self, query: ComputeImageQuery) -> Pages<ComputeImage> {
+        self.list(query).pages()
     }
 
     /// Every image, collected.
@@ -412,5 +444,45 @@ impl ComputeImages {
             .await
             .map(drop)
             .map_err(explain)
+    }
+}
+
+/// Nova's timestamps as times, and its size as bytes.
+impl ComputeImage {
+    /// `created` as a time (the field keeps the server's text); an error names the field if
+    /// it is not a timestamp.
+    ///
+    /// ```
+    /// let image: openstack_images::ComputeImage =
+    ///     serde_json::from_str(r#"{"id": "x", "created": "2026-11-23T12:57:41Z"}"#).unwrap();
+    /// assert!(image.created_time()?.is_some());
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn created_time(&self) -> Result<Option<SystemTime>> {
+        field_time("created", self.created.as_deref())
+    }
+
+    /// `updated` as a time (the field keeps the server's text).
+    ///
+    /// ```
+    /// let image: openstack_images::ComputeImage =
+    ///     serde_json::from_str(r#"{"id": "x", "updated": "2026-11-23T12:57:41Z"}"#).unwrap();
+    /// assert!(image.updated_time()?.is_some());
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn updated_time(&self) -> Result<Option<SystemTime>> {
+        field_time("updated", self.updated.as_deref())
+    }
+
+    /// The data size in bytes, from `OS-EXT-IMG-SIZE:size` (`None` if absent or negative).
+    ///
+    /// ```
+    /// let image: openstack_images::ComputeImage =
+    ///     serde_json::from_str(r#"{"id": "x", "OS-EXT-IMG-SIZE:size": 74185822}"#).unwrap();
+    /// assert_eq!(image.size_bytes(), Some(74_185_822u64));
+    /// ```
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.os_ext_img_size_size
+            .and_then(|n| u64::try_from(n).ok())
     }
 }

@@ -1,7 +1,10 @@
 //! Images: list, get, create, update, delete, tags, actions, lookups.
 
-use futures_core::Stream;
-use futures_util::{TryStreamExt, stream};
+use std::marker::PhantomData;
+use std::time::SystemTime;
+
+use futures_util::TryStreamExt;
+use futures_util::future::BoxFuture;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
@@ -11,7 +14,8 @@ use crate::error::{Error, Result, exactly_one};
 use crate::generated::{Image, ImageCreate};
 use crate::image::patch::{ImagePatch, PATCH_MEDIA_TYPE};
 use crate::image::query::ImageListQuery;
-use crate::paging::{Page, marker_of, resolve_link};
+use crate::paging::{Page, PageSource, Pages, Paginator, next_marker_from_link};
+use crate::timestamp::field_time;
 use crate::validate::{check_path_value, check_tag};
 
 /// The Image service (Glance v2) of a [`Client`].
@@ -23,7 +27,7 @@ use crate::validate::{check_path_value, check_tag};
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
-pub struct Images {
+pub struct ImagesApi {
     pub(crate) client: Client,
 }
 
@@ -35,12 +39,15 @@ impl Client {
     /// let images = client.images();
     /// # }
     /// ```
-    pub fn images(&self) -> Images {
-        Images {
+    pub fn images(&self) -> ImagesApi {
+        ImagesApi {
             client: self.clone(),
         }
     }
 }
+
+/// The images of a listing, one page at a time (from [`ImagesApi::list`]).
+pub type ImagePaginator = Paginator<Image>;
 
 #[derive(Deserialize)]
 struct ImagesBody<T> {
@@ -61,18 +68,46 @@ impl ListItem for Image {
     }
 }
 
+/// `GET /v2/images` as a page source: the query is the caller's, only marker and page
+/// size change from page to page.
+struct ImagePages<T> {
+    api: ImagesApi,
+    query: ImageListQuery,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T: ListItem> PageSource for ImagePages<T> {
+    type Item = T;
+
+    fn fetch_page(
+        &self,
+        marker: Option<String>,
+        page_size: Option<u64>,
+    ) -> BoxFuture<'static, Result<Page<T>>> {
+        let api = self.api.clone();
+        let mut query = self.query.clone();
+        query.page_size = page_size;
+        query.marker = marker;
+        Box::pin(async move { api.list_page_of::<T>(&query).await })
+    }
+
+    fn marker_after(&self, item: &T) -> Option<String> {
+        item.marker_id()
+    }
+}
+
 pub(crate) fn image_path(id: &str) -> Result<String> {
     check_path_value("image id", id)?;
     Ok(format!("images/{}", seg(id)))
 }
 
-impl Images {
+impl ImagesApi {
     /// One page of images. `next_marker` is set when Glance says there may be more.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use openstack_images::ImageListQuery;
-    /// let page = client.images().list_page(&ImageListQuery::new().limit(10)).await?;
+    /// let page = client.images().list_page(&ImageListQuery::new().page_size(10)).await?;
     /// println!("{} images, more: {}", page.items.len(), !page.is_last());
     /// # Ok(()) }
     /// ```
@@ -90,17 +125,13 @@ impl Images {
         let body: ImagesBody<T> = self.client.send_json(req).await?;
         // Glance's `next` keeps only the last value of repeated parameters, so only its
         // marker is used; the request for the next page is built from our own query.
-        let next_marker = match body.next.as_deref() {
-            None => None,
-            Some(_) if body.images.is_empty() => None,
-            Some(href) => resolve_link(&base, href)
-                .and_then(|u| marker_of(&u))
-                .or_else(|| body.images.last().and_then(ListItem::marker_id)),
-        };
+        let next_marker =
+            next_marker_from_link(&base, body.next.as_deref(), &body.images, T::marker_id);
         Ok(Page::new(body.images, next_marker))
     }
 
-    /// Every page of a listing, fetched one after the other as the stream is polled.
+    /// Every page of a listing, fetched one after the other as the stream is polled
+    /// (the same as `list(query).pages()`).
     ///
     /// Fails with [`Error::Protocol`] instead of looping if the server hands back a marker
     /// it was already given.
@@ -109,67 +140,39 @@ impl Images {
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// use openstack_images::ImageListQuery;
-    /// let pages: Vec<_> = client.images().pages(ImageListQuery::new().limit(100)).try_collect().await?;
+    /// let pages: Vec<_> = client.images().pages(ImageListQuery::new().page_size(100)).try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub fn pages(
-        &self,
-        query: ImageListQuery,
-    ) -> impl Stream<Item = Result<Page<Image>>> + Send + 'static {
-        self.pages_of(query)
+    pub fn pages(&self, query: ImageListQuery) -> Pages<Image> {
+        self.list(query).pages()
     }
 
-    pub(crate) fn pages_of<T: ListItem>(
-        &self,
-        query: ImageListQuery,
-    ) -> impl Stream<Item = Result<Page<T>>> + Send + 'static {
-        let images = self.clone();
+    pub(crate) fn paginator_of<T: ListItem>(&self, query: ImageListQuery) -> Paginator<T> {
         let start = query.marker.clone();
-        let seen = std::collections::HashSet::<String>::new();
-        stream::try_unfold(
-            (images, query, Some(start), seen),
-            |(images, query, marker, mut seen)| async move {
-                let Some(marker) = marker else {
-                    return Ok(None);
-                };
-                let q = match &marker {
-                    Some(m) => query.without_marker().marker(m.clone()),
-                    None => query.without_marker(),
-                };
-                let page = images.list_page_of::<T>(&q).await?;
-                let next = match &page.next_marker {
-                    Some(m) if !seen.insert(m.clone()) || marker.as_deref() == Some(m) => {
-                        return Err(Error::Protocol(format!(
-                            "the server returned marker {m} again: stopping instead of looping"
-                        )));
-                    }
-                    Some(m) => Some(Some(m.clone())),
-                    None => None,
-                };
-                Ok(Some((page, (images, query, next, seen))))
-            },
-        )
+        let page_size = query.page_size;
+        let source = ImagePages {
+            api: self.clone(),
+            query: query.without_marker(),
+            item: PhantomData,
+        };
+        Paginator::new(source, start, page_size)
     }
 
     /// Every image matching the query, as a stream that holds one page in memory at a time.
+    /// Cap the total with [`Paginator::max_items`]; see [`Paginator`] for the rest.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// use openstack_images::ImageListQuery;
-    /// let mut stream = std::pin::pin!(client.images().list(ImageListQuery::new().owner("a7509e1a")));
-    /// while let Some(image) = stream.try_next().await? {
+    /// let mut images = client.images().list(ImageListQuery::new().owner("a7509e1a"));
+    /// while let Some(image) = images.try_next().await? {
     ///     println!("{} {:?}", image.id, image.name);
     /// }
     /// # Ok(()) }
     /// ```
-    pub fn list(
-        &self,
-        query: ImageListQuery,
-    ) -> impl Stream<Item = Result<Image>> + Send + 'static {
-        self.pages(query)
-            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
-            .try_flatten()
+    pub fn list(&self, query: ImageListQuery) -> ImagePaginator {
+        self.paginator_of(query)
     }
 
     /// Every image matching the query, collected.
@@ -307,6 +310,48 @@ impl Images {
             .map(drop)
     }
 
+    /// Adds several tags, one request each (Glance has no call for several); stops at the
+    /// first failure. Every tag is checked before the first request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().add_tags("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ["base", "linux"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn add_tags<S: AsRef<str>>(
+        &self,
+        id: &str,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let tags: Vec<S> = tags.into_iter().collect();
+        tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
+        for tag in &tags {
+            self.add_tag(id, tag.as_ref()).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes several tags, one request each; stops at the first failure (404 for a tag
+    /// the image does not have). Every tag is checked before the first request.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().remove_tags("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ["old", "stale"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn remove_tags<S: AsRef<str>>(
+        &self,
+        id: &str,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
+        let tags: Vec<S> = tags.into_iter().collect();
+        tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
+        for tag in &tags {
+            self.remove_tag(id, tag.as_ref()).await?;
+        }
+        Ok(())
+    }
+
     /// Deactivates an image: its data cannot be downloaded until it is reactivated.
     ///
     /// ```no_run
@@ -391,17 +436,20 @@ fn looks_like_uuid(s: &str) -> bool {
     s.len() == 36 && hex == 32 && s.chars().filter(|c| *c == '-').count() == 4
 }
 
-/// Typed access to custom properties, which Glance stores as strings but other clouds may
-/// return as booleans or numbers.
+/// Typed access to custom properties (the ones outside the schema, kept in
+/// [`Image::extra`]), which Glance stores as strings but other clouds may return as booleans
+/// or numbers; vendor fields; timestamps as times.
 impl Image {
-    /// A property by name: a typed field's value as JSON, or a custom property as sent.
+    /// A custom property (one the schema does not define) as sent; schema properties are
+    /// fields (`image.os_distro`), not found here.
     ///
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "name": "n", "my_key": "v"}"#).unwrap();
-    /// assert_eq!(image.property("my_key"), Some(&serde_json::json!("v")));
+    /// assert_eq!(image.custom_property("my_key"), Some(&serde_json::json!("v")));
+    /// assert_eq!(image.custom_property("name"), None);
     /// ```
-    pub fn property(&self, key: &str) -> Option<&Value> {
+    pub fn custom_property(&self, key: &str) -> Option<&Value> {
         self.extra.get(key)
     }
 
@@ -410,9 +458,9 @@ impl Image {
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "hw_qemu_guest_agent": "yes"}"#).unwrap();
-    /// assert_eq!(image.property_str("hw_qemu_guest_agent"), Some("yes"));
+    /// assert_eq!(image.custom_property_str("hw_qemu_guest_agent"), Some("yes"));
     /// ```
-    pub fn property_str(&self, key: &str) -> Option<&str> {
+    pub fn custom_property_str(&self, key: &str) -> Option<&str> {
         self.extra.get(key).and_then(Value::as_str)
     }
 
@@ -422,11 +470,11 @@ impl Image {
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "a": "True", "b": false, "c": "maybe"}"#).unwrap();
-    /// assert_eq!(image.property_bool("a"), Some(true));
-    /// assert_eq!(image.property_bool("b"), Some(false));
-    /// assert_eq!(image.property_bool("c"), None);
+    /// assert_eq!(image.custom_property_bool("a"), Some(true));
+    /// assert_eq!(image.custom_property_bool("b"), Some(false));
+    /// assert_eq!(image.custom_property_bool("c"), None);
     /// ```
-    pub fn property_bool(&self, key: &str) -> Option<bool> {
+    pub fn custom_property_bool(&self, key: &str) -> Option<bool> {
         match self.extra.get(key)? {
             Value::Bool(b) => Some(*b),
             Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
@@ -444,11 +492,11 @@ impl Image {
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "a": "42", "b": 7, "c": "x"}"#).unwrap();
-    /// assert_eq!(image.property_i64("a"), Some(42));
-    /// assert_eq!(image.property_i64("b"), Some(7));
-    /// assert_eq!(image.property_i64("c"), None);
+    /// assert_eq!(image.custom_property_i64("a"), Some(42));
+    /// assert_eq!(image.custom_property_i64("b"), Some(7));
+    /// assert_eq!(image.custom_property_i64("c"), None);
     /// ```
-    pub fn property_i64(&self, key: &str) -> Option<i64> {
+    pub fn custom_property_i64(&self, key: &str) -> Option<i64> {
         match self.extra.get(key)? {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -456,48 +504,98 @@ impl Image {
         }
     }
 
-    /// Vendor field `virtual_env_type` (Huawei Cloud IMS: FusionCompute, Ironic, DataImage,
+    /// The data size in bytes: Glance's `size`, which is never negative (`None` if it is,
+    /// or absent).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "size": 13267968}"#).unwrap();
+    /// assert_eq!(image.size_bytes(), Some(13_267_968u64));
+    /// ```
+    pub fn size_bytes(&self) -> Option<u64> {
+        self.size.and_then(|n| u64::try_from(n).ok())
+    }
+
+    /// `created_at` as a time (the field keeps the server's text); an error names the
+    /// field if it is not a timestamp.
+    ///
+    /// ```
+    /// use std::time::{Duration, UNIX_EPOCH};
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "created_at": "2026-11-23T12:57:41Z"}"#).unwrap();
+    /// assert_eq!(image.created_at_time()?, Some(UNIX_EPOCH + Duration::from_secs(1_795_438_661)));
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn created_at_time(&self) -> Result<Option<SystemTime>> {
+        field_time("created_at", self.created_at.as_deref())
+    }
+
+    /// `updated_at` as a time (the field keeps the server's text).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "updated_at": "2026-11-23T12:57:41Z"}"#).unwrap();
+    /// assert!(image.updated_at_time()?.is_some());
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn updated_at_time(&self) -> Result<Option<SystemTime>> {
+        field_time("updated_at", self.updated_at.as_deref())
+    }
+
+    /// Huawei Cloud IMS field `virtual_env_type` (FusionCompute, Ironic, DataImage,
     /// IsoImage).
     ///
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "virtual_env_type": "FusionCompute"}"#).unwrap();
-    /// assert_eq!(image.virtual_env_type(), Some("FusionCompute"));
+    /// assert_eq!(image.huawei_virtual_env_type(), Some("FusionCompute"));
     /// ```
-    pub fn virtual_env_type(&self) -> Option<&str> {
-        self.property_str("virtual_env_type")
+    pub fn huawei_virtual_env_type(&self) -> Option<&str> {
+        self.custom_property_str("virtual_env_type")
     }
 
-    /// Vendor field `deleted` (Huawei Cloud IMS).
+    /// Huawei Cloud IMS field `__os_type` (Linux, Windows, Other); the schema's `os_type`
+    /// (`linux`, `windows`) is the field [`Image::os_type`](crate::Image).
+    ///
+    /// ```
+    /// let image: openstack_images::Image =
+    ///     serde_json::from_str(r#"{"id": "x", "__os_type": "Linux"}"#).unwrap();
+    /// assert_eq!(image.huawei_os_type(), Some("Linux"));
+    /// ```
+    pub fn huawei_os_type(&self) -> Option<&str> {
+        self.custom_property_str("__os_type")
+    }
+
+    /// Huawei Cloud IMS field `deleted`.
     ///
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "deleted": false}"#).unwrap();
-    /// assert_eq!(image.deleted(), Some(false));
+    /// assert_eq!(image.huawei_deleted(), Some(false));
     /// ```
-    pub fn deleted(&self) -> Option<bool> {
-        self.property_bool("deleted")
+    pub fn huawei_deleted(&self) -> Option<bool> {
+        self.custom_property_bool("deleted")
     }
 
-    /// Vendor field `deleted_at` (Huawei Cloud IMS), as sent.
+    /// Huawei Cloud IMS field `deleted_at`, as sent.
     ///
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "deleted_at": "2026-01-01T00:00:00Z"}"#).unwrap();
-    /// assert_eq!(image.deleted_at(), Some("2026-01-01T00:00:00Z"));
+    /// assert_eq!(image.huawei_deleted_at(), Some("2026-01-01T00:00:00Z"));
     /// ```
-    pub fn deleted_at(&self) -> Option<&str> {
-        self.property_str("deleted_at")
+    pub fn huawei_deleted_at(&self) -> Option<&str> {
+        self.custom_property_str("deleted_at")
     }
 
-    /// Vendor field `metadata` (an object some clouds return), if present.
+    /// Vendor field `metadata` (an object some clouds add to the image), if present.
     ///
     /// ```
     /// let image: openstack_images::Image =
     ///     serde_json::from_str(r#"{"id": "x", "metadata": {"k": "v"}}"#).unwrap();
-    /// assert_eq!(image.metadata().unwrap()["k"], "v");
+    /// assert_eq!(image.vendor_metadata().unwrap()["k"], "v");
     /// ```
-    pub fn metadata(&self) -> Option<&serde_json::Map<String, Value>> {
+    pub fn vendor_metadata(&self) -> Option<&serde_json::Map<String, Value>> {
         self.extra.get("metadata").and_then(Value::as_object)
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{Req, ServiceType};
 use crate::error::{Error, Result};
-use crate::image::images::{Images, image_path};
+use crate::image::images::{ImagesApi, image_path};
 
 /// How Glance obtains the data of an import.
 ///
@@ -22,7 +22,7 @@ use crate::image::images::{Images, image_path};
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ImportMethod {
-    /// Data staged before with [`Images::stage`].
+    /// Data staged before with [`ImagesApi::stage`].
     GlanceDirect,
     /// Glance downloads the data from a URL (subject to the operator's
     /// `[import_filtering_opts]`).
@@ -83,7 +83,7 @@ impl ImportMethod {
     }
 }
 
-/// An import request, built by [`Images::import`] and sent by [`Import::send`].
+/// An import request, built by [`ImagesApi::import`] and sent by [`Import::send`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -100,7 +100,7 @@ impl ImportMethod {
 #[derive(Debug)]
 #[must_use = "an import does nothing until `.send().await`"]
 pub struct Import {
-    images: Images,
+    images: ImagesApi,
     id: String,
     method: ImportMethod,
     stores: Option<Vec<String>>,
@@ -109,7 +109,7 @@ pub struct Import {
 }
 
 impl Import {
-    /// The stores to import into (multi-store clouds; see [`Images::stores_info`]).
+    /// The stores to import into (multi-store clouds; see [`ImagesApi::stores_info`]).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -169,7 +169,7 @@ impl Import {
     }
 
     /// Starts the import (Glance answers 202 and works in the background; follow it with
-    /// [`Images::wait_for_status`]).
+    /// [`ImagesApi::wait_for_status`]).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -255,7 +255,7 @@ pub struct QuotaUsage {
     pub usage: i64,
 }
 
-impl Images {
+impl ImagesApi {
     /// An import request for an image (`POST /v2/images/{id}/import`); see [`Import`].
     ///
     /// ```no_run
@@ -271,10 +271,10 @@ impl Images {
     ///     .await?;
     /// # Ok(()) }
     /// ```
-    pub fn import(&self, id: impl Into<String>, method: ImportMethod) -> Import {
+    pub fn import(&self, id: &str, method: ImportMethod) -> Import {
         Import {
             images: self.clone(),
-            id: id.into(),
+            id: id.to_owned(),
             method,
             stores: None,
             all_stores: None,

@@ -1,5 +1,7 @@
 //! Image members: the projects a `shared` image is offered to, and their answers.
 
+use std::time::SystemTime;
+
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
@@ -7,7 +9,8 @@ use serde_json::json;
 use crate::client::{Req, ServiceType, seg};
 use crate::error::Result;
 use crate::generated::{Member, MemberStatus};
-use crate::image::images::{Images, image_path};
+use crate::image::images::{ImagesApi, image_path};
+use crate::timestamp::field_time;
 use crate::validate::check_path_value;
 
 #[derive(Deserialize)]
@@ -20,7 +23,7 @@ fn member_path(image_id: &str, member: &str) -> Result<String> {
     Ok(format!("{}/members/{}", image_path(image_id)?, seg(member)))
 }
 
-impl Images {
+impl ImagesApi {
     /// Offers a `shared` image to a project (its status starts as `pending`).
     ///
     /// ```no_run
@@ -36,7 +39,8 @@ impl Images {
         self.client.send_json(req).await
     }
 
-    /// The projects an image is shared with.
+    /// The projects an image is shared with. Glance answers this in one response, without
+    /// `limit` or `marker`, so it is a `Vec` rather than a paginator.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -107,5 +111,32 @@ impl Images {
             member_path(image_id, project_id)?,
         );
         self.client.send(req).await.map(drop)
+    }
+}
+
+/// A membership's timestamps as times (the fields keep the server's text).
+impl Member {
+    /// `created_at` as a time; an error names the field if it is not a timestamp.
+    ///
+    /// ```
+    /// let m: openstack_images::Member = serde_json::from_str(
+    ///     r#"{"member_id": "p", "created_at": "2026-11-23T12:57:41Z"}"#,
+    /// ).unwrap();
+    /// assert!(m.created_at_time()?.is_some());
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn created_at_time(&self) -> Result<Option<SystemTime>> {
+        field_time("created_at", self.created_at.as_deref())
+    }
+
+    /// `updated_at` as a time.
+    ///
+    /// ```
+    /// let m: openstack_images::Member = serde_json::from_str(r#"{"member_id": "p"}"#).unwrap();
+    /// assert_eq!(m.updated_at_time()?, None);
+    /// # Ok::<(), openstack_images::Error>(())
+    /// ```
+    pub fn updated_at_time(&self) -> Result<Option<SystemTime>> {
+        field_time("updated_at", self.updated_at.as_deref())
     }
 }

@@ -9,4 +9,5 @@ pub mod patch;
 pub mod query;
 pub mod raw;
 pub mod schemas;
+pub mod tasks;
 pub mod wait;

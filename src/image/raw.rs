@@ -2,16 +2,18 @@
 //! kept exactly, for tools that print or diff what the server said. The typed
 //! [`Image`](crate::Image) leaves absent and empty values out when it is serialized.
 
-use futures_core::Stream;
-use futures_util::{TryStreamExt, stream};
 use reqwest::Method;
 use serde_json::Value;
 
 use crate::client::{Req, ServiceType};
 use crate::error::Result;
-use crate::image::images::{Images, ListItem, image_path};
+use crate::image::images::{ImagesApi, ListItem, image_path};
 use crate::image::query::ImageListQuery;
-use crate::paging::Page;
+use crate::paging::{Page, Paginator};
+
+/// The images of a listing as raw JSON objects, one page at a time (from
+/// [`ImagesApi::list_json`]).
+pub type ImageJsonPaginator = Paginator<Value>;
 
 impl ListItem for Value {
     fn marker_id(&self) -> Option<String> {
@@ -19,7 +21,7 @@ impl ListItem for Value {
     }
 }
 
-impl Images {
+impl ImagesApi {
     /// One image by id, as the JSON object the API returned.
     ///
     /// ```no_run
@@ -33,7 +35,7 @@ impl Images {
         self.client.send_json(req).await
     }
 
-    /// One image by id or name (as [`Images::find`]), as the JSON object the API returned.
+    /// One image by id or name (as [`ImagesApi::find`]), as the JSON object the API returned.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -45,12 +47,12 @@ impl Images {
         self.get_json(&image.id).await
     }
 
-    /// One page of images as raw JSON objects; paged exactly like [`Images::list_page`].
+    /// One page of images as raw JSON objects; paged exactly like [`ImagesApi::list_page`].
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use openstack_images::ImageListQuery;
-    /// let page = client.images().list_page_json(&ImageListQuery::new().limit(10)).await?;
+    /// let page = client.images().list_page_json(&ImageListQuery::new().page_size(10)).await?;
     /// # Ok(()) }
     /// ```
     pub async fn list_page_json(&self, query: &ImageListQuery) -> Result<Page<Value>> {
@@ -58,23 +60,18 @@ impl Images {
     }
 
     /// Every image matching the query as raw JSON objects, one page in memory at a time;
-    /// the same pagination (and repeated-marker protection) as [`Images::list`].
+    /// the same pagination (and repeated-marker protection) as [`ImagesApi::list`].
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
     /// use openstack_images::ImageListQuery;
     /// let all: Vec<serde_json::Value> =
-    ///     client.images().list_json(ImageListQuery::new().limit(50)).try_collect().await?;
+    ///     client.images().list_json(ImageListQuery::new().page_size(50)).try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub fn list_json(
-        &self,
-        query: ImageListQuery,
-    ) -> impl Stream<Item = Result<Value>> + Send + 'static {
-        self.pages_of::<Value>(query)
-            .map_ok(|page| stream::iter(page.items.into_iter().map(Ok)))
-            .try_flatten()
+    pub fn list_json(&self, query: ImageListQuery) -> ImageJsonPaginator {
+        self.paginator_of(query)
     }
 }
 

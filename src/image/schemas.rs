@@ -1,4 +1,4 @@
-//! The schema endpoints (`/v2/schemas/*`) and image tasks (`/v2/tasks`).
+//! The schema endpoints (`/v2/schemas/*`).
 
 use std::collections::BTreeMap;
 
@@ -6,11 +6,9 @@ use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::{Req, ServiceType, seg};
+use crate::client::{Req, ServiceType};
 use crate::error::Result;
-use crate::generated::Task;
-use crate::image::images::Images;
-use crate::validate::check_path_value;
+use crate::image::images::ImagesApi;
 
 /// Which schema to fetch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,12 +124,7 @@ pub struct JsonSchema {
     pub extra: BTreeMap<String, Value>,
 }
 
-#[derive(Deserialize)]
-struct TasksBody {
-    tasks: Vec<Task>,
-}
-
-impl Images {
+impl ImagesApi {
     /// Fetches one of Glance's schemas.
     ///
     /// ```no_run
@@ -164,55 +157,5 @@ impl Images {
             format!("schemas/{}", kind.as_str()),
         );
         self.client.send_json(req).await
-    }
-
-    /// The image tasks the caller can see (imports, for example).
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// for t in client.images().tasks().await? {
-    ///     println!("{} {:?}", t.id, t.status);
-    /// }
-    /// # Ok(()) }
-    /// ```
-    pub async fn tasks(&self) -> Result<Vec<Task>> {
-        let body: TasksBody = self
-            .client
-            .send_json(Req::new(ServiceType::Image, Method::GET, "tasks"))
-            .await?;
-        Ok(body.tasks)
-    }
-
-    /// One task by id.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// let t = client.images().task("6ba4a2f8-5cb1-4a7b-a3c5-fb0e2c2b1e4e").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn task(&self, id: &str) -> Result<Task> {
-        check_path_value("task id", id)?;
-        let req = Req::new(
-            ServiceType::Image,
-            Method::GET,
-            format!("tasks/{}", seg(id)),
-        );
-        self.client.send_json(req).await
-    }
-
-    /// The tasks of one image (`GET /v2/images/{id}/tasks`).
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// let t = client.images().image_tasks("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
-    /// # Ok(()) }
-    /// ```
-    pub async fn image_tasks(&self, image_id: &str) -> Result<Vec<Task>> {
-        let path = format!("{}/tasks", crate::image::images::image_path(image_id)?);
-        let body: TasksBody = self
-            .client
-            .send_json(Req::new(ServiceType::Image, Method::GET, path))
-            .await?;
-        Ok(body.tasks)
     }
 }

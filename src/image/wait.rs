@@ -1,5 +1,5 @@
 //! Waiting for an image to reach a status, and the create-upload-wait convenience
-//! ([`Images::create_with_data`]) built on it.
+//! ([`ImagesApi::create_with_data`]) built on it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,10 +9,10 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::generated::{Image, ImageCreate, ImageStatus};
 use crate::image::data::{DataSource, Progress};
-use crate::image::images::Images;
+use crate::image::images::ImagesApi;
 use crate::image::import::ImportMethod;
 
-/// Options of [`Images::create_with_data`], sent by [`CreateWithData::send`].
+/// Options of [`ImagesApi::create_with_data`], sent by [`CreateWithData::send`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -30,7 +30,7 @@ use crate::image::import::ImportMethod;
 /// ```
 #[must_use = "nothing is created until `.send().await`"]
 pub struct CreateWithData {
-    images: Images,
+    images: ImagesApi,
     create: ImageCreate,
     source: DataSource,
     via_import: bool,
@@ -123,9 +123,9 @@ impl CreateWithData {
         let id = image.id.clone();
         let result = async {
             let upload = if self.via_import {
-                images.stage(id.clone(), self.source)
+                images.stage(&id, self.source)
             } else {
-                images.upload(id.clone(), self.source)
+                images.upload(&id, self.source)
             };
             let upload = match self.progress {
                 Some(p) => upload.progress(move |a, b| p(a, b)),
@@ -134,7 +134,7 @@ impl CreateWithData {
             upload.send().await?;
             if self.via_import {
                 images
-                    .import(id.clone(), ImportMethod::GlanceDirect)
+                    .import(&id, ImportMethod::GlanceDirect)
                     .send()
                     .await?;
             }
@@ -168,7 +168,7 @@ fn prop_str(image: &Image, key: &str) -> String {
     }
 }
 
-/// What one poll of [`Images::wait_for_status`] concludes.
+/// What one poll of [`ImagesApi::wait_for_status`] concludes.
 #[derive(Debug, PartialEq)]
 enum Poll {
     Done,
@@ -194,7 +194,7 @@ fn wait_verdict(image: &Image, wanted: &[ImageStatus], busy: bool) -> Poll {
     }
 }
 
-impl Images {
+impl ImagesApi {
     /// Polls the image until its status is one of `wanted` (200 ms between polls, doubling
     /// up to 2 s), and returns it. Fails with [`Error::WaitTimeout`] after `timeout`, and
     /// with [`Error::ImageFailed`] as soon as the image is killed or deleted, or an import

@@ -12,7 +12,7 @@
 ///     .tag("linux")
 ///     .created_at(Cmp::Gte, "2026-01-01T00:00:00Z")
 ///     .sort("name", SortDir::Asc)
-///     .limit(100);
+///     .page_size(100);
 /// let pairs = q.to_pairs().unwrap();
 /// assert!(pairs.contains(&("tag".into(), "linux".into())));
 /// ```
@@ -23,7 +23,7 @@ pub struct ImageListQuery {
     pub(crate) sort: Vec<String>,
     pub(crate) sort_keys: Vec<String>,
     pub(crate) sort_dirs: Vec<String>,
-    pub(crate) limit: Option<u32>,
+    pub(crate) page_size: Option<u64>,
     pub(crate) marker: Option<String>,
 }
 

@@ -1,13 +1,10 @@
 //! Keystone authentication, endpoint selection and token lifecycle against the local stack
 //! (clouds `local`, `local-demo`, `local-appcred` of `$OS_CLIENT_CONFIG_FILE`).
 
-use openstack_images::clouds::{Interface, SearchPath};
+use openstack_images::clouds::Interface;
 use openstack_images::{Client, CloudConfig, Error, Secret, ServiceType};
 
-fn cloud(name: &str) -> CloudConfig {
-    let search = SearchPath::files(Some(crate::harness::clouds_yaml()), None);
-    CloudConfig::from_cloud_in(name, &search).unwrap_or_else(|e| panic!("cloud {name}: {e}"))
-}
+use crate::harness::{cloud, stack_secrets};
 
 fn client(cloud: CloudConfig) -> Client {
     Client::builder()
@@ -257,17 +254,7 @@ async fn trace_scenario_in_child() {
     let token = admin_token().await;
     let local = cloud("local");
     let appcred = cloud("local-appcred");
-    let mut secrets = vec![
-        token.clone(),
-        local.password.clone().unwrap().expose().to_owned(),
-        cloud("local-demo").password.unwrap().expose().to_owned(),
-        appcred
-            .application_credential_secret
-            .clone()
-            .unwrap()
-            .expose()
-            .to_owned(),
-    ];
+    let mut secrets = stack_secrets(&token);
 
     let c = client_with_revoked_token().await;
     c.raw_get_json(ServiceType::Image, "images").await.unwrap();

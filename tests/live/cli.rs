@@ -190,7 +190,7 @@ async fn image_create_show_set_unset_save_list_delete() {
         "extra",
     ]);
     let image = images.get(&id).await.unwrap();
-    assert!(image.property("owner_team").is_none());
+    assert!(image.custom_property("owner_team").is_none());
     assert!(!image.tags.contains(&"extra".to_owned()));
     fails(
         1,
@@ -428,7 +428,7 @@ async fn raw_listing_pages_like_the_typed_one() {
             .to_owned();
         cleanup.0.push(id);
     }
-    let q = ImageListQuery::new().tag(&tag).limit(1);
+    let q = ImageListQuery::new().tag(&tag).page_size(1);
     let typed: Vec<String> = images
         .list(q.clone())
         .map_ok(|i| i.id)

@@ -1,5 +1,6 @@
 //! The Compute images API against the real Nova API (which proxies to the real Glance).
 
+use futures_util::TryStreamExt;
 use openstack_images::{
     Client, ComputeImageQuery, ComputeImageStatus, ContainerFormat, DiskFormat, Error, ImageCreate,
 };
@@ -32,10 +33,14 @@ async fn list_get_and_paginate() {
         ids.push(glance_image(&c, &name, &[]).await);
     }
     let q = || ComputeImageQuery::new().name(name.clone());
-    let page = c.compute_images().list_page(&q().limit(1)).await.unwrap();
+    let page = c
+        .compute_images()
+        .list_page(&q().page_size(1))
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert!(page.next_marker.is_some(), "a full page has a next link");
-    let all = c.compute_images().list_all(q().limit(1)).await.unwrap();
+    let all = c.compute_images().list_all(q().page_size(1)).await.unwrap();
     let mut got: Vec<String> = all.iter().map(|i| i.id.clone()).collect();
     got.sort();
     ids.sort();
@@ -82,6 +87,58 @@ async fn list_get_and_paginate() {
     match e {
         Error::Api(a) => assert_eq!(a.title.as_deref(), Some("itemNotFound")),
         other => panic!("{other:?}"),
+    }
+}
+
+/// Nova's listing page by page: one image per page over three images, each page's marker
+/// the last id of that page, and `max_items` stopping across pages.
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_and_max_items() {
+    let c = admin();
+    let name = unique("nova-pages");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(glance_image(&c, &name, &[]).await);
+    }
+    ids.sort();
+    let q = || ComputeImageQuery::new().name(name.clone());
+    let pages: Vec<_> = c
+        .compute_images()
+        .pages(q().page_size(1))
+        .try_collect()
+        .await
+        .unwrap();
+    // Three full pages, then (Nova links every full page) an empty last one.
+    assert!(pages.len() >= 3, "{} pages", pages.len());
+    assert!(pages.iter().all(|p| p.items.len() <= 1));
+    for page in &pages[..3] {
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.next_marker.as_deref(), Some(page.items[0].id.as_str()));
+    }
+    assert!(pages.last().unwrap().is_last());
+    let mut paged: Vec<String> = pages
+        .iter()
+        .flat_map(|p| p.iter().map(|i| i.id.clone()))
+        .collect();
+    paged.sort();
+    assert_eq!(paged, ids);
+
+    // The same through the paginator's `pages()`, capped at two items across pages.
+    let capped: Vec<_> = c
+        .compute_images()
+        .list(q())
+        .page_size(1)
+        .max_items(2)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = capped.iter().map(|p| p.items.len()).collect();
+    assert_eq!(sizes, [1, 1]);
+    assert_eq!(capped[0].items[0].id, pages[0].items[0].id);
+    assert_eq!(capped[1].items[0].id, pages[1].items[0].id);
+    for id in &ids {
+        c.images().delete(id).await.unwrap();
     }
 }
 

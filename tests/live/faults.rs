@@ -9,22 +9,16 @@ use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 use openstack_images::{
-    Client, CloudConfig, ContainerFormat, DataSource, DiskFormat, Error, ImageCreate,
-    ImageListQuery, ImagePatch, ImageStatus, RetryPolicy, Secret, ServiceType, TransportKind,
+    Client, CloudConfig, DataSource, Error, ImageListQuery, ImagePatch, ImageStatus, RetryPolicy,
+    Secret, ServiceType, TransportKind,
 };
 use serde_json::{Value, json};
 
-use crate::harness::{Cleanup, require_stack, unique};
+use crate::harness::{
+    Cleanup, admin, cloud, download_all, empty_image, glance_proxy, glance_proxy_with,
+    image_with_data, patterned, raw, stack_secrets, unique,
+};
 use crate::proxy::{Fault, Proxy};
-
-fn cloud(name: &str) -> CloudConfig {
-    require_stack();
-    CloudConfig::from_cloud(name).unwrap_or_else(|e| panic!("cloud {name}: {e}"))
-}
-
-fn admin() -> Client {
-    Client::builder().cloud(cloud("local")).build().unwrap()
-}
 
 /// Retries fast enough for tests, with the default budget of 4.
 fn fast() -> RetryPolicy {
@@ -33,35 +27,14 @@ fn fast() -> RetryPolicy {
         .max_delay(Duration::from_secs(2))
 }
 
-/// A proxy in front of the real Glance, and a client whose image endpoint is the proxy
-/// (Keystone stays direct).
-async fn glance_proxy(retry: RetryPolicy) -> (Proxy, Client) {
-    glance_proxy_with(retry, |b| b).await
-}
-
-async fn glance_proxy_with(
-    retry: RetryPolicy,
-    tune: impl FnOnce(openstack_images::ClientBuilder) -> openstack_images::ClientBuilder,
-) -> (Proxy, Client) {
-    let real = admin().endpoint(ServiceType::Image).await.unwrap();
-    let proxy = Proxy::start(&real).await;
-    let cloud = cloud("local").image_endpoint_override(proxy.url("/v2"));
-    let client = tune(Client::builder().cloud(cloud).retry(retry))
-        .build()
-        .unwrap();
-    (proxy, client)
-}
-
-fn raw(name: &str) -> ImageCreate {
-    ImageCreate::new(name)
-        .container_format(ContainerFormat::Bare)
-        .disk_format(DiskFormat::Raw)
-}
-
-async fn new_image(client: &Client, cleanup: &mut Cleanup, prefix: &str) -> String {
-    let image = client.images().create(raw(&unique(prefix))).await.unwrap();
-    cleanup.0.push(image.id.clone());
-    image.id
+/// The error of listing a page of 5 images, which the test has made fail.
+async fn first_page_error(client: &Client) -> Error {
+    client
+        .images()
+        .list_page(&ImageListQuery::new().page_size(5))
+        .await
+        .map(|p| p.items.len())
+        .unwrap_err()
 }
 
 fn status(err: &Error) -> Option<u16> {
@@ -75,16 +48,8 @@ fn status(err: &Error) -> Option<u16> {
 async fn get_is_retried_on_503_and_honours_retry_after() {
     let (proxy, client) = glance_proxy(fast()).await;
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin(), &mut cleanup, "fault-ra").await;
-    proxy.on(
-        "GET",
-        &id,
-        2,
-        Fault::Status {
-            status: 503,
-            retry_after: Some("1"),
-        },
-    );
+    let id = empty_image(&admin(), &mut cleanup, "fault-ra").await.id;
+    proxy.on("GET", &id, 2, Fault::status_retry_after(503, "1"));
     let started = Instant::now();
     let image = client
         .images()
@@ -108,15 +73,12 @@ async fn retry_after_is_capped_by_max_delay_and_429_is_retried() {
         "GET",
         "/v2/images?",
         2,
-        Fault::Status {
-            status: 429,
-            retry_after: Some("3600"),
-        },
+        Fault::status_retry_after(429, "3600"),
     );
     let started = Instant::now();
     client
         .images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .expect("passes after two 429s");
     // Two honoured `Retry-After: 3600` would take two hours; capped, the three requests take
@@ -132,21 +94,8 @@ async fn retry_after_is_capped_by_max_delay_and_429_is_retried() {
 #[tokio::test]
 async fn the_retry_budget_ends_with_the_last_error() {
     let (proxy, client) = glance_proxy(fast().max_retries(2)).await;
-    proxy.on(
-        "GET",
-        "/v2/images?",
-        usize::MAX,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    proxy.on("GET", "/v2/images?", usize::MAX, Fault::status(503));
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(503), "{err}");
     assert_eq!(err.request_id(), Some("req-proxy-503"));
     assert!(err.is_retryable());
@@ -155,12 +104,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
     // RetryPolicy::none: exactly one attempt.
     let (proxy, client) = glance_proxy(RetryPolicy::none()).await;
     proxy.on("GET", "/v2/images?", usize::MAX, Fault::Html(502));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(502));
     assert_eq!(proxy.count(), 1);
 }
@@ -169,7 +113,7 @@ async fn the_retry_budget_ends_with_the_last_error() {
 async fn idempotent_methods_survive_resets_502_and_504() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-idem").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-idem").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
 
     // GET: reset before and in the middle of the response header.
@@ -185,15 +129,7 @@ async fn idempotent_methods_survive_resets_502_and_504() {
     assert_eq!(faults, ["reset-before-response", "reset-mid-headers"]);
 
     // PUT of a tag: 504 then 502.
-    proxy.on(
-        "PUT",
-        "/tags/",
-        1,
-        Fault::Status {
-            status: 504,
-            retry_after: None,
-        },
-    );
+    proxy.on("PUT", "/tags/", 1, Fault::status(504));
     proxy.on("PUT", "/tags/", 1, Fault::Html(502));
     client
         .images()
@@ -215,7 +151,7 @@ async fn idempotent_methods_survive_resets_502_and_504() {
 async fn a_body_cut_mid_way_is_a_transport_error_and_retried() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-midbody").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-midbody").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("GET", &id, 1, Fault::ResetMidBody(40));
     let image = client
@@ -261,29 +197,13 @@ async fn create_and_patch_are_never_retried() {
     cleanup.0.extend(made.iter().map(|i| i.id.clone()));
     assert_eq!(made.len(), 1, "created once, not twice");
 
-    proxy.on(
-        "POST",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("POST", "/v2/images", 1, Fault::status(503));
     let err = client.images().create(raw(&name)).await.unwrap_err();
     assert_eq!(status(&err), Some(503));
     assert_eq!(proxy.count_of("POST", "/v2/images"), 2);
 
     let id = made[0].id.clone();
-    proxy.on(
-        "PATCH",
-        &id,
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("PATCH", &id, 1, Fault::status(503));
     let err = client
         .images()
         .update(&id, ImagePatch::new().add("fault_key", "v"))
@@ -297,25 +217,17 @@ async fn create_and_patch_are_never_retried() {
 async fn image_actions_are_retried() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let image = admin
-        .images()
-        .create_with_data(raw(&unique("fault-action")), DataSource::bytes(&b"x"[..]))
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-action",
+        DataSource::bytes(&b"x"[..]),
+    )
+    .await;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("POST", "/actions/deactivate", 1, Fault::ResetBeforeResponse);
     client.images().deactivate(&image.id).await.unwrap();
-    proxy.on(
-        "POST",
-        "/actions/reactivate",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("POST", "/actions/reactivate", 1, Fault::status(503));
     client.images().reactivate(&image.id).await.unwrap();
     assert_eq!(proxy.count_of("POST", "/actions/"), 4);
     let got = admin.images().get(&image.id).await.unwrap();
@@ -326,18 +238,9 @@ async fn image_actions_are_retried() {
 async fn uploads_are_never_replayed() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-upload").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-upload").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
-    for fault in [
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-        Fault::Status {
-            status: 401,
-            retry_after: None,
-        },
-    ] {
+    for fault in [Fault::status(503), Fault::status(401)] {
         proxy.on("PUT", "/file", 1, fault);
         let chunks = futures_util::stream::iter([Ok::<_, std::io::Error>(
             bytes::Bytes::from_static(b"non-rewindable"),
@@ -367,7 +270,7 @@ async fn uploads_are_never_replayed() {
 async fn a_stalled_response_hits_the_request_timeout() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-stall").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-stall").await.id;
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.timeout(Duration::from_secs(2))).await;
     warm_up(&client, &id).await;
@@ -412,17 +315,14 @@ async fn warm_up(client: &Client, id: &str) {
 async fn data_transfers_are_exempt_from_the_request_timeout() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-slowdata")),
-            DataSource::bytes(data.clone()),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let data = patterned(200_000, 251);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-slowdata",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.timeout(Duration::from_secs(1))).await;
     // The token request is bound by the 1 s timeout too, and a loaded Keystone can take
@@ -438,46 +338,32 @@ async fn data_transfers_are_exempt_from_the_request_timeout() {
         1,
         Fault::StallMidBody(50_000, Duration::from_millis(2000)),
     );
-    let got: Vec<bytes::Bytes> = client
-        .images()
-        .download(&image.id)
-        .image(image.clone())
-        .stream()
-        .await
-        .unwrap()
-        .try_collect()
+    let got = download_all(&client, &image)
         .await
         .expect("a slow download is not cut by the 1 s request timeout");
-    assert_eq!(got.concat(), data);
+    assert_eq!(got, data);
 }
 
 #[tokio::test]
 async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let data: Vec<u8> = (0..200_000u32).map(|i| (i % 241) as u8).collect();
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-stalldata")),
-            DataSource::bytes(data.clone()),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let data = patterned(200_000, 241);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-stalldata",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
     // Silent for 12 s mid-body with a 5 s read timeout (wide margins: under load Glance's
     // 4 threads can be slow to answer the resumed request): without resumes it is a timeout...
     let (proxy, client) = glance_proxy_with(RetryPolicy::none(), |b| {
         b.read_timeout(Duration::from_secs(5))
     })
     .await;
-    proxy.on(
-        "GET",
-        "/file",
-        1,
-        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
-    );
+    let stall = Fault::StallMidBody(50_000, Duration::from_millis(12000));
+    proxy.on("GET", "/file", 1, stall.clone());
     let started = Instant::now();
     let err = client
         .images()
@@ -506,23 +392,11 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
         "{err:?}"
     );
     // ... and by default the download resumes after the stall and completes intact.
-    proxy.on(
-        "GET",
-        "/file",
-        1,
-        Fault::StallMidBody(50_000, Duration::from_millis(12000)),
-    );
-    let got: Vec<bytes::Bytes> = client
-        .images()
-        .download(&image.id)
-        .image(image.clone())
-        .stream()
-        .await
-        .unwrap()
-        .try_collect()
+    proxy.on("GET", "/file", 1, stall);
+    let got = download_all(&client, &image)
         .await
         .expect("resumed after the stall");
-    assert_eq!(got.concat(), data);
+    assert_eq!(got, data);
 }
 
 /// The read timeout is for downloads: an upload gets its answer only after its whole body,
@@ -536,12 +410,7 @@ async fn a_slow_upload_is_not_cut_by_the_read_timeout() {
         .read_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let image = client
-        .images()
-        .create(raw(&unique("fault-slowup")))
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = empty_image(&client, &mut cleanup, "fault-slowup").await;
     // 12 chunks of 64 KiB, 250 ms apart: 3 s of uploading.
     let chunks = futures_util::stream::iter(0..12u8).then(|i| async move {
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -596,24 +465,14 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
     let (proxy, client) =
         glance_proxy_with(RetryPolicy::none(), |b| b.max_json_bytes(256 * 1024)).await;
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(200));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert!(
         matches!(err, Error::ResponseTooLarge { limit, .. } if limit == 256 * 1024),
         "{err:?}"
     );
     // An error status with an endless body: its message is read up to 64 KiB only.
     proxy.on("GET", "/v2/images?", 1, Fault::Endless(503));
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new().limit(5))
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    let err = first_page_error(&client).await;
     assert_eq!(status(&err), Some(503));
     assert!(err.to_string().len() < 2000, "the message is truncated");
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -628,7 +487,7 @@ async fn an_endless_chunked_body_stops_at_the_cap() {
 async fn truncated_and_corrupt_json_are_decode_errors() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let id = new_image(&admin, &mut cleanup, "fault-json").await;
+    let id = empty_image(&admin, &mut cleanup, "fault-json").await.id;
     let (proxy, client) = glance_proxy(fast()).await;
 
     proxy.on("GET", &id, 1, Fault::TruncateBody);
@@ -660,7 +519,7 @@ async fn truncated_and_corrupt_json_are_decode_errors() {
     );
     match client
         .images()
-        .list_page(&ImageListQuery::new().limit(4))
+        .list_page(&ImageListQuery::new().page_size(4))
         .await
         .map(|p| p.items.len())
         .unwrap_err()
@@ -701,7 +560,7 @@ async fn a_repeating_marker_stops_pagination() {
     let tag = unique("fault-marker");
     let mut ids = Vec::new();
     for _ in 0..3 {
-        let id = new_image(&admin, &mut cleanup, "fault-marker").await;
+        let id = empty_image(&admin, &mut cleanup, "fault-marker").await.id;
         admin.images().add_tag(&id, &tag).await.unwrap();
         ids.push(id);
     }
@@ -709,7 +568,7 @@ async fn a_repeating_marker_stops_pagination() {
     // Every page says "next: after the first image of the listing", whatever was asked.
     let first = admin
         .images()
-        .list_page(&ImageListQuery::new().tag(&tag).limit(1))
+        .list_page(&ImageListQuery::new().tag(&tag).page_size(1))
         .await
         .unwrap()
         .items[0]
@@ -725,7 +584,7 @@ async fn a_repeating_marker_stops_pagination() {
     );
     let pages: Vec<_> = client
         .images()
-        .pages(ImageListQuery::new().tag(&tag).limit(1))
+        .pages(ImageListQuery::new().tag(&tag).page_size(1))
         .collect()
         .await;
     match pages.last() {
@@ -739,7 +598,7 @@ async fn a_repeating_marker_stops_pagination() {
     proxy.clear();
     let all = client
         .images()
-        .list_all(ImageListQuery::new().tag(&tag).limit(1))
+        .list_all(ImageListQuery::new().tag(&tag).page_size(1))
         .await
         .unwrap();
     assert_eq!(all.len(), 3);
@@ -749,16 +608,13 @@ async fn a_repeating_marker_stops_pagination() {
 async fn a_flipped_byte_of_image_data_is_detected() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let image = admin
-        .images()
-        .create_with_data(
-            raw(&unique("fault-flip")),
-            DataSource::bytes(vec![7u8; 70_000]),
-        )
-        .send()
-        .await
-        .unwrap();
-    cleanup.0.push(image.id.clone());
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "fault-flip",
+        DataSource::bytes(vec![7u8; 70_000]),
+    )
+    .await;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("GET", "/file", 1, Fault::FlipByte(65_537));
     let items: Vec<_> = client
@@ -879,7 +735,7 @@ async fn odd_names_keys_and_tags_round_trip() {
             .unwrap_or_else(|e| panic!("create {name:?}: {e}"));
         cleanup.0.push(image.id.clone());
         assert_eq!(image.name.as_deref(), Some(name.as_str()));
-        assert_eq!(image.property_str(&key), Some(s), "{key:?}");
+        assert_eq!(image.custom_property_str(&key), Some(s), "{key:?}");
         // Tags with every character go through the body.
         let tags = [s.to_owned(), format!("t-{s}")];
         let patched = admin
@@ -903,8 +759,8 @@ async fn odd_names_keys_and_tags_round_trip() {
             )
             .await
             .unwrap_or_else(|e| panic!("patch {key:?}: {e}"));
-        assert_eq!(patched.property_str(&key), Some("v2"));
-        assert_eq!(patched.property_str(&format!("{key}/2")), Some("w"));
+        assert_eq!(patched.custom_property_str(&key), Some("v2"));
+        assert_eq!(patched.custom_property_str(&format!("{key}/2")), Some("w"));
         // Lookups by name put it in a query string.
         let found = admin
             .images()
@@ -931,7 +787,7 @@ async fn delete_fifty_images_eight_at_a_time() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
     let prefix = unique("fault-bulk");
-    let created = openstack_images::for_each_bounded(0..50, 8, |i| {
+    let created = openstack_images::map_bounded(0..50, 8, |i| {
         let admin = admin.clone();
         let name = format!("{prefix}-{i}");
         async move { admin.images().create(raw(&name)).await.map(|i| i.id) }
@@ -942,15 +798,7 @@ async fn delete_fifty_images_eight_at_a_time() {
 
     let (proxy, client) = glance_proxy(fast()).await;
     // A few transient failures on the way: they are retried per item.
-    proxy.on(
-        "PUT",
-        "/tags/",
-        3,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    proxy.on("PUT", "/tags/", 3, Fault::status(503));
     let tagged = client.images().tag_many(ids.clone(), "bulk", 8).await;
     assert!(tagged.iter().all(|(_, r)| r.is_ok()));
     assert_eq!(proxy.count_of("PUT", "/tags/"), 53);
@@ -1017,20 +865,9 @@ async fn secrets_scenario_in_child() {
     let capture = crate::harness::capture_trace();
 
     let local = cloud("local");
-    let demo = cloud("local-demo");
     let appcred = cloud("local-appcred");
     let token = crate::harness::direct_token(&local).await;
-    let mut secrets = vec![
-        token.clone(),
-        local.password.clone().unwrap().expose().to_owned(),
-        demo.password.clone().unwrap().expose().to_owned(),
-        appcred
-            .application_credential_secret
-            .clone()
-            .unwrap()
-            .expose()
-            .to_owned(),
-    ];
+    let mut secrets = stack_secrets(&token);
     let mut errors: Vec<String> = Vec::new();
     // Keystone and Glance both behind proxies.
     let keystone = url::Url::parse(local.auth_url.as_deref().unwrap()).unwrap();
@@ -1045,27 +882,11 @@ async fn secrets_scenario_in_child() {
 
     // A 401 (re-auth), a 503 (retry), a reset (retry), a 404 (error).
     let c = via(local.clone());
-    gp.on(
-        "GET",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 401,
-            retry_after: None,
-        },
-    );
-    gp.on(
-        "GET",
-        "/v2/images",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: Some("0"),
-        },
-    );
+    gp.on("GET", "/v2/images", 1, Fault::status(401));
+    gp.on("GET", "/v2/images", 1, Fault::status_retry_after(503, "0"));
     gp.on("GET", "/v2/images", 1, Fault::ResetMidHeaders);
     c.images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     assert_eq!(c.auth_count(), 2, "the 401 caused one re-authentication");
@@ -1082,29 +903,13 @@ async fn secrets_scenario_in_child() {
     // Keystone failing: 503s on the token request (one is retried away; a 503 on every
     // attempt is an error), then a wrong password, a wrong secret.
     let before = kp.count_of("POST", "/auth/tokens");
-    kp.on(
-        "POST",
-        "/auth/tokens",
-        1,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    kp.on("POST", "/auth/tokens", 1, Fault::status(503));
     via(local.clone())
         .authenticate()
         .await
         .expect("a single Keystone 503 is retried");
     assert_eq!(kp.count_of("POST", "/auth/tokens") - before, 2);
-    kp.on(
-        "POST",
-        "/auth/tokens",
-        100,
-        Fault::Status {
-            status: 503,
-            retry_after: None,
-        },
-    );
+    kp.on("POST", "/auth/tokens", 100, Fault::status(503));
     note(
         &mut errors,
         &via(local.clone()).authenticate().await.unwrap_err(),
@@ -1130,7 +935,7 @@ async fn secrets_scenario_in_child() {
     gp.on("GET", "/v2/images", 1, Fault::Html(502));
     via(appcred.clone())
         .images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     let t = via(
@@ -1139,7 +944,7 @@ async fn secrets_scenario_in_child() {
             .project_domain_name("Default"),
     );
     t.images()
-        .list_page(&ImageListQuery::new().limit(1))
+        .list_page(&ImageListQuery::new().page_size(1))
         .await
         .unwrap();
     errors.push(format!("{t:?}"));

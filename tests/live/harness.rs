@@ -3,6 +3,16 @@
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use openstack_images::clouds::SearchPath;
+use openstack_images::{
+    Client, ClientBuilder, CloudConfig, ContainerFormat, DataSource, DiskFormat, Image,
+    ImageCreate, RetryPolicy, ServiceType,
+};
+
+use crate::proxy::Proxy;
+
 /// Panics with directions unless `OPENSTACK_IMAGES_LIVE` is set (to anything but `0`).
 pub fn require_stack() {
     let set = std::env::var("OPENSTACK_IMAGES_LIVE").is_ok_and(|v| !v.is_empty() && v != "0");
@@ -40,6 +50,101 @@ pub fn clouds_yaml() -> PathBuf {
 pub fn admin() -> openstack_images::Client {
     require_stack();
     openstack_images::Client::from_cloud("local").expect("cloud `local` in the stack's clouds.yaml")
+}
+
+/// Cloud `name` of the stack's clouds.yaml (`local`, `local-demo`, `local-appcred`).
+pub fn cloud(name: &str) -> CloudConfig {
+    let search = SearchPath::files(Some(clouds_yaml()), None);
+    CloudConfig::from_cloud_in(name, &search).unwrap_or_else(|e| panic!("cloud {name}: {e}"))
+}
+
+/// The credentials of the stack's three clouds and `token`: what must never show in a log or
+/// an error.
+pub fn stack_secrets(token: &str) -> Vec<String> {
+    let appcred = cloud("local-appcred");
+    vec![
+        token.to_owned(),
+        cloud("local").password.unwrap().expose().to_owned(),
+        cloud("local-demo").password.unwrap().expose().to_owned(),
+        appcred
+            .application_credential_secret
+            .unwrap()
+            .expose()
+            .to_owned(),
+    ]
+}
+
+/// A fault-injection proxy in front of the real Glance, and a client of cloud `local` with
+/// `retry` whose image endpoint is the proxy (Keystone stays direct).
+pub async fn glance_proxy(retry: RetryPolicy) -> (Proxy, Client) {
+    glance_proxy_with(retry, |b| b).await
+}
+
+/// [`glance_proxy`] with the client's builder tuned by `tune` (timeouts, limits).
+pub async fn glance_proxy_with(
+    retry: RetryPolicy,
+    tune: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (Proxy, Client) {
+    let real = admin().endpoint(ServiceType::Image).await.unwrap();
+    let proxy = Proxy::start(&real).await;
+    let cloud = cloud("local").image_endpoint_override(proxy.url("/v2"));
+    let client = tune(Client::builder().cloud(cloud).retry(retry))
+        .build()
+        .unwrap();
+    (proxy, client)
+}
+
+/// A bare raw image named `name`.
+pub fn raw(name: &str) -> ImageCreate {
+    ImageCreate::new(name)
+        .container_format(ContainerFormat::Bare)
+        .disk_format(DiskFormat::Raw)
+}
+
+/// `len` bytes counting up modulo `modulus` (a prime, so no power-of-two block repeats).
+pub fn patterned(len: u32, modulus: u32) -> Vec<u8> {
+    (0..len).map(|i| (i % modulus) as u8).collect()
+}
+
+/// Creates a raw image without data (a unique name from `prefix`), for `cleanup` to delete.
+pub async fn empty_image(client: &Client, cleanup: &mut Cleanup, prefix: &str) -> Image {
+    let image = client
+        .images()
+        .create(raw(&unique(prefix)))
+        .await
+        .expect("create");
+    cleanup.0.push(image.id.clone());
+    image
+}
+
+/// Creates a raw image holding `data` (a unique name from `prefix`), for `cleanup` to delete.
+pub async fn image_with_data(
+    client: &Client,
+    cleanup: &mut Cleanup,
+    prefix: &str,
+    data: DataSource,
+) -> Image {
+    let image = client
+        .images()
+        .create_with_data(raw(&unique(prefix)), data)
+        .send()
+        .await
+        .expect("create_with_data");
+    cleanup.0.push(image.id.clone());
+    image
+}
+
+/// Downloads all of `image`'s data (its record given, so no extra GET) into one buffer.
+pub async fn download_all(client: &Client, image: &Image) -> openstack_images::Result<Vec<u8>> {
+    let chunks: Vec<Bytes> = client
+        .images()
+        .download(&image.id)
+        .image(image.clone())
+        .stream()
+        .await?
+        .try_collect()
+        .await?;
+    Ok(chunks.concat())
 }
 
 /// Deletes the images whose ids it holds when dropped, whether the test passed or not.

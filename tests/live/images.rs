@@ -206,6 +206,38 @@ async fn tags_add_and_remove() {
     cleanup(&c, &[img.id]).await;
 }
 
+/// The plural tag calls: all tags are checked before any request, then added or removed.
+#[tokio::test(flavor = "multi_thread")]
+async fn tags_add_and_remove_several() {
+    let c = admin();
+    let img = c
+        .images()
+        .create(raw(&unique("tags-several")))
+        .await
+        .unwrap();
+    let e = c
+        .images()
+        .add_tags(&img.id, ["fine", "a/b", "also-fine"])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, Error::InvalidInput { .. }), "{e:?}");
+    assert!(c.images().get(&img.id).await.unwrap().tags.is_empty());
+
+    c.images()
+        .add_tags(&img.id, ["one", "two", "three"])
+        .await
+        .unwrap();
+    let mut tags = c.images().get(&img.id).await.unwrap().tags;
+    tags.sort();
+    assert_eq!(tags, ["one", "three", "two"]);
+    c.images()
+        .remove_tags(&img.id, vec!["one".to_owned(), "three".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(c.images().get(&img.id).await.unwrap().tags, ["two"]);
+    cleanup(&c, &[img.id]).await;
+}
+
 /// Creates `n` images sharing a fresh tag; returns the tag and the images.
 async fn tagged_set(c: &Client, n: usize, prefix: &str) -> (String, Vec<Image>) {
     let tag = unique(prefix);
@@ -251,17 +283,27 @@ async fn list_filters_and_pages() {
     want.sort();
     assert_eq!(got, want);
 
-    let pages: Vec<_> = c.images().pages(q().limit(2)).try_collect().await.unwrap();
+    let pages: Vec<_> = c
+        .images()
+        .pages(q().page_size(2))
+        .try_collect()
+        .await
+        .unwrap();
     assert!(
         pages.len() >= 4,
         "7 images at 2 per page: {} pages",
         pages.len()
     );
     assert!(pages.iter().all(|p| p.items.len() <= 2));
-    let streamed: Vec<Image> = c.images().list(q().limit(2)).try_collect().await.unwrap();
+    let streamed: Vec<Image> = c
+        .images()
+        .list(q().page_size(2))
+        .try_collect()
+        .await
+        .unwrap();
     assert_eq!(streamed.len(), 7);
 
-    let first = c.images().list_page(&q().limit(3)).await.unwrap();
+    let first = c.images().list_page(&q().page_size(3)).await.unwrap();
     assert_eq!(first.items.len(), 3);
     assert!(first.next_marker.is_some());
 
@@ -302,6 +344,79 @@ async fn list_filters_and_pages() {
     assert_eq!(in_formats.len() + qcow.len(), 7);
     let ram = c.images().list_all(q().min_ram(30)).await.unwrap();
     assert_eq!(ids(&ram), vec![made[3].id.clone()]);
+    cleanup(&c, &ids(&made)).await;
+}
+
+/// `max_items` caps the total across page boundaries: 5 of 7 images at 2 per page come as
+/// pages of 2, 2 and 1, the cut page resumes after its last item, and nothing past the cap
+/// is yielded.
+#[tokio::test(flavor = "multi_thread")]
+async fn list_max_items_across_pages() {
+    let c = admin();
+    let (tag, made) = tagged_set(&c, 7, "maxitems").await;
+    let q = || {
+        ImageListQuery::new()
+            .tag(tag.clone())
+            .sort("name", SortDir::Asc)
+    };
+    let names = |images: &[Image]| -> Vec<String> {
+        images.iter().map(|i| i.name.clone().unwrap()).collect()
+    };
+    let mut want: Vec<String> = names(&made);
+    want.sort();
+
+    let capped: Vec<Image> = c
+        .images()
+        .list(q().page_size(2))
+        .max_items(5)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&capped), want[..5]);
+
+    let pages: Vec<_> = c
+        .images()
+        .list(q().page_size(2))
+        .max_items(5)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let sizes: Vec<usize> = pages.iter().map(|p| p.items.len()).collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    let last = pages.last().unwrap();
+    assert_eq!(last.next_marker.as_deref(), Some(capped[4].id.as_str()));
+
+    // Resuming at the cut page's marker gives exactly the images the cap left out.
+    let rest: Vec<Image> = c
+        .images()
+        .list(
+            q().page_size(2)
+                .marker(last.next_marker.as_deref().unwrap()),
+        )
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&rest), want[5..]);
+
+    // A cap above the listing's size changes nothing.
+    let all: Vec<Image> = c
+        .images()
+        .list(q().page_size(3))
+        .max_items(100)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&all), want);
+    // A cap below one page cuts the page.
+    let two: Vec<Image> = c
+        .images()
+        .list(q())
+        .max_items(2)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(names(&two), want[..2]);
     cleanup(&c, &ids(&made)).await;
 }
 
@@ -572,7 +687,7 @@ async fn protected_image_cannot_be_deleted() {
     }
     let protected = c
         .images()
-        .list_all(ImageListQuery::new().id(img.id.clone()).protected(true))
+        .list_all(ImageListQuery::new().id(&img.id).protected(true))
         .await
         .unwrap();
     assert_eq!(protected.len(), 1);
@@ -755,7 +870,7 @@ async fn share_with_demo_and_reject() {
         .images()
         .list_all(
             ImageListQuery::new()
-                .id(img.id.clone())
+                .id(&img.id)
                 .member_status(MemberStatus::Rejected),
         )
         .await
@@ -801,7 +916,7 @@ async fn schemas_are_served_and_typed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn tasks_list_decodes() {
     let c = admin();
-    let tasks = c.images().tasks().await.unwrap();
+    let tasks: Vec<_> = c.images().tasks().try_collect().await.unwrap();
     for t in tasks {
         assert!(!t.id.is_empty());
     }
@@ -820,11 +935,7 @@ async fn seed_examples_round_trip() {
         .unwrap();
     let mine: Vec<Image> = c
         .images()
-        .list(
-            ImageListQuery::new()
-                .owner(owner.clone())
-                .name(name.clone()),
-        )
+        .list(ImageListQuery::new().owner(&owner).name(name.clone()))
         .try_collect()
         .await
         .unwrap();

@@ -60,6 +60,22 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// [`Fault::Status`] without a `Retry-After` header.
+    pub fn status(status: u16) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: None,
+        }
+    }
+
+    /// [`Fault::Status`] with `Retry-After: seconds`.
+    pub fn status_retry_after(status: u16, seconds: &'static str) -> Fault {
+        Fault::Status {
+            status,
+            retry_after: Some(seconds),
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Fault::Status { .. } => "status",
@@ -93,6 +109,8 @@ pub struct Seen {
     pub target: String,
     /// The fault applied to it, if any.
     pub fault: Option<&'static str>,
+    /// Its `Range` header, if any.
+    pub range: Option<String>,
 }
 
 #[derive(Default)]
@@ -365,6 +383,7 @@ async fn serve(mut client: TcpStream, st: Arc<State>) -> std::io::Result<()> {
         method: method.clone(),
         target: target.clone(),
         fault: fault.as_ref().map(Fault::name),
+        range: head.get("range").map(str::to_owned),
     });
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);

@@ -5,7 +5,7 @@
 //! it runs with `RUSTC_BOOTSTRAP=1` and without a sanitizer (`-s none`: the crate has no
 //! unsafe code, and a panic is what the targets look for). Install it with
 //! `cargo install cargo-fuzz`. Not part of `cargo xtask test` (minutes, not seconds); each
-//! finding is kept as a regression test in `tests/hostile.rs`, which is.
+//! finding is kept as a regression test in `tests/offline/hostile.rs`, which is.
 
 use std::process::Command;
 

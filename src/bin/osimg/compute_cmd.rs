@@ -1,7 +1,5 @@
 //! `osimg compute-image`: images through Nova's (deprecated, read-mostly) images API.
 
-use std::pin::pin;
-
 use clap::{Args, Subcommand};
 use futures_util::TryStreamExt;
 use openstack_images::{Client, ComputeImage, ComputeImageQuery};
@@ -92,7 +90,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                 q = q.changes_since(v);
             }
             if let Some(n) = a.limit.filter(|n| *n <= 1000) {
-                q = q.limit(n.max(1) as u32);
+                q = q.page_size(n.max(1) as u64);
             }
             let max = a
                 .limit
@@ -114,12 +112,9 @@ pub async fn run(client: &Client, out: &Printer, cmd: ComputeImageCmd) -> CmdRes
                 ]);
             }
             let mut list = out.list_start(&cols, a.long);
-            let mut stream = pin!(client.compute_images().list(q));
-            for _ in 0..max {
-                match stream.try_next().await? {
-                    Some(i) => list.row(&to_json(&i)?)?,
-                    None => break,
-                }
+            let mut stream = client.compute_images().list(q).max_items(max as u64);
+            while let Some(i) = stream.try_next().await? {
+                list.row(&to_json(&i)?)?;
             }
             list.finish()
         }

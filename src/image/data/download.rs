@@ -3,7 +3,7 @@
 use super::verify::{Expected, Hasher, content_md5, expected_of};
 use super::*;
 
-/// A download of image data, built by [`Images::download`]: as a stream, an
+/// A download of image data, built by [`ImagesApi::download`]: as a stream, an
 /// [`AsyncRead`], or into a file.
 ///
 /// The data is checked against the image's `os_hash_value` (with its `os_hash_algo`), or its
@@ -23,7 +23,7 @@ use super::*;
 /// ```
 #[must_use = "a download does nothing until it is turned into a stream, a reader or a file"]
 pub struct Download {
-    images: Images,
+    images: ImagesApi,
     id: String,
     image: Option<Image>,
     max_resumes: u32,
@@ -462,7 +462,7 @@ impl DownloadState {
     }
 }
 
-/// Image data as a stream of chunks, from [`Download::stream`] or [`Images::download_range`].
+/// Image data as a stream of chunks, from [`Download::stream`] or [`ImagesApi::download_range`].
 ///
 /// ```no_run
 /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -507,7 +507,7 @@ impl Stream for ImageData {
     }
 }
 
-impl Images {
+impl ImagesApi {
     /// A verified download of the image's data; see [`Download`].
     ///
     /// ```no_run
@@ -515,10 +515,10 @@ impl Images {
     /// let data = client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").stream().await?;
     /// # Ok(()) }
     /// ```
-    pub fn download(&self, id: impl Into<String>) -> Download {
+    pub fn download(&self, id: &str) -> Download {
         Download {
             images: self.clone(),
-            id: id.into(),
+            id: id.to_owned(),
             image: None,
             max_resumes: DEFAULT_MAX_RESUMES,
             verify: true,

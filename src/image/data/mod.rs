@@ -33,7 +33,7 @@ use tokio::io::{AsyncRead, AsyncWriteExt};
 use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};
 use crate::error::{Error, Result};
 use crate::generated::Image;
-use crate::image::images::{Images, image_path};
+use crate::image::images::{ImagesApi, image_path};
 
 /// Largest chunk of an upload body. Glance under gunicorn took chunked bodies faster in
 /// 64 KiB chunks than in 1 MiB ones (one 1 GiB run: 118 vs 60 MB/s; noisy on 2 shared

@@ -11,7 +11,7 @@ pub(super) enum UploadTarget {
     Stage,
 }
 
-/// An upload of image data, built by [`Images::upload`] or [`Images::stage`] and sent by
+/// An upload of image data, built by [`ImagesApi::upload`] or [`ImagesApi::stage`] and sent by
 /// [`Upload::send`].
 ///
 /// ```no_run
@@ -27,7 +27,7 @@ pub(super) enum UploadTarget {
 /// ```
 #[must_use = "an upload does nothing until `.send().await`"]
 pub struct Upload {
-    images: Images,
+    images: ImagesApi,
     id: String,
     target: UploadTarget,
     source: DataSource,
@@ -161,7 +161,7 @@ fn counting_body(
     })
 }
 
-impl Images {
+impl ImagesApi {
     /// An upload of the image's data (`PUT /v2/images/{id}/file`); the image must be
     /// `queued` and becomes `active`. Finish with [`Upload::send`].
     ///
@@ -171,12 +171,12 @@ impl Images {
     /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", DataSource::file("disk.raw")).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn upload(&self, id: impl Into<String>, source: DataSource) -> Upload {
-        self.upload_to(id.into(), UploadTarget::File, source)
+    pub fn upload(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::File, source)
     }
 
     /// Stages data for an interoperable import (`PUT /v2/images/{id}/stage`): the image
-    /// goes to `uploading`; then [`Images::import`] with `ImportMethod::GlanceDirect`.
+    /// goes to `uploading`; then [`ImagesApi::import`] with `ImportMethod::GlanceDirect`.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -186,8 +186,8 @@ impl Images {
     /// images.import("1bea47ed-f6a9-463b-b423-14b9cca9ad27", ImportMethod::GlanceDirect).send().await?;
     /// # Ok(()) }
     /// ```
-    pub fn stage(&self, id: impl Into<String>, source: DataSource) -> Upload {
-        self.upload_to(id.into(), UploadTarget::Stage, source)
+    pub fn stage(&self, id: &str, source: DataSource) -> Upload {
+        self.upload_to(id.to_owned(), UploadTarget::Stage, source)
     }
 
     fn upload_to(&self, id: String, target: UploadTarget, source: DataSource) -> Upload {

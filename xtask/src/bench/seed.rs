@@ -9,7 +9,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use futures_util::TryStreamExt;
 use openstack_images::{
-    Client, ContainerFormat, DiskFormat, ImageCreate, ImageListQuery, for_each_bounded,
+    Client, ContainerFormat, DiskFormat, ImageCreate, ImageListQuery, map_bounded,
 };
 
 /// Tag on every seeded list image; the listing that finds what already exists.
@@ -87,7 +87,7 @@ pub async fn images(client: &Client, want: usize) -> Result<usize> {
             missing.len()
         );
         let images = client.images();
-        let results = for_each_bounded(missing.iter().copied(), CONCURRENCY, |i| {
+        let results = map_bounded(missing.iter().copied(), CONCURRENCY, |i| {
             let images = images.clone();
             let record = image(i);
             async move { images.create(record).await.map(drop) }
@@ -114,7 +114,7 @@ async fn by_name(client: &Client) -> Result<HashMap<String, Vec<String>>> {
     let mut out: HashMap<String, Vec<String>> = HashMap::new();
     let all: Vec<(String, String)> = client
         .images()
-        .list_json(ImageListQuery::new().tag(SEED_TAG).limit(1000))
+        .list_json(ImageListQuery::new().tag(SEED_TAG).page_size(1000))
         .try_filter_map(|v| async move {
             Ok(v["name"]
                 .as_str()

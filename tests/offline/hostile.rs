@@ -3,48 +3,33 @@
 //! the client reports them (typed, with the JSON path), input rejected before any request,
 //! and the regression inputs of the fuzz targets (`cargo xtask fuzz`).
 //!
-//! The "server" here is a TCP listener on 127.0.0.1 that answers every connection with one
-//! canned response and counts connections: it stands in for a cloud that sends garbage,
+//! The "server" here is the loopback mock (`mock.rs`) answering every request with one
+//! canned response and counting connections: it stands in for a cloud that sends garbage,
 //! which the real Glance does not do on demand.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use openstack_images::{
-    Client, CloudConfig, ComputeImage, Error, Image, ImageCreate, ImageListQuery, ImagePatch,
-    ImageStatus, Member, RetryPolicy, SortDir, Task,
+    Client, ComputeImage, Error, Image, ImageCreate, ImageListQuery, ImagePatch, ImageStatus,
+    Member, SortDir, Task,
 };
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Serves `status` + `body` to every connection; returns a client (no auth) and the counter.
-async fn canned(status: u16, body: &'static [u8]) -> (Client, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let hits = Arc::new(AtomicUsize::new(0));
-    let h = hits.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            h.fetch_add(1, Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16384];
-                let _ = sock.read(&mut buf).await;
-                let head = format!(
-                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = sock.write_all(head.as_bytes()).await;
-                let _ = sock.write_all(body).await;
-                let _ = sock.shutdown().await;
-            });
-        }
-    });
-    let client = Client::builder()
-        .cloud(CloudConfig::no_auth(format!("http://{addr}/v2")))
-        .retry(RetryPolicy::none())
-        .build()
-        .unwrap();
-    (client, hits)
+use crate::mock::{Mock, Reply};
+
+/// Serves `status` + `body` (labelled JSON) to every request; returns a client (no auth) and
+/// the mock, which counts connections.
+fn canned(status: u16, body: &'static [u8]) -> (Client, Mock) {
+    let mock = Mock::start(move |_| Reply::body(status, "application/json", body));
+    (mock.no_auth_client(), mock)
+}
+
+/// The error of listing the first page, which the canned answer makes fail.
+async fn first_page_error(client: &Client) -> Error {
+    client
+        .images()
+        .list_page(&ImageListQuery::new())
+        .await
+        .map(|p| p.items.len())
+        .unwrap_err()
 }
 
 fn decode_err(err: Error) -> (String, String) {
@@ -62,14 +47,8 @@ async fn a_numeric_id_in_a_page_names_the_image() {
     let (client, _) = canned(
         200,
         br#"{"images": [{"id": "a"}, {"id": "b"}, {"id": "c"}, {"id": 4, "name": "x"}]}"#,
-    )
-    .await;
-    let err = client
-        .images()
-        .list_page(&ImageListQuery::new())
-        .await
-        .map(|p| p.items.len())
-        .unwrap_err();
+    );
+    let err = first_page_error(&client).await;
     let (path, message) = decode_err(err);
     assert_eq!(path, "images[3].id");
     assert!(message.contains("expected a string"), "{message}");
@@ -88,13 +67,8 @@ async fn invalid_json_is_a_decode_error_with_a_path() {
         (b"", "."),
     ] {
         let body: &'static [u8] = Box::leak(body.to_vec().into_boxed_slice());
-        let (client, _) = canned(200, body).await;
-        let err = client
-            .images()
-            .list_page(&ImageListQuery::new())
-            .await
-            .map(|p| p.items.len())
-            .unwrap_err();
+        let (client, _) = canned(200, body);
+        let err = first_page_error(&client).await;
         let shown = err.to_string();
         let (path, _) = decode_err(err);
         assert_eq!(path, want_path, "{}", String::from_utf8_lossy(body));
@@ -104,7 +78,7 @@ async fn invalid_json_is_a_decode_error_with_a_path() {
 
 #[tokio::test]
 async fn a_missing_or_null_images_list_is_handled() {
-    let (client, _) = canned(200, br#"{"images": null}"#).await;
+    let (client, _) = canned(200, br#"{"images": null}"#);
     let err = client.images().list_page(&ImageListQuery::new()).await;
     // `null` is not a list: a decode error, not a panic and not a silent empty page.
     assert!(
@@ -112,7 +86,7 @@ async fn a_missing_or_null_images_list_is_handled() {
         "{:?}",
         err.map(|p| p.items)
     );
-    let (client, _) = canned(200, br#"{"images": [], "next": null}"#).await;
+    let (client, _) = canned(200, br#"{"images": [], "next": null}"#);
     let page = client
         .images()
         .list_page(&ImageListQuery::new())
@@ -123,11 +97,10 @@ async fn a_missing_or_null_images_list_is_handled() {
 
 #[tokio::test]
 async fn an_html_error_page_becomes_a_clean_api_error() {
-    let (client, hits) = canned(
+    let (client, mock) = canned(
         503,
         b"<html><body><h1>503 Service Unavailable</h1>No server is available &amp; sorry</body></html>",
-    )
-    .await;
+    );
     let err = client.images().get("x").await.unwrap_err();
     match &err {
         Error::Api(a) => {
@@ -140,7 +113,7 @@ async fn an_html_error_page_becomes_a_clean_api_error() {
         other => panic!("{other:?}"),
     }
     assert!(err.is_retryable());
-    assert_eq!(hits.load(Ordering::SeqCst), 1, "RetryPolicy::none");
+    assert_eq!(mock.connections(), 1, "RetryPolicy::none");
 }
 
 // ------------------------------------------------------------------------------------------
@@ -158,7 +131,7 @@ fn every_field_null_decodes() {
     let image: Image = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(image.name, None);
     assert!(image.tags.is_empty());
-    assert_eq!(image.property("custom"), Some(&Value::Null));
+    assert_eq!(image.custom_property("custom"), Some(&Value::Null));
 }
 
 #[test]
@@ -186,7 +159,7 @@ fn wrong_types_in_lists_and_nested_objects_are_kept() {
         assert_eq!(image.extra.get(key), v.get(key), "{key}");
     }
     assert_eq!(image.min_ram, Some(-1));
-    assert_eq!(image.property("properties"), v.get("properties"));
+    assert_eq!(image.custom_property("properties"), v.get("properties"));
     // Nothing was lost: it re-encodes to what came in.
     assert_eq!(serde_json::to_value(&image).unwrap(), v);
 }
@@ -241,10 +214,10 @@ fn odd_keys_and_strings_round_trip() {
     });
     let image: Image = serde_json::from_value(v.clone()).unwrap();
     assert_eq!(
-        image.property_str("é日本🦀"),
+        image.custom_property_str("é日本🦀"),
         Some("non-ascii \u{0000} nul \u{FFFF}")
     );
-    assert_eq!(image.property_str(""), Some("empty key"));
+    assert_eq!(image.custom_property_str(""), Some("empty key"));
     assert_eq!(serde_json::to_value(&image).unwrap(), v);
 }
 
@@ -281,7 +254,7 @@ fn invalid(err: Error) -> (String, String) {
 
 #[tokio::test]
 async fn bad_input_never_opens_a_connection() {
-    let (client, hits) = canned(200, b"{}").await;
+    let (client, mock) = canned(200, b"{}");
     let images = client.images();
     let cases: Vec<(Error, &str)> = vec![
         (images.get("").await.unwrap_err(), "image id"),
@@ -347,7 +320,7 @@ async fn bad_input_never_opens_a_connection() {
         bulk.iter()
             .all(|(_, r)| matches!(r, Err(Error::InvalidInput { .. })))
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 0, "no connection was opened");
+    assert_eq!(mock.connections(), 0, "no connection was opened");
 }
 
 #[test]

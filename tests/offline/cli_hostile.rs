@@ -2,111 +2,27 @@
 //! error titles; a stdout closed early; a response header of 1 MiB; pages without end;
 //! `image save` onto a symbolic link and a save that fails.
 //!
-//! The server is a mock on 127.0.0.1 (a thread per connection answering from a handler),
-//! because the real Glance and Nova cannot be made to do any of this: they do not put
+//! The server is the loopback mock (`mock.rs`, a thread per connection answering from a
+//! handler), because the real Glance and Nova cannot be made to do any of this: they do not put
 //! terminal escape sequences in their error titles, page forever or send megabyte headers.
 //! `osimg` reaches it without Keystone (`auth_type: none` in a clouds.yaml of a temp dir),
 //! with an environment holding nothing else, so no real cloud is ever involved.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha512};
 
-/// One request as the mock saw it.
-#[derive(Debug, Clone)]
-struct Request {
-    /// Path and query, as sent.
-    target: String,
-}
-
-impl Request {
-    fn path(&self) -> &str {
-        self.target.split('?').next().unwrap_or_default()
-    }
-}
-
-/// Bytes of a whole HTTP/1.1 response.
-fn response(status: u16, content_type: &str, body: &[u8]) -> Vec<u8> {
-    let mut out = format!(
-        "HTTP/1.1 {status} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    out.extend_from_slice(body);
-    out
-}
-
-fn json_response(status: u16, body: &Value) -> Vec<u8> {
-    response(status, "application/json", body.to_string().as_bytes())
-}
-
-/// A mock server: every connection's request goes to the handler, whose bytes are sent back
-/// before the connection is closed. Keeps every request it saw.
-struct Mock {
-    port: u16,
-    requests: Arc<Mutex<Vec<Request>>>,
-}
-
-impl Mock {
-    fn start(handler: impl Fn(&Request) -> Vec<u8> + Send + Sync + 'static) -> Mock {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
-        let port = listener.local_addr().expect("local address").port();
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let seen = requests.clone();
-        let handler = Arc::new(handler);
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(stream) = stream else { continue };
-                let handler = handler.clone();
-                let seen = seen.clone();
-                std::thread::spawn(move || answer(stream, &*handler, &seen));
-            }
-        });
-        Mock { port, requests }
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.requests.lock().expect("request log").clone()
-    }
-}
-
-/// Reads one request head and writes the handler's answer; a client that went away is fine.
-fn answer(
-    mut stream: TcpStream,
-    handler: &dyn Fn(&Request) -> Vec<u8>,
-    seen: &Mutex<Vec<Request>>,
-) {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-        match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    let text = String::from_utf8_lossy(&head);
-    // `GET /v2/images?limit=1000 HTTP/1.1`: the target is the second word.
-    let target = text.lines().next().unwrap_or_default().split(' ').nth(1);
-    let request = Request {
-        target: target.unwrap_or_default().to_owned(),
-    };
-    seen.lock().expect("request log").push(request.clone());
-    let _ = stream.write_all(&handler(&request));
-    let _ = stream.flush();
-}
+use crate::mock::{Mock, Reply};
 
 /// A temp dir with a clouds.yaml whose cloud `hostile` talks to the mock without Keystone.
 fn config(mock: &Mock) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
-    let port = mock.port;
+    let port = mock.port();
     std::fs::write(
         dir.path().join("clouds.yaml"),
         format!(
@@ -188,9 +104,9 @@ fn hostile_image() -> Value {
 
 fn hostile_glance() -> Mock {
     Mock::start(|req| match req.path() {
-        "/v2/images" => json_response(200, &json!({"images": [hostile_image()]})),
-        p if p == format!("/v2/images/{ID}") => json_response(200, &hostile_image()),
-        _ => json_response(
+        "/v2/images" => Reply::json(200, &json!({"images": [hostile_image()]})),
+        p if p == format!("/v2/images/{ID}") => Reply::json(200, &hostile_image()),
+        _ => Reply::json(
             404,
             &json!({"message": "no such thing", "title": "Not Found"}),
         ),
@@ -268,7 +184,7 @@ fn json_and_yaml_output_is_exact_and_holds_no_raw_control_byte() {
 /// A Glance-shaped 400 whose title and message carry escape sequences.
 fn hostile_error() -> Mock {
     Mock::start(|_| {
-        json_response(
+        Reply::json(
             400,
             &json!({
                 "message": "bad\u{1b}[31m request\u{7}<br />\r\n\u{1b}]52;c;cHduZWQ=\u{7}\u{202e}",
@@ -321,23 +237,30 @@ fn a_closed_stderr_does_not_turn_an_error_into_a_panic() {
     assert_eq!(status.code(), Some(1));
 }
 
+/// The next `per_page` images of an endless listing (numbered by `counter`, with `status`)
+/// and the id of the last one, the next page's marker.
+fn next_page(counter: &AtomicUsize, per_page: usize, status: &str) -> (Vec<Value>, String) {
+    let images: Vec<Value> = (0..per_page)
+        .map(|_| {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": status})
+        })
+        .collect();
+    let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
+    let marker = marker.as_str().unwrap_or_default().to_owned();
+    (images, marker)
+}
+
 /// Glance that never stops paging: every page holds `per_page` new images and a `next`
 /// link with a new marker.
 fn endless_glance(per_page: usize) -> Mock {
-    let counter = Arc::new(AtomicUsize::new(0));
+    let counter = AtomicUsize::new(0);
     Mock::start(move |req| {
         if req.path() != "/v2/images" {
-            return json_response(404, &json!({"message": "no"}));
+            return Reply::json(404, &json!({"message": "no"}));
         }
-        let images: Vec<Value> = (0..per_page)
-            .map(|_| {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": "active"})
-            })
-            .collect();
-        let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
-        let marker = marker.as_str().unwrap_or_default();
-        json_response(
+        let (images, marker) = next_page(&counter, per_page, "active");
+        Reply::json(
             200,
             &json!({"images": images, "next": format!("/v2/images?marker={marker}")}),
         )
@@ -346,26 +269,17 @@ fn endless_glance(per_page: usize) -> Mock {
 
 /// Nova that never stops paging, in its `images_links` shape.
 fn endless_nova(per_page: usize) -> Mock {
-    let counter = Arc::new(AtomicUsize::new(0));
+    let counter = AtomicUsize::new(0);
     Mock::start(move |req| {
         if req.path() != "/compute/v2.1/images/detail" {
-            return json_response(
+            return Reply::json(
                 404,
                 &json!({"itemNotFound": {"message": "no", "code": 404}}),
             );
         }
-        let images: Vec<Value> = (0..per_page)
-            .map(|_| {
-                let n = counter.fetch_add(1, Ordering::SeqCst);
-                json!({"id": format!("{n:08x}-0000-4000-8000-000000000000"), "name": format!("image-{n}"), "status": "ACTIVE"})
-            })
-            .collect();
-        let marker = images.last().map(|i| i["id"].clone()).unwrap_or_default();
-        let href = format!(
-            "/compute/v2.1/images/detail?marker={}",
-            marker.as_str().unwrap_or_default()
-        );
-        json_response(
+        let (images, marker) = next_page(&counter, per_page, "ACTIVE");
+        let href = format!("/compute/v2.1/images/detail?marker={marker}");
+        Reply::json(
             200,
             &json!({"images": images, "images_links": [{"rel": "next", "href": href}]}),
         )
@@ -471,7 +385,7 @@ fn a_huge_response_header_is_reported_with_its_cause() {
         let mut head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Padding: ".to_vec();
         head.extend(std::iter::repeat_n(b'a', 1 << 20));
         head.extend_from_slice(b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
-        head
+        Reply::Raw(head)
     });
     let dir = config(&mock);
     let out = run(dir.path(), &["image", "show", ID]);
@@ -498,11 +412,11 @@ fn glance_with_data(data: &'static [u8], published: &'static [u8]) -> Mock {
             "os_hash_value": hex(&Sha512::digest(published)),
         });
         match req.path() {
-            p if p == format!("/v2/images/{ID}") => json_response(200, &image),
+            p if p == format!("/v2/images/{ID}") => Reply::json(200, &image),
             p if p == format!("/v2/images/{ID}/file") => {
-                response(200, "application/octet-stream", data)
+                Reply::body(200, "application/octet-stream", data)
             }
-            _ => json_response(404, &json!({"message": "no"})),
+            _ => Reply::json(404, &json!({"message": "no"})),
         }
     })
 }
@@ -521,17 +435,23 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A temp dir holding `real.raw` (`old`) and `link.raw`, a relative symbolic link to it.
+fn file_and_link() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let files = tempfile::tempdir().expect("temp dir");
+    let real = files.path().join("real.raw");
+    std::fs::write(&real, b"old").expect("write");
+    let link = files.path().join("link.raw");
+    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    (files, real, link)
+}
+
 const DATA: &[u8] = b"the verified image data";
 
 #[test]
 fn save_onto_a_symbolic_link_writes_through_it_and_keeps_the_link() {
     let mock = glance_with_data(DATA, DATA);
     let dir = config(&mock);
-    let files = tempfile::tempdir().expect("temp dir");
-    let real = files.path().join("real.raw");
-    std::fs::write(&real, b"old").expect("write");
-    let link = files.path().join("link.raw");
-    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    let (files, real, link) = file_and_link();
     // A chain: link2 -> link.raw -> real.raw.
     let chained = files.path().join("link2.raw");
     std::os::unix::fs::symlink(&link, &chained).expect("symlink");
@@ -590,11 +510,7 @@ fn a_failed_save_leaves_no_partial_file_nor_a_partial_link_target() {
     // The data does not match the published hash: written to a temporary file, then refused.
     let mock = glance_with_data(b"corrupted data!", DATA);
     let dir = config(&mock);
-    let files = tempfile::tempdir().expect("temp dir");
-    let real = files.path().join("real.raw");
-    std::fs::write(&real, b"old").expect("write");
-    let link = files.path().join("link.raw");
-    std::os::unix::fs::symlink("real.raw", &link).expect("symlink");
+    let (files, real, link) = file_and_link();
     let fresh = files.path().join("fresh.raw");
     for target in [&real, &link, &fresh] {
         let out = run(

@@ -7,6 +7,8 @@ use std::path::Path;
 use openstack_images::clouds::{AuthType, Interface, SearchPath};
 use openstack_images::{CloudConfig, Error};
 
+use crate::mock::{Mock, Reply};
+
 const CLOUDS: &str = r#"
 clouds:
   alpha:
@@ -410,61 +412,29 @@ fn client_builds_offline_for_every_auth_type() {
     assert!(e.to_string().contains("/nonexistent/ca.pem"), "{e}");
 }
 
-/// A tiny HTTP/1.1 responder on 127.0.0.1 that records request paths. Used only for what the
-/// real Glance cannot show: an Image endpoint behind a proxy with a path prefix whose version
-/// document names an internal host.
-async fn prefixed_glance() -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let log = log.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match sock.read(&mut chunk).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&buf).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("").to_owned();
-                log.lock().unwrap().push(path.clone());
-                let (status, body) = match path.as_str() {
-                    "/image/" => (
-                        "300 Multiple Choices",
-                        r#"{"versions": [{"id": "v2.18", "status": "CURRENT", "links": [{"rel": "self", "href": "http://glance.internal:9292/v2/"}]}, {"id": "v2.0", "status": "SUPPORTED", "links": []}]}"#,
-                    ),
-                    "/image/v2/images" => (
-                        "200 OK",
-                        r#"{"images": [], "schema": "/v2/schemas/images"}"#,
-                    ),
-                    _ => (
-                        "404 Not Found",
-                        r#"{"message": "nope", "code": "404 Not Found", "title": "Not Found"}"#,
-                    ),
-                };
-                let resp = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = sock.write_all(resp.as_bytes()).await;
-            });
-        }
-    });
-    (base, seen)
+/// The loopback mock (`mock.rs`) as an Image endpoint behind a proxy with a path prefix whose
+/// version document names an internal host: what the real Glance cannot show.
+fn prefixed_glance() -> Mock {
+    Mock::start(|req| {
+        let (status, body) = match req.target.as_str() {
+            "/image/" => (
+                300,
+                r#"{"versions": [{"id": "v2.18", "status": "CURRENT", "links": [{"rel": "self", "href": "http://glance.internal:9292/v2/"}]}, {"id": "v2.0", "status": "SUPPORTED", "links": []}]}"#,
+            ),
+            "/image/v2/images" => (200, r#"{"images": [], "schema": "/v2/schemas/images"}"#),
+            _ => (
+                404,
+                r#"{"message": "nope", "code": "404 Not Found", "title": "Not Found"}"#,
+            ),
+        };
+        Reply::body(status, "application/json", body)
+    })
 }
 
 #[tokio::test]
 async fn image_discovery_keeps_the_path_prefix_and_runs_once() {
-    let (base, seen) = prefixed_glance().await;
+    let glance = prefixed_glance();
+    let base = glance.url();
     let client = openstack_images::Client::builder()
         .cloud(CloudConfig::no_auth(format!("{base}/image")))
         .build()
@@ -487,7 +457,7 @@ async fn image_discovery_keeps_the_path_prefix_and_runs_once() {
         .await
         .unwrap();
     assert!(images["images"].is_array());
-    let seen = seen.lock().unwrap().clone();
+    let seen: Vec<String> = glance.requests().into_iter().map(|r| r.target).collect();
     assert_eq!(
         seen,
         ["/image/", "/image/v2/images"],
