@@ -86,7 +86,7 @@ fn offline_test_targets() -> Result<Vec<String>> {
     Ok(targets)
 }
 
-/// tests/inspect.rs compares the image inspector with `qemu-img info` on images qemu-img
+/// tests/offline/inspect.rs compares the image inspector with `qemu-img info` on images qemu-img
 /// makes: without it those tests fail, so say what to install before they run.
 fn qemu_img_present() -> Result<()> {
     match Command::new("qemu-img").arg("--version").output() {
@@ -195,7 +195,10 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     steps.run("doc tests", || {
         check(cargo(&["test", "--workspace", "--all-features", "--doc"]))
     })?;
-    steps.run("qemu-img present (tests/inspect.rs)", qemu_img_present)?;
+    steps.run(
+        "qemu-img present (tests/offline/inspect.rs)",
+        qemu_img_present,
+    )?;
     let targets = offline_test_targets()?;
     if !targets.is_empty() {
         steps.run(&format!("offline tests ({})", targets.join(", ")), || {

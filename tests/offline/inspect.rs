@@ -533,7 +533,6 @@ fn truncated_and_mangled_images_never_panic() {
 }
 
 /// `osimg image inspect`, run as a user would, with no cloud configured at all.
-#[cfg(feature = "cli")]
 mod cli {
     use super::*;
 
