@@ -56,6 +56,7 @@ pub use http::RetryPolicy;
 pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
+pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
 pub use image::patch::{ImagePatch, PATCH_MEDIA_TYPE, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::raw::ImageJsonPaginator;

@@ -3,6 +3,7 @@
 pub mod data;
 pub mod images;
 pub mod import;
+pub mod inspect;
 pub mod members;
 pub mod patch;
 pub mod query;

@@ -6,5 +6,6 @@ mod codegen;
 mod config;
 mod decode;
 mod hostile;
+mod inspect;
 mod mock;
 mod security;

@@ -86,6 +86,19 @@ fn offline_test_targets() -> Result<Vec<String>> {
     Ok(targets)
 }
 
+/// tests/offline/inspect.rs compares the image inspector with `qemu-img info` on images qemu-img
+/// makes: without it those tests fail, so say what to install before they run.
+fn qemu_img_present() -> Result<()> {
+    match Command::new("qemu-img").arg("--version").output() {
+        Ok(output) if output.status.success() => Ok(()),
+        Ok(output) => bail!(
+            "qemu-img --version failed ({}): install qemu-utils",
+            output.status
+        ),
+        Err(e) => bail!("qemu-img not found ({e}): install qemu-utils"),
+    }
+}
+
 /// Hook for `cargo xtask schema check` (drift between the live schemas and schemas/).
 fn schema_check(stack: &StackInfo) -> Result<()> {
     crate::schema::check_stack(stack)
@@ -182,6 +195,10 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     steps.run("doc tests", || {
         check(cargo(&["test", "--workspace", "--all-features", "--doc"]))
     })?;
+    steps.run(
+        "qemu-img present (tests/offline/inspect.rs)",
+        qemu_img_present,
+    )?;
     let targets = offline_test_targets()?;
     if !targets.is_empty() {
         steps.run(&format!("offline tests ({})", targets.join(", ")), || {

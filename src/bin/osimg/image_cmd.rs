@@ -74,6 +74,8 @@ pub enum ImageCmd {
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
     },
+    /// Show a local image file's format, virtual size and whether it is safe to upload.
+    Inspect(crate::inspect_cmd::InspectArgs),
     /// Upload data to the staging area, for a later `image import --method glance-direct`.
     Stage {
         /// Image id or name.
@@ -230,9 +232,12 @@ pub struct CreateArgs {
     /// Upload this file as the image's data.
     #[arg(long, value_name = "PATH")]
     file: Option<PathBuf>,
-    /// Disk format (raw, qcow2, ...).
-    #[arg(long, value_name = "FORMAT", default_value = "raw")]
-    disk_format: String,
+    /// Disk format (raw, qcow2, ...); default: the --file's detected format, else raw.
+    #[arg(long, value_name = "FORMAT")]
+    disk_format: Option<String>,
+    /// Upload a --file whose detected format differs from --disk-format (never an unsafe one).
+    #[arg(long)]
+    allow_format_mismatch: bool,
     /// Container format (bare, ovf, ...).
     #[arg(long, value_name = "FORMAT", default_value = "bare")]
     container_format: String,
@@ -505,9 +510,14 @@ async fn import_and_wait(
 }
 
 async fn create(client: &Client, out: &Printer, a: CreateArgs) -> CmdResult {
+    let disk_format = crate::inspect_cmd::upload_disk_format(
+        a.file.as_deref(),
+        a.disk_format.as_deref(),
+        a.allow_format_mismatch,
+    )?;
     let images = client.images();
     let mut c = ImageCreate::new(&a.name)
-        .disk_format(a.disk_format.as_str())
+        .disk_format(disk_format.as_str())
         .container_format(a.container_format.as_str());
     if let Some(v) = a.min_disk {
         c = c.min_disk(v);
@@ -780,6 +790,7 @@ fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
 pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     let images = client.images();
     match cmd {
+        ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
             let max = a

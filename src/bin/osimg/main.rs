@@ -3,6 +3,7 @@
 
 mod compute_cmd;
 mod image_cmd;
+mod inspect_cmd;
 mod output;
 mod progress;
 mod schema_cmd;
@@ -155,6 +156,12 @@ fn client(cloud: Option<&str>) -> Result<Client, Error> {
 
 async fn run(cli: Cli) -> CmdResult {
     let out = Printer::new(cli.format, cli.columns);
+    if let Cmd::Image {
+        cmd: image_cmd::ImageCmd::Inspect(args),
+    } = &cli.cmd
+    {
+        return inspect_cmd::run(&out, args); // local: needs no cloud
+    }
     let client = client(cli.os_cloud.as_deref())?;
     match cli.cmd {
         Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
