@@ -357,10 +357,12 @@ async fn a_stalled_download_hits_the_read_timeout_and_resumes() {
     )
     .await;
     // Silent for 12 s mid-body with a 5 s read timeout (wide margins: under load Glance's
-    // 4 threads can be slow to answer the resumed request): without resumes it is a timeout...
-    let (proxy, client) = glance_proxy_with(RetryPolicy::none(), |b| {
-        b.read_timeout(Duration::from_secs(5))
-    })
+    // 4 threads can be slow to answer the resumed request, which the default policy then
+    // retries, as it would for any user): without resumes it is a timeout...
+    let (proxy, client) = glance_proxy_with(
+        RetryPolicy::default().base_delay(Duration::from_millis(100)),
+        |b| b.read_timeout(Duration::from_secs(5)),
+    )
     .await;
     let stall = Fault::StallMidBody(50_000, Duration::from_millis(12000));
     proxy.on("GET", "/file", 1, stall.clone());
