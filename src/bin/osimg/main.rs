@@ -2,6 +2,7 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod compute_cmd;
+mod escape;
 mod image_cmd;
 mod inspect_cmd;
 mod output;
