@@ -4,6 +4,7 @@
 mod compute_cmd;
 mod escape;
 mod image_cmd;
+mod image_data_cmd;
 mod inspect_cmd;
 mod output;
 mod progress;
