@@ -2,7 +2,9 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod compute_cmd;
+mod escape;
 mod image_cmd;
+mod image_data_cmd;
 mod inspect_cmd;
 mod output;
 mod progress;

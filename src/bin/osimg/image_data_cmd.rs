@@ -1,0 +1,305 @@
+//! `osimg image create`, `save` and `import`: the commands that move image data, with the
+//! checks around them (inspection before an upload, saving through links, import waits).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use futures_util::TryStreamExt;
+use openstack_images::{
+    Client, DataSource, Download, ImageCreate, ImageStatus, ImagesApi, ImportMethod,
+};
+
+use crate::image_cmd::{Protection, Visibility, WAIT, parse_kv, show};
+use crate::output::{Printer, escape_controls, report, write_failed};
+use crate::{CmdResult, Fail, progress, with_causes};
+
+#[derive(Args)]
+pub struct CreateArgs {
+    /// The new image's name.
+    pub(crate) name: String,
+    /// Upload this file as the image's data.
+    #[arg(long, value_name = "PATH")]
+    pub(crate) file: Option<PathBuf>,
+    /// Disk format (raw, qcow2, ...); default: the --file's detected format, else raw.
+    #[arg(long, value_name = "FORMAT")]
+    pub(crate) disk_format: Option<String>,
+    /// Upload a --file whose detected format differs from --disk-format (never an unsafe one).
+    #[arg(long)]
+    pub(crate) allow_format_mismatch: bool,
+    /// Container format (bare, ovf, ...).
+    #[arg(long, value_name = "FORMAT", default_value = "bare")]
+    pub(crate) container_format: String,
+    /// Minimum disk size in GB to boot the image.
+    #[arg(long, value_name = "GB")]
+    pub(crate) min_disk: Option<i64>,
+    /// Minimum RAM in MB to boot the image.
+    #[arg(long, value_name = "MB")]
+    pub(crate) min_ram: Option<i64>,
+    #[command(flatten)]
+    pub(crate) protection: Protection,
+    #[command(flatten)]
+    pub(crate) visibility: Visibility,
+    /// A custom property (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    pub(crate) properties: Vec<(String, String)>,
+    /// A tag (repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// The image id to use (a UUID).
+    #[arg(long, value_name = "UUID")]
+    pub(crate) id: Option<String>,
+    /// Give the image its data through the import API instead of a direct upload.
+    #[arg(long)]
+    pub(crate) import: bool,
+    /// Import method: glance-direct (with --file, the default) or web-download (with --uri).
+    #[arg(long, value_name = "METHOD", requires = "import")]
+    pub(crate) import_method: Option<String>,
+    /// The URL Glance downloads from (web-download).
+    #[arg(long, value_name = "URL", requires = "import")]
+    pub(crate) uri: Option<String>,
+    /// Import into this store (repeatable; multi-store clouds).
+    #[arg(long = "store", value_name = "STORE", requires = "import")]
+    pub(crate) stores: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// Image id or name.
+    pub(crate) image: String,
+    /// glance-direct, web-download, copy-image or glance-download.
+    #[arg(long, value_name = "METHOD")]
+    pub(crate) method: String,
+    /// The URL Glance downloads from (web-download).
+    #[arg(long, value_name = "URL")]
+    pub(crate) uri: Option<String>,
+    /// The other region (glance-download).
+    #[arg(long, value_name = "REGION")]
+    pub(crate) remote_region: Option<String>,
+    /// The image id in the other region (glance-download).
+    #[arg(long, value_name = "ID")]
+    pub(crate) remote_image: Option<String>,
+    /// Import into this store (repeatable; multi-store clouds).
+    #[arg(long = "store", value_name = "STORE")]
+    pub(crate) stores: Vec<String>,
+    /// Wait until the image is active, then show it.
+    #[arg(long)]
+    pub(crate) wait: bool,
+}
+
+/// `image save` without `--file`: the verified chunks go to stdout as they arrive.
+pub(crate) async fn save_to_stdout(download: Download) -> CmdResult {
+    let mut data = download.stream().await?;
+    let mut stdout = std::io::BufWriter::with_capacity(1 << 20, std::io::stdout());
+    while let Some(chunk) = data.try_next().await? {
+        stdout.write_all(&chunk).map_err(write_failed)?;
+    }
+    stdout.flush().map_err(write_failed)
+}
+
+/// How many links `image save --file` follows before it gives up (Linux's own limit).
+const MAX_LINK_HOPS: usize = 40;
+
+/// The file `image save` writes: `path` itself, or the file a symbolic link at `path`
+/// points to (through any chain of links, created if the last one dangles), so the save
+/// writes through the link as `openstack image save` does, instead of replacing the link.
+pub(crate) fn link_target(path: &std::path::Path) -> CmdResult<PathBuf> {
+    let mut current = path.to_path_buf();
+    for _ in 0..MAX_LINK_HOPS {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current)
+                    .map_err(|e| Fail::other(format!("{}: {e}", current.display())))?;
+                current = match current.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                };
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(Fail::usage(format!(
+                    "--file {}: is a directory",
+                    current.display()
+                )));
+            }
+            _ => return Ok(current),
+        }
+    }
+    Err(Fail::other(format!(
+        "--file {}: more than {MAX_LINK_HOPS} symbolic links",
+        path.display()
+    )))
+}
+
+/// Starts an import and, if asked, waits for the image to become active with a spinner.
+pub(crate) async fn import_and_wait(
+    images: &ImagesApi,
+    id: &str,
+    method: ImportMethod,
+    stores: &[String],
+    wait: bool,
+) -> CmdResult {
+    let mut import = images.import(id, method);
+    if !stores.is_empty() {
+        import = import.stores(stores.iter().cloned());
+    }
+    import.send().await?;
+    if wait {
+        let bar = progress::spinner(&format!(
+            "waiting for image {} to become active",
+            escape_controls(id)
+        ));
+        let result = images
+            .wait_for_status(id, &[ImageStatus::Active], WAIT)
+            .await;
+        bar.finish_and_clear();
+        result?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> CmdResult {
+    let disk_format = crate::inspect_cmd::upload_disk_format(
+        a.file.as_deref(),
+        a.disk_format.as_deref(),
+        a.allow_format_mismatch,
+    )?;
+    let images = client.images();
+    let mut c = ImageCreate::new(&a.name)
+        .disk_format(disk_format.as_str())
+        .container_format(a.container_format.as_str());
+    if let Some(v) = a.min_disk {
+        c = c.min_disk(v);
+    }
+    if let Some(v) = a.min_ram {
+        c = c.min_ram(v);
+    }
+    if let Some(v) = a.protection.get() {
+        c = c.protected(v);
+    }
+    if let Some(v) = a.visibility.get() {
+        c = c.visibility(v);
+    }
+    for (k, v) in &a.properties {
+        c = c.property(k, v);
+    }
+    if !a.tags.is_empty() {
+        c = c.tags(a.tags.clone());
+    }
+    if let Some(id) = &a.id {
+        c = c.id(id);
+    }
+    let method = a.import_method.as_deref();
+    let id = match (&a.file, a.import, method) {
+        (None, false, _) => images.create(c).await?.id,
+        (Some(file), false, _) => {
+            let bar = progress::bytes("upload");
+            let result = images
+                .create_with_data(c, DataSource::file(file))
+                .progress(progress::reporter(&bar))
+                .timeout(WAIT)
+                .send()
+                .await;
+            bar.finish_and_clear();
+            result?.id
+        }
+        (Some(file), true, None | Some("glance-direct")) if a.stores.is_empty() => {
+            let bar = progress::bytes("stage");
+            let result = images
+                .create_with_data(c, DataSource::file(file))
+                .via_import(true)
+                .progress(progress::reporter(&bar))
+                .timeout(WAIT)
+                .send()
+                .await;
+            bar.finish_and_clear();
+            result?.id
+        }
+        (Some(file), true, None | Some("glance-direct")) => {
+            let id = images.create(c).await?.id;
+            let result = async {
+                let bar = progress::bytes("stage");
+                let staged = images
+                    .stage(&id, DataSource::file(file))
+                    .progress(progress::reporter(&bar))
+                    .send()
+                    .await;
+                bar.finish_and_clear();
+                staged?;
+                import_and_wait(&images, &id, ImportMethod::GlanceDirect, &a.stores, true).await
+            }
+            .await;
+            cleanup_on_failure(&images, &id, result).await?;
+            id
+        }
+        (None, true, Some("web-download")) => {
+            let uri = a
+                .uri
+                .clone()
+                .ok_or_else(|| Fail::usage("--import-method web-download needs --uri"))?;
+            let id = images.create(c).await?.id;
+            let method = ImportMethod::WebDownload { uri };
+            let result = import_and_wait(&images, &id, method, &a.stores, true).await;
+            cleanup_on_failure(&images, &id, result).await?;
+            id
+        }
+        (None, true, _) => {
+            return Err(Fail::usage(
+                "--import needs --file (glance-direct) or --import-method web-download --uri URL",
+            ));
+        }
+        (Some(_), true, Some(m)) => {
+            return Err(Fail::usage(format!(
+                "--file goes with --import-method glance-direct, not {m}"
+            )));
+        }
+    };
+    show(&images, out, &id).await
+}
+
+/// Deletes a half-made image when its import failed, then passes the failure on.
+pub(crate) async fn cleanup_on_failure(
+    images: &ImagesApi,
+    id: &str,
+    result: CmdResult,
+) -> CmdResult {
+    if result.is_err()
+        && let Err(e) = images.delete(id).await
+    {
+        report(&format!(
+            "could not delete the half-made image {id}: {}",
+            with_causes(&e)
+        ));
+    }
+    result
+}
+
+pub(crate) fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
+    Ok(match a.method.as_str() {
+        "glance-direct" => ImportMethod::GlanceDirect,
+        "copy-image" => ImportMethod::CopyImage,
+        "web-download" => ImportMethod::WebDownload {
+            uri: a
+                .uri
+                .clone()
+                .ok_or_else(|| Fail::usage("--method web-download needs --uri"))?,
+        },
+        "glance-download" => match (&a.remote_region, &a.remote_image) {
+            (Some(r), Some(i)) => ImportMethod::GlanceDownload {
+                remote_region: r.clone(),
+                remote_image_id: i.clone(),
+                remote_service_interface: None,
+            },
+            _ => {
+                return Err(Fail::usage(
+                    "--method glance-download needs --remote-region and --remote-image",
+                ));
+            }
+        },
+        other => {
+            return Err(Fail::usage(format!(
+                "unknown import method `{other}`: glance-direct, web-download, copy-image or \
+                 glance-download"
+            )));
+        }
+    })
+}
