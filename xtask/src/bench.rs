@@ -201,10 +201,15 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
             .build()?,
     };
 
-    build_release(&ctx)?;
-    let client = ctx.client()?;
-    let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
-    ctx.rt.block_on(seed::images(&client, want))?;
+    // `--only build` measures cold builds: it needs neither release binaries nor seeded images
+    // (both take minutes and would only add noise).
+    let build_only = !only.is_empty() && only.iter().all(|s| s == "build");
+    if !build_only {
+        let client = ctx.client()?;
+        build_release(&ctx)?;
+        let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
+        ctx.rt.block_on(seed::images(&client, want))?;
+    }
 
     let mut rows = Vec::new();
     let mut notes = Vec::new();
