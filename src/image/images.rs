@@ -286,12 +286,7 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn add_tag(&self, id: &str, tag: &str) -> Result<()> {
-        check_tag(tag)?;
-        let path = format!("{}/tags/{}", image_path(id)?, seg(tag));
-        self.client
-            .send(Req::new(ServiceType::Image, Method::PUT, path))
-            .await
-            .map(drop)
+        self.tag_request(Method::PUT, id, tag).await
     }
 
     /// Removes a tag (404 if the image does not have it).
@@ -302,12 +297,7 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn remove_tag(&self, id: &str, tag: &str) -> Result<()> {
-        check_tag(tag)?;
-        let path = format!("{}/tags/{}", image_path(id)?, seg(tag));
-        self.client
-            .send(Req::new(ServiceType::Image, Method::DELETE, path))
-            .await
-            .map(drop)
+        self.tag_request(Method::DELETE, id, tag).await
     }
 
     /// Adds several tags, one request each (Glance has no call for several); stops at the
@@ -323,12 +313,7 @@ impl ImagesApi {
         id: &str,
         tags: impl IntoIterator<Item = S>,
     ) -> Result<()> {
-        let tags: Vec<S> = tags.into_iter().collect();
-        tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
-        for tag in &tags {
-            self.add_tag(id, tag.as_ref()).await?;
-        }
-        Ok(())
+        self.tag_requests(Method::PUT, id, tags).await
     }
 
     /// Removes several tags, one request each; stops at the first failure (404 for a tag
@@ -344,10 +329,31 @@ impl ImagesApi {
         id: &str,
         tags: impl IntoIterator<Item = S>,
     ) -> Result<()> {
+        self.tag_requests(Method::DELETE, id, tags).await
+    }
+
+    /// `PUT` (add) or `DELETE` (remove) of one tag.
+    async fn tag_request(&self, method: Method, id: &str, tag: &str) -> Result<()> {
+        check_tag(tag)?;
+        let path = format!("{}/tags/{}", image_path(id)?, seg(tag));
+        self.client
+            .send(Req::new(ServiceType::Image, method, path))
+            .await
+            .map(drop)
+    }
+
+    /// One [`tag_request`](Self::tag_request) per tag, in order, stopping at the first
+    /// failure; every tag is checked before the first request.
+    async fn tag_requests<S: AsRef<str>>(
+        &self,
+        method: Method,
+        id: &str,
+        tags: impl IntoIterator<Item = S>,
+    ) -> Result<()> {
         let tags: Vec<S> = tags.into_iter().collect();
         tags.iter().try_for_each(|tag| check_tag(tag.as_ref()))?;
         for tag in &tags {
-            self.remove_tag(id, tag.as_ref()).await?;
+            self.tag_request(method.clone(), id, tag.as_ref()).await?;
         }
         Ok(())
     }
