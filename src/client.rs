@@ -18,6 +18,8 @@ pub use crate::service::ServiceType;
 pub(crate) struct Inner {
     pub pipeline: Pipeline,
     pub session: Session,
+    /// What the image endpoint's version document says it offers, read once.
+    pub image_features: tokio::sync::OnceCell<crate::image::features::ImageFeatures>,
 }
 
 /// A client for the Image (Glance v2) and Compute images (Nova v2.1) APIs.
@@ -121,7 +123,11 @@ impl ClientBuilder {
         let pipeline = Pipeline { http, settings };
         let session = Session::new(pipeline.clone(), cloud)?;
         Ok(Client {
-            inner: Arc::new(Inner { pipeline, session }),
+            inner: Arc::new(Inner {
+                pipeline,
+                session,
+                image_features: tokio::sync::OnceCell::new(),
+            }),
         })
     }
 }

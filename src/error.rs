@@ -162,6 +162,17 @@ pub enum Error {
         importing_stores: String,
     },
 
+    /// The cloud does not offer a feature of the Image API (the image cache, multiple
+    /// stores, the locations API): known from its version document before any request, or
+    /// from the server's answer when the document did not tell.
+    #[error("the cloud does not offer {feature}: {reason}")]
+    Unsupported {
+        /// The feature (`the image cache API`, `multiple stores`, ...).
+        feature: &'static str,
+        /// How that is known (the versions the cloud lists, or the server's answer).
+        reason: String,
+    },
+
     /// A local file or stream failed.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),

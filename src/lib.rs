@@ -53,14 +53,18 @@ pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImage
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
+pub use image::cache::{CacheClear, CachePruned, CacheState, CachedImage};
 pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
+pub use image::features::{ImageFeature, ImageFeatures};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
+pub use image::locations::{AddLocation, ImageLocation};
 pub use image::patch::{ImagePatch, PATCH_MEDIA_TYPE, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::raw::ImageJsonPaginator;
 pub use image::schemas::{JsonSchema, SchemaKind, canonical_json};
+pub use image::stores::StoreDetail;
 pub use image::tasks::TaskPaginator;
 pub use image::wait::CreateWithData;
 pub use paging::{Page, Pages, Paginator};

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client::{Req, ServiceType};
 use crate::error::{Error, Result};
+use crate::image::features::{ImageFeature, unsupported_on_404};
 use crate::image::images::{ImagesApi, image_path};
 
 /// How Glance obtains the data of an import.
@@ -228,13 +229,15 @@ pub struct StoreInfo {
     /// Whether data goes there when no store is named.
     #[serde(default, deserialize_with = "bool_or_string")]
     pub default: bool,
-    /// Whether the store is read-only (the `http` store).
-    #[serde(default, deserialize_with = "bool_or_string")]
+    /// Whether the store is read-only (the `http` store; Glance writes `read-only`).
+    #[serde(default, alias = "read-only", deserialize_with = "bool_or_string")]
     pub read_only: bool,
 }
 
 /// Glance writes these flags as JSON booleans or as the strings `"true"`/`"false"`.
-fn bool_or_string<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+pub(crate) fn bool_or_string<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<bool, D::Error> {
     match Value::deserialize(d)? {
         Value::Bool(b) => Ok(b),
         Value::String(s) => Ok(s.eq_ignore_ascii_case("true")),
@@ -307,8 +310,9 @@ impl ImagesApi {
         })
     }
 
-    /// The stores of a multi-store cloud. A cloud with a single store answers 404: that is
-    /// reported as [`Error::NotFound`] of kind `store list (multi-store is not enabled)`.
+    /// The stores of a multi-store cloud. A cloud with a single store has none to list:
+    /// that is [`Error::Unsupported`], known from its version document without a request
+    /// (or from its 404 when it serves no document).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -322,15 +326,14 @@ impl ImagesApi {
         struct Body {
             stores: Vec<StoreInfo>,
         }
+        self.require(ImageFeature::MultipleStores).await?;
         let req = Req::new(ServiceType::Image, Method::GET, "info/stores");
-        match self.client.send_json::<Body>(req).await {
-            Ok(b) => Ok(b.stores),
-            Err(e) if e.status() == Some(404) => Err(Error::NotFound {
-                kind: "store list (multi-store is not enabled)",
-                name: "info/stores".into(),
-            }),
-            Err(e) => Err(e),
-        }
+        let body: Body = self
+            .client
+            .send_json(req)
+            .await
+            .map_err(|e| unsupported_on_404(ImageFeature::MultipleStores, e))?;
+        Ok(body.stores)
     }
 
     /// The project's quota usage (`GET /v2/info/usage`), by quota name
@@ -405,5 +408,9 @@ mod tests {
             serde_json::from_value(json!({"id": "fs", "default": "true", "read_only": false}))
                 .unwrap();
         assert!(s.default && !s.read_only);
+        // What Glance writes for its http store.
+        let s: StoreInfo =
+            serde_json::from_value(json!({"id": "web", "read-only": "true"})).unwrap();
+        assert!(s.read_only && !s.default);
     }
 }

@@ -29,6 +29,8 @@ pub struct Download {
     max_resumes: u32,
     verify: bool,
     progress: Option<Progress>,
+    /// Store ids for `?prefer=` (multi-store clouds).
+    prefer: Vec<String>,
 }
 
 impl std::fmt::Debug for Download {
@@ -37,6 +39,7 @@ impl std::fmt::Debug for Download {
             .field("id", &self.id)
             .field("max_resumes", &self.max_resumes)
             .field("verify", &self.verify)
+            .field("prefer", &self.prefer)
             .finish_non_exhaustive()
     }
 }
@@ -84,6 +87,30 @@ impl Download {
         self
     }
 
+    /// The stores to read from first (`?prefer=`, Glance 2026.1 on multi-store clouds): a
+    /// hint, so Glance falls back to the image's other stores. The api-ref says the list is
+    /// tried in order, but Glance 33 treats it as a set: among the stores named, the
+    /// image's own location order applies, so name one store to be sure of it. Older
+    /// servers ignore the parameter; a cloud without multiple stores fails with
+    /// [`Error::Unsupported`] before any request. Resumed parts keep the preference.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27")
+    ///     .prefer_stores(["local-ceph", "backup"])
+    ///     .to_file("disk.raw")
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn prefer_stores<I, S>(mut self, stores: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prefer = stores.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Calls `f(bytes_received, total)` as chunks arrive.
     ///
     /// ```no_run
@@ -118,7 +145,16 @@ impl Download {
             Some(i) => i,
             None => self.images.get(&self.id).await?,
         };
-        let path = format!("{}/file", image_path(&self.id)?);
+        let mut path = format!("{}/file", image_path(&self.id)?);
+        if !self.prefer.is_empty() {
+            self.images
+                .require(crate::image::features::ImageFeature::MultipleStores)
+                .await?;
+            // In the path, so that every resume carries it too.
+            let stores = self.prefer.join(",");
+            path.push_str("?prefer=");
+            path.extend(url::form_urlencoded::byte_serialize(stores.as_bytes()));
+        }
         let resp = open(&self.images.client, &self.id, &path, None).await?;
         let mut expected = expected_of(&image);
         if expected.is_none() {
@@ -523,6 +559,7 @@ impl ImagesApi {
             max_resumes: DEFAULT_MAX_RESUMES,
             verify: true,
             progress: None,
+            prefer: Vec::new(),
         }
     }
 
