@@ -404,9 +404,18 @@ async fn info_stores_usage_and_copy_image() {
     // Empty unless Glance enforces quotas (`use_keystone_limits`): the stack does not.
     let usage = client.images().usage().await.expect("usage");
     assert!(usage.values().all(|q| q.limit >= -1), "{usage:?}");
-    // The stack runs two file stores (`enabled_backends = fs:file, fs2:file`).
+    // The stack runs two file stores and the read-only http store
+    // (`enabled_backends = fs:file, fs2:file, web:http`).
     let stores = client.images().stores_info().await.expect("stores");
-    assert_eq!(stores.len(), 2, "{stores:?}");
+    assert_eq!(stores.len(), 3, "{stores:?}");
+    assert_eq!(
+        stores
+            .iter()
+            .filter(|s| s.read_only)
+            .map(|s| s.id.as_str())
+            .collect::<Vec<_>>(),
+        ["web"]
+    );
     let default = stores
         .iter()
         .find(|s| s.default)
@@ -415,7 +424,7 @@ async fn info_stores_usage_and_copy_image() {
         .clone();
     let other = stores
         .iter()
-        .find(|s| !s.default)
+        .find(|s| !s.default && !s.read_only)
         .expect("a second store")
         .id
         .clone();
@@ -464,7 +473,7 @@ async fn info_stores_usage_and_copy_image() {
 }
 
 /// Serves `body` over HTTP on 127.0.0.1 for Glance's web-download; counts requests.
-async fn serve_bytes(body: &'static [u8]) -> (String, Arc<AtomicUsize>) {
+pub async fn serve_bytes(body: &'static [u8]) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));

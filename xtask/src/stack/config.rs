@@ -37,8 +37,8 @@ region_name = {REGION}
     )
 }
 
-/// Writes keystone.conf, glance-api.conf (+ paste ini and schema-image.json) and nova.conf
-/// (+ api-paste.ini).
+/// Writes keystone.conf, glance-api.conf (+ paste ini and schema-image.json) for both
+/// Glances and nova.conf (+ api-paste.ini).
 pub fn write_all(p: &Paths, state: &State, venv: &Path, socket_dir: &Path) -> Result<()> {
     let ks_url = state.keystone_url();
     let gl_url = state.glance_url();
@@ -67,25 +67,17 @@ password_hash_rounds = 4
         ),
     )?;
 
+    // `web` is the read-only http store: the locations API refuses `file://` URLs, so an
+    // http URL served on 127.0.0.1 (allowed by `[import_filtering_opts]`) is what it can add.
     let gl = &p.glance;
-    let paste = fs::read_to_string(venv.join("etc/glance/glance-api-paste.ini"))
-        .context("reading the venv's etc/glance/glance-api-paste.ini")?;
-    let paste = paste.replace(
-        "/etc/glance/healthcheck_disable",
-        &gl.join("healthcheck_disable").to_string_lossy(),
-    );
-    write(&gl.join("etc/glance-api-paste.ini"), &paste)?;
-    fs::copy(
-        crate::workspace_root().join("xtask/stack/schema-image.json"),
-        gl.join("etc/schema-image.json"),
-    )
-    .context("copying schema-image.json")?;
+    glance_common_files(venv, gl)?;
+    glance_common_files(venv, &p.glance_plain)?;
     write(
         &gl.join("etc/glance-api.conf"),
         &format!(
             "[DEFAULT]
 log_file = {dir}/glance-api.log
-enabled_backends = fs:file, fs2:file
+enabled_backends = fs:file, fs2:file, web:http
 worker_self_reference_url = {gl_url}
 image_cache_dir = {dir}/cache
 enabled_import_methods = [glance-direct,web-download,copy-image]
@@ -114,6 +106,38 @@ engine_mode = serial
 ",
             dir = gl.display(),
             db = db_url(socket_dir, "glance"),
+            auth = authtoken(&ks_url, "glance", GLANCE_PASSWORD),
+        ),
+    )?;
+
+    // The second Glance: one store (no `enabled_backends`, so no 2.8-2.13 and no
+    // /v2/info/stores) and no `image_cache_dir` (no 2.14/2.16/2.18, no /v2/cache).
+    let plain = &p.glance_plain;
+    write(
+        &plain.join("etc/glance-api.conf"),
+        &format!(
+            "[DEFAULT]
+log_file = {dir}/glance-api.log
+worker_self_reference_url = {url}
+node_staging_uri = file://{dir}/staging
+enabled_import_methods = [glance-direct,web-download]
+[database]
+connection = {db}
+[glance_store]
+stores = file
+default_store = file
+filesystem_store_datadir = {dir}/images
+[paste_deploy]
+flavor = keystone
+config_file = {dir}/etc/glance-api-paste.ini
+{auth}[oslo_concurrency]
+lock_path = {dir}/locks
+[taskflow_executor]
+engine_mode = serial
+",
+            dir = plain.display(),
+            url = state.url(super::Svc::GlancePlain),
+            db = db_url(socket_dir, "glance_plain"),
             auth = authtoken(&ks_url, "glance", GLANCE_PASSWORD),
         ),
     )?;
@@ -154,8 +178,27 @@ driver = noop
     )
 }
 
-/// Writes clouds.yaml with the clouds `local` (admin), `local-demo` (member of `demo`) and
-/// `local-appcred` (application credential of admin).
+/// The paste ini and schema-image.json a Glance's config dir `gl` needs.
+fn glance_common_files(venv: &Path, gl: &Path) -> Result<()> {
+    let paste = fs::read_to_string(venv.join("etc/glance/glance-api-paste.ini"))
+        .context("reading the venv's etc/glance/glance-api-paste.ini")?;
+    let paste = paste.replace(
+        "/etc/glance/healthcheck_disable",
+        &gl.join("healthcheck_disable").to_string_lossy(),
+    );
+    write(&gl.join("etc/glance-api-paste.ini"), &paste)?;
+    fs::copy(
+        crate::workspace_root().join("xtask/stack/schema-image.json"),
+        gl.join("etc/schema-image.json"),
+    )
+    .context("copying schema-image.json")?;
+    Ok(())
+}
+
+/// Writes clouds.yaml with the clouds `local` (admin), `local-demo` (member of `demo`),
+/// `local-appcred` (application credential of admin), `local-service` (the glance service
+/// user: role `service`, what Glance's locations API asks for) and `local-plain` (admin,
+/// on the second Glance: one store, no cache).
 pub fn write_clouds_yaml(path: &Path, state: &State, appcred_id: &str) -> Result<()> {
     let ks = state.keystone_url();
     let common = format!(
@@ -183,7 +226,17 @@ pub fn write_clouds_yaml(path: &Path, state: &State, appcred_id: &str) -> Result
         &format!(
             "# Written by `cargo xtask stack up`: the local OpenStack on 127.0.0.1.
 clouds:
-{}{}  local-appcred:
+{}{}{}  local-plain:
+    auth_type: password
+    auth:
+      auth_url: {ks}
+      username: {ADMIN_USER}
+      password: {ADMIN_PASSWORD}
+      project_name: {ADMIN_PROJECT}
+      user_domain_name: Default
+      project_domain_name: Default
+    image_endpoint_override: {plain}
+{common}  local-appcred:
     auth_type: v3applicationcredential
     auth:
       auth_url: {ks}
@@ -192,6 +245,8 @@ clouds:
 {common}",
             password_cloud("local", ADMIN_USER, ADMIN_PASSWORD, ADMIN_PROJECT),
             password_cloud("local-demo", DEMO_USER, DEMO_PASSWORD, DEMO_PROJECT),
+            password_cloud("local-service", "glance", GLANCE_PASSWORD, "service"),
+            plain = state.url(super::Svc::GlancePlain),
         ),
     )
 }
