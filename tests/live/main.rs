@@ -5,6 +5,7 @@
 //! `OPENSTACK_IMAGES_LIVE=1 cargo test --test live`.
 
 mod auth;
+mod cache;
 mod cli;
 mod compute;
 mod data;
@@ -13,3 +14,4 @@ mod harness;
 mod images;
 mod proxy;
 mod smoke;
+mod stores;
