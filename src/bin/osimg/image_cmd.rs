@@ -58,6 +58,10 @@ pub enum ImageCmd {
         /// Image ids or names.
         #[arg(required = true)]
         images: Vec<String>,
+        /// Delete only the image's data in this store (multi-store clouds), as
+        /// `openstack image delete --store`; the image and its other copies stay.
+        #[arg(long, value_name = "STORE")]
+        store: Option<String>,
     },
     /// Download an image's data to a file, verified against the checksum Glance published.
     ///
@@ -102,6 +106,16 @@ pub enum ImageCmd {
     Member {
         #[command(subcommand)]
         cmd: MemberCmd,
+    },
+    /// The stores of a multi-store cloud.
+    Stores {
+        #[command(subcommand)]
+        cmd: crate::store_cmd::StoresCmd,
+    },
+    /// Where an image's data lives (the locations API, 2.17).
+    Location {
+        #[command(subcommand)]
+        cmd: crate::location_cmd::LocationCmd,
     },
 }
 
@@ -537,7 +551,16 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             properties,
             tags,
         } => unset(client, &image, &properties, &tags).await,
-        ImageCmd::Delete { images: names } => delete(client, &names).await,
+        ImageCmd::Delete {
+            images: names,
+            store: None,
+        } => delete(client, &names).await,
+        ImageCmd::Delete {
+            images: names,
+            store: Some(store),
+        } => crate::store_cmd::delete_from_store(client, &store, &names).await,
+        ImageCmd::Stores { cmd } => crate::store_cmd::run(client, out, cmd).await,
+        ImageCmd::Location { cmd } => crate::location_cmd::run(client, out, cmd).await,
         ImageCmd::Save { image, file } => {
             let file = file.as_deref().map(link_target).transpose()?;
             if file.is_none() && std::io::stdout().is_terminal() {

@@ -1,14 +1,17 @@
 //! `osimg`: a command-line client for the OpenStack Image service, in the habits of
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
+mod cache_cmd;
 mod compute_cmd;
 mod escape;
 mod image_cmd;
 mod image_data_cmd;
 mod inspect_cmd;
+mod location_cmd;
 mod output;
 mod progress;
 mod schema_cmd;
+mod store_cmd;
 
 use std::process::ExitCode;
 
@@ -65,6 +68,11 @@ enum Cmd {
     ComputeImage {
         #[command(subcommand)]
         cmd: compute_cmd::ComputeImageCmd,
+    },
+    /// The image cache of a Glance node (`cached image list|queue|delete|clear`).
+    Cached {
+        #[command(subcommand)]
+        cmd: cache_cmd::CachedCmd,
     },
     /// The JSON schemas Glance serves.
     Schema {
@@ -169,6 +177,7 @@ async fn run(cli: Cli) -> CmdResult {
         Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
         Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,
         Cmd::Schema { cmd } => schema_cmd::run(&client, &out, cmd).await,
+        Cmd::Cached { cmd } => cache_cmd::run(&client, &out, cmd).await,
     }
 }
 

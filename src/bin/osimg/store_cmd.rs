@@ -1,0 +1,84 @@
+//! `osimg image stores list` and `osimg image delete --store`: the stores of a multi-store
+//! cloud, in the columns of `openstack image stores list`, and deleting an image's data
+//! from one of them as `openstack image delete --store` does.
+
+use clap::Subcommand;
+use openstack_images::Client;
+use serde_json::{Value, json};
+
+use crate::output::{Printer, col, report};
+use crate::{CmdResult, Fail, exit_code, with_causes};
+
+#[derive(Subcommand)]
+pub enum StoresCmd {
+    /// List the stores (columns ID, Description, Default; with --detail also Type, Weight
+    /// and Properties). Only multi-store clouds have any.
+    List {
+        /// Show each store's type, weight and driver properties (admin only, API 2.15).
+        #[arg(long)]
+        detail: bool,
+    },
+}
+
+pub async fn run(client: &Client, out: &Printer, cmd: StoresCmd) -> CmdResult {
+    let StoresCmd::List { detail } = cmd;
+    let images = client.images();
+    let mut cols = vec![
+        col("ID", "id"),
+        col("Description", "description"),
+        col("Default", "is_default"),
+    ];
+    let rows: Vec<Value> = if detail {
+        cols.extend([
+            col("Type", "type"),
+            col("Weight", "weight"),
+            col("Properties", "properties"),
+        ]);
+        images
+            .stores_detail()
+            .await?
+            .into_iter()
+            .map(|s| {
+                json!({"id": s.id, "description": s.description, "is_default": s.default,
+                       "type": s.store_type, "weight": s.weight, "properties": s.properties})
+            })
+            .collect()
+    } else {
+        images
+            .stores_info()
+            .await?
+            .into_iter()
+            .map(|s| json!({"id": s.id, "description": s.description, "is_default": s.default}))
+            .collect()
+    };
+    out.list(&cols, &rows, false)
+}
+
+/// `image delete --store STORE IMAGE...`: removes each image's data from that store only.
+pub async fn delete_from_store(client: &Client, store: &str, names: &[String]) -> CmdResult {
+    let images = client.images();
+    let mut codes = Vec::new();
+    for name in names {
+        let result = match images.find(name).await {
+            Ok(image) => images.delete_from_store(store, &image.id).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            report(&format!(
+                "failed to delete image {name} from store {store}: {}",
+                with_causes(&e)
+            ));
+            codes.push(exit_code(&e));
+        }
+    }
+    match codes.len() {
+        0 => Ok(()),
+        n => Err(Fail {
+            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
+            message: format!(
+                "{n} of {} images failed to delete from store {store}",
+                names.len()
+            ),
+        }),
+    }
+}
