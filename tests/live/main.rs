@@ -7,6 +7,7 @@
 mod auth;
 mod cache;
 mod cli;
+mod cli_cache_stores;
 mod compute;
 mod data;
 mod faults;
