@@ -6,7 +6,7 @@
 //! State lives under `<workspace>/target/stack/`: `state.json` (ports, pids, urls),
 //! `clouds.yaml`, one directory per service (configs, logs) and `pg/` (the database cluster).
 //! The first `up` installs the venv and initialises everything (about a minute); later ones
-//! only start PostgreSQL and the three servers (seconds).
+//! only start PostgreSQL and the four servers (seconds).
 
 mod config;
 mod install;
@@ -204,7 +204,7 @@ struct State {
     app_credential_id: Option<String>,
     /// Directory of PostgreSQL's Unix socket.
     postgres_socket_dir: Option<PathBuf>,
-    /// Pids of what `up` started: postgres and the three gunicorn masters (process groups).
+    /// Pids of what `up` started: postgres and the four gunicorn masters (process groups).
     pids: BTreeMap<String, u32>,
 }
 
@@ -315,7 +315,7 @@ async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
             stop_recorded(p, &mut state)?;
             let t = Instant::now();
             let state = warm(p, state).await?;
-            phase("warm start (postgres + 3 servers)", t);
+            phase("warm start (postgres + 4 servers)", t);
             Ok(state)
         }
         previous => {
@@ -348,7 +348,7 @@ async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
     }
 }
 
-/// Whether everything recorded is alive, ours, and the three servers answer.
+/// Whether everything recorded is alive, ours, and the four servers answer.
 async fn running(p: &Paths, state: &State) -> bool {
     let pg_ok = state
         .pids
@@ -436,7 +436,7 @@ async fn cold(live: &Live) -> Result<()> {
     state.save(p)
 }
 
-/// Initialised state: check the ports, start postgres and the three servers.
+/// Initialised state: check the ports, start postgres and the four servers.
 async fn warm(p: &Paths, state: State) -> Result<State> {
     for svc in Svc::ALL {
         let port = state.port(svc);

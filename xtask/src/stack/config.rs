@@ -1,4 +1,4 @@
-//! Configuration files of the three services and the clouds.yaml for clients.
+//! Configuration files of the services (two Glances) and the clouds.yaml for clients.
 
 use super::{
     ADMIN_PASSWORD, ADMIN_PROJECT, ADMIN_USER, APPCRED_SECRET, DEMO_PASSWORD, DEMO_PROJECT,
