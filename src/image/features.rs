@@ -164,6 +164,13 @@ fn parse_version(id: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
+/// Where the version document of an image endpoint is: the base is `<root>/v2/` (with any
+/// path prefix of the cloud's in `<root>`).
+fn versions_root(base: &url::Url) -> Result<url::Url> {
+    base.join("../")
+        .map_err(|e| Error::Protocol(format!("image endpoint {base}: {e}")))
+}
+
 /// Maps a call's error when the document did not tell: the server's 404 for an optional
 /// API becomes [`Error::Unsupported`] naming it (an image that does not exist answers 404
 /// as well, so only calls without an image id, or whose 404 message says so, come here).
@@ -195,11 +202,7 @@ impl ImagesApi {
         inner
             .image_features
             .get_or_try_init(|| async {
-                let base = self.client.endpoint(ServiceType::Image).await?;
-                // The base is `<root>/v2/`: the document is at the root.
-                let root = base
-                    .join("../")
-                    .map_err(|e| Error::Protocol(format!("image endpoint {base}: {e}")))?;
+                let root = versions_root(&self.client.endpoint(ServiceType::Image).await?)?;
                 let mut req = Req::new(ServiceType::Image, Method::GET, "");
                 req.also_ok = Some(StatusCode::MULTIPLE_CHOICES);
                 match inner.pipeline.json::<Value>(req, &root, &Anonymous).await {
@@ -287,6 +290,17 @@ mod tests {
         assert_eq!(f.versions, Some(vec![(2, 17)]));
         assert_eq!(parse_version("v2"), Some((2, 0)));
         assert_eq!(parse_version("v2.x"), None);
+    }
+
+    #[test]
+    fn the_document_is_at_the_root_of_the_endpoint() {
+        let root = |b: &str| {
+            versions_root(&url::Url::parse(b).unwrap())
+                .unwrap()
+                .to_string()
+        };
+        assert_eq!(root("http://h:9292/v2/"), "http://h:9292/");
+        assert_eq!(root("https://h/image/v2/"), "https://h/image/");
     }
 
     #[test]
