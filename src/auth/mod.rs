@@ -41,6 +41,9 @@ pub(crate) struct Session {
     /// happens at a time.
     state: Mutex<Option<Token>>,
     image: OnceCell<Url>,
+    /// The image endpoint's version document, when finding the endpoint fetched it (the
+    /// feature check reads it instead of asking again).
+    image_versions: std::sync::OnceLock<Value>,
     compute: OnceCell<Url>,
     auth_count: AtomicU64,
 }
@@ -84,9 +87,15 @@ impl Session {
             auth_url,
             state: Mutex::new(None),
             image: OnceCell::new(),
+            image_versions: std::sync::OnceLock::new(),
             compute: OnceCell::new(),
             auth_count: AtomicU64::new(0),
         })
+    }
+
+    /// The image endpoint's version document, if finding the endpoint fetched one.
+    pub(crate) fn image_versions(&self) -> Option<&Value> {
+        self.image_versions.get()
     }
 
     /// The token and its body, authenticating first if needed; `None` for `auth_type: none`.
@@ -258,11 +267,12 @@ impl Session {
             }
             Err(e) => return Err(e),
         };
-        match serde_json::from_slice::<Value>(&fetched.body)
-            .ok()
-            .as_ref()
-            .and_then(versions_offer_v2)
-        {
+        let doc = serde_json::from_slice::<Value>(&fetched.body).ok();
+        let offers_v2 = doc.as_ref().and_then(versions_offer_v2);
+        if let (Some(doc), Some(true)) = (doc, offers_v2) {
+            let _ = self.image_versions.set(doc);
+        }
+        match offers_v2 {
             Some(true) => Ok(v2),
             Some(false) => Err(Error::Config(format!(
                 "image endpoint {root} offers no v2 API"

@@ -187,7 +187,8 @@ pub(crate) fn unsupported_on_404(feature: ImageFeature, e: Error) -> Error {
 
 impl ImagesApi {
     /// What the cloud offers, from its version document (fetched once per client, without
-    /// a token; its clones share it).
+    /// a token, and not again when finding an unversioned endpoint already read it; its
+    /// clones share it).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -202,7 +203,11 @@ impl ImagesApi {
         inner
             .image_features
             .get_or_try_init(|| async {
-                let root = versions_root(&self.client.endpoint(ServiceType::Image).await?)?;
+                let base = self.client.endpoint(ServiceType::Image).await?;
+                if let Some(doc) = inner.session.image_versions() {
+                    return Ok(ImageFeatures::from_versions_document(doc));
+                }
+                let root = versions_root(&base)?;
                 let mut req = Req::new(ServiceType::Image, Method::GET, "");
                 req.also_ok = Some(StatusCode::MULTIPLE_CHOICES);
                 match inner.pipeline.json::<Value>(req, &root, &Anonymous).await {

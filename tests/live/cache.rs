@@ -164,6 +164,9 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
         )
     );
     assert_eq!(features.offers(ImageFeature::Locations), Some(true));
+    // Finding the unversioned endpoint read the document: the feature check asked once.
+    let roots = proxy.seen().iter().filter(|s| s.target == "/").count();
+    assert_eq!(roots, 1, "{:?}", proxy.seen());
     let mut cleanup = Cleanup(vec![]);
     let image = image_with_data(
         &client,
