@@ -115,6 +115,28 @@ async fn cache_queue_list_nodes_delete_clear_prune_clean() {
     assert_eq!(err.status(), Some(403), "{err}");
 }
 
+/// Deletes images of the plain Glance (its own database: [`Cleanup`] asks the main one)
+/// when dropped, whether the test passed or not.
+pub struct PlainCleanup(pub Vec<String>);
+
+impl Drop for PlainCleanup {
+    fn drop(&mut self) {
+        let ids = std::mem::take(&mut self.0);
+        // As harness::Cleanup: a fresh client on a fresh runtime, the test's being blocked.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the cleanup");
+            rt.block_on(async {
+                let plain = Client::from_cloud("local-plain").expect("cloud local-plain");
+                plain.images().delete_many(ids, 4).await;
+            });
+        })
+        .join();
+    }
+}
+
 /// A client of cloud `local-plain` (the second Glance) whose image endpoint is `proxy`
 /// at `path` (`""`: the root, so the client reads the version document there).
 fn plain_through(proxy: &Proxy, path: &str) -> Client {
@@ -175,6 +197,7 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
         DataSource::bytes(&b"plain"[..]),
     )
     .await;
+    let _plain_cleanup = PlainCleanup(std::mem::take(&mut cleanup.0));
     let before = proxy.count();
 
     let e = images.cache_state().await.unwrap_err();

@@ -243,3 +243,89 @@ async fn image_location_add_and_list_as_the_service_user() {
         ],
     );
 }
+
+#[tokio::test]
+async fn image_save_prefer_reads_the_named_store() {
+    let client = admin();
+    let images = client.images();
+    let mut cleanup = Cleanup(vec![]);
+    let data = patterned(20_011, 239);
+    let image = image_with_data(
+        &client,
+        &mut cleanup,
+        "cli-prefer",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
+    images
+        .import(&image.id, ImportMethod::CopyImage)
+        .stores(["fs2"])
+        .send()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let locations = loop {
+        let locations = images.locations(&image.id).await.unwrap();
+        let busy = images
+            .get(&image.id)
+            .await
+            .unwrap()
+            .extra
+            .contains_key("os_glance_import_task");
+        if locations.len() == 2 && !busy {
+            break locations;
+        }
+        assert!(Instant::now() < deadline, "copy never finished");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    // Spoil the fs copy on disk: a save from it fails verification, one from fs2 does not.
+    let fs = locations.iter().find(|l| l.store() == Some("fs")).unwrap();
+    let mut spoiled = data.clone();
+    spoiled[7] ^= 0x55;
+    std::fs::write(fs.url.strip_prefix("file://").unwrap(), &spoiled).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.raw");
+    let good_arg = good.to_str().unwrap();
+    ok(
+        "local",
+        &[
+            "image", "save", &image.id, "--file", good_arg, "--prefer", "fs2",
+        ],
+    );
+    assert_eq!(std::fs::read(&good).unwrap(), data);
+    let bad = dir.path().join("bad.raw");
+    let err = fails(
+        "local",
+        1,
+        &[
+            "image",
+            "save",
+            &image.id,
+            "--file",
+            bad.to_str().unwrap(),
+            "--prefer",
+            "fs",
+        ],
+    );
+    assert!(err.contains("mismatch"), "{err}");
+    assert!(!bad.exists(), "nothing unverified is kept");
+    // A cloud without multiple stores is told so.
+    let plain = Client::from_cloud("local-plain").unwrap();
+    let mut created = Cleanup(vec![]);
+    let other = image_with_data(
+        &plain,
+        &mut created,
+        "cli-prefer-plain",
+        DataSource::bytes(&b"x"[..]),
+    )
+    .await;
+    let _plain_cleanup = crate::cache::PlainCleanup(std::mem::take(&mut created.0));
+    let err = fails(
+        "local-plain",
+        1,
+        &[
+            "image", "save", &other.id, "--file", good_arg, "--prefer", "fs",
+        ],
+    );
+    assert!(err.contains("does not offer multiple stores"), "{err}");
+}

@@ -79,6 +79,10 @@ pub enum ImageCmd {
         /// Where to write the data (through a symbolic link to its target); default stdout.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// Stores to read from first, comma-separated (multi-store clouds; glanceclient's
+        /// `image-download --prefer`). Glance falls back to the image's other stores.
+        #[arg(long, value_name = "STORE,...", value_delimiter = ',')]
+        prefer: Vec<String>,
     },
     /// Show a local image file's format, virtual size and whether it is safe to upload.
     Inspect(crate::inspect_cmd::InspectArgs),
@@ -561,7 +565,11 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         } => crate::store_cmd::delete_from_store(client, &store, &names).await,
         ImageCmd::Stores { cmd } => crate::store_cmd::run(client, out, cmd).await,
         ImageCmd::Location { cmd } => crate::location_cmd::run(client, out, cmd).await,
-        ImageCmd::Save { image, file } => {
+        ImageCmd::Save {
+            image,
+            file,
+            prefer,
+        } => {
             let file = file.as_deref().map(link_target).transpose()?;
             if file.is_none() && std::io::stdout().is_terminal() {
                 return Err(Fail::usage(
@@ -573,6 +581,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let download = images
                 .download(&image.id)
                 .image(image)
+                .prefer_stores(prefer)
                 .progress(progress::reporter(&bar));
             let result = match &file {
                 Some(path) => download.to_file(path).await.map(drop).map_err(Fail::from),
