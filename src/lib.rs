@@ -27,6 +27,9 @@
 //! - Timestamps stay the server's text in fields, for lossless output; `*_time()` accessors
 //!   give a [`SystemTime`](std::time::SystemTime) (see [`parse_rfc3339`]).
 //! - Vendor (Huawei Cloud IMS) filters and fields are `huawei_*`, never a schema name.
+//! - The optional parts of Glance (the image cache, multiple stores, the locations API) are
+//!   checked against what the cloud's version document lists ([`ImagesApi::features`]):
+//!   one it lacks is [`Error::Unsupported`] before any request.
 
 // Every public item has one path: the crate root. The modules are the crate's own layout.
 mod auth;
