@@ -5,6 +5,7 @@ pub mod images;
 pub mod import;
 pub mod inspect;
 pub mod members;
+pub mod metadefs;
 pub mod patch;
 pub mod query;
 pub mod raw;

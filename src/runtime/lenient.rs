@@ -233,11 +233,22 @@ impl<T: Lenient> Lenient for Vec<T> {
     }
 }
 
-impl Lenient for BTreeMap<String, Value> {
+impl<T: Lenient> Lenient for BTreeMap<String, T> {
     fn from_prim(p: Prim) -> Result<Self, Prim> {
         match p {
             Prim::Null => Ok(BTreeMap::new()),
-            Prim::Other(Value::Object(m)) => Ok(m.into_iter().collect()),
+            Prim::Other(Value::Object(m)) => {
+                // All or nothing, like arrays.
+                if m.values()
+                    .all(|v| T::from_prim(Prim::from_value(v.clone())).is_ok())
+                {
+                    Ok(m.into_iter()
+                        .filter_map(|(k, v)| T::from_prim(Prim::from_value(v)).ok().map(|t| (k, t)))
+                        .collect())
+                } else {
+                    Err(Prim::Other(Value::Object(m)))
+                }
+            }
             other => Err(other),
         }
     }

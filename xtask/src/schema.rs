@@ -2,7 +2,8 @@
 //!
 //! The crate's types are generated from `schemas/image/v2/*.json` (see `build.rs`), so those
 //! files must be exactly what a real Glance serves, operator properties included. `pull`
-//! fetches `GET /v2/schemas/{image,images,member,members,task,tasks}` and writes each one
+//! fetches `GET /v2/schemas/{image,images,member,members,task,tasks}` and the ten
+//! `/v2/schemas/metadefs/*` (`metadefs/namespace.json`, ...), and writes each one
 //! canonically (sorted keys, two-space indent, trailing newline) so that re-pulling an
 //! unchanged cloud gives an empty `git diff`. `check` pulls into memory and reports drift
 //! against the committed files, per schema and per property, failing when there is any.
@@ -28,7 +29,7 @@ pub fn committed_dir() -> PathBuf {
     crate::workspace_root().join(SCHEMA_SUBDIR)
 }
 
-/// A schema's file name: `image.json`, ...
+/// A schema's file, relative to the schema directory: `image.json`, `metadefs/tag.json`, ...
 fn file_name(name: &str) -> String {
     format!("{name}.json")
 }
@@ -98,6 +99,9 @@ pub fn write_all(dir: &Path, schemas: &BTreeMap<String, Value>) -> Result<Vec<Pa
     for (name, v) in schemas {
         let path = dir.join(file_name(name));
         let text = canonical(v);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
         if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
             changed.push(path);
@@ -123,7 +127,7 @@ pub fn pull(cloud: Option<&str>, out: Option<&Path>) -> Result<()> {
         } else {
             "unchanged"
         };
-        println!("  {:<8} {props:>3} properties  {mark}", name);
+        println!("  {name:<24} {props:>3} properties  {mark}");
     }
     Ok(())
 }

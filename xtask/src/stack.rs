@@ -676,6 +676,18 @@ async fn init_glance(live: &Live) -> Result<()> {
     let gm = state.venv.join("bin/glance-manage");
     run_logged(dir, &gm, &["--config-file", conf, "db_sync"]).await?;
     phase("glance db_sync", t);
+    // Glance's shipped metadata definitions (the wheel installs them under the venv's
+    // etc/glance/metadefs), so metadef lists are as realistic as a default cloud's.
+    let t = Instant::now();
+    let metadefs = state.venv.join("etc/glance/metadefs");
+    let metadefs = metadefs.to_str().context("non-UTF-8 path")?;
+    run_logged(
+        dir,
+        &gm,
+        &["--config-file", conf, "db_load_metadefs", metadefs],
+    )
+    .await?;
+    phase("glance db_load_metadefs", t);
     let pid = start_server(live, Svc::Glance)?;
     wait_ready(live, Svc::Glance, pid).await
 }
