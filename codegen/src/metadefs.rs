@@ -8,6 +8,8 @@
 //!   definitions, and `objects`, `tags` and `resource_type_associations` of a namespace are
 //!   arrays of the objects the other schemas describe: both become references to the
 //!   generated types, so a namespace decodes into `MetadefProperty`s and `MetadefObject`s;
+//! - `number` (`minimum`, `maximum`) is kept as a JSON number (`serde_json::Number`), so
+//!   `1` does not come back as `1.0`;
 //! - the property-type enum appears twice (`type` and `items.type`): one open enum,
 //!   `MetadefPropertyType`, for both.
 
@@ -19,7 +21,7 @@ use crate::model::properties_of;
 use crate::naming::pascal;
 use crate::open_enum::open_enum;
 use crate::read_schema::{enum_names, hoisted_enums, rewrite_for_read};
-use crate::types::read_types;
+use crate::types::read_types_with;
 
 /// The metadef schemas as served (`metadefs/<name>.json` under `schemas/image/v2/`).
 pub struct MetadefSchemas<'a> {
@@ -119,6 +121,28 @@ fn inline_into(value: &mut Value, defs: &Map<String, Value>, keep: &[&str], dept
     }
 }
 
+/// Removes the `default` keyword of every schema in `schema` (a property *named*
+/// `default` stays). typify makes a field with a default non-optional, and a lenient reader
+/// must neither require it nor invent it: `uniqueItems: false` the server did not send
+/// would be serialized back as if it had.
+pub fn drop_defaults(schema: &mut Value) {
+    match schema {
+        Value::Object(object) => {
+            object.remove("default");
+            for (key, child) in object.iter_mut() {
+                match (key.as_str(), child) {
+                    ("properties", Value::Object(props)) => {
+                        props.values_mut().for_each(drop_defaults)
+                    }
+                    (_, child) => drop_defaults(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(drop_defaults),
+        _ => {}
+    }
+}
+
 /// Points a rewritten object's property `name` at another schema, when it has that property.
 fn point(rewritten: &mut Value, name: &str, to: Value) {
     if let Some(slot) = rewritten["properties"].get_mut(name) {
@@ -131,11 +155,16 @@ fn point(rewritten: &mut Value, name: &str, to: Value) {
 /// `MetadefResourceType`, and the open enums `MetadefNamespaceVisibility` and
 /// `MetadefPropertyType`.
 pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> {
-    let namespace = inline_definitions(schemas.namespace, &["property"]);
-    let object = inline_definitions(schemas.object, &["property"]);
-    let property = inline_definitions(schemas.property, &[]);
-    let tag = inline_definitions(schemas.tag, &[]);
-    let association = inline_definitions(schemas.resource_type, &[]);
+    let read = |schema: &Value, keep: &[&str]| {
+        let mut out = inline_definitions(schema, keep);
+        drop_defaults(&mut out);
+        out
+    };
+    let namespace = read(schemas.namespace, &["property"]);
+    let object = read(schemas.object, &["property"]);
+    let property = read(schemas.property, &[]);
+    let tag = read(schemas.tag, &[]);
+    let association = read(schemas.resource_type, &[]);
 
     let namespace_props = properties_of(&namespace, &|p| format!("MetadefNamespace{}", pascal(p)));
     let object_props = properties_of(&object, &|p| format!("MetadefObject{}", pascal(p)));
@@ -230,6 +259,14 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
             reference("MetadefPropertyItems", items_doc),
         );
     }
+    // `minimum: 1` must stay `1`, not come back as `1.0`: numbers stay JSON numbers.
+    for prop in &property_props {
+        if property["properties"][&prop.name]["type"] == "number" {
+            let doc = prop.description.clone();
+            point(&mut read, &prop.name, reference("JsonNumber", &doc));
+            defs.insert("JsonNumber".into(), json!({"type": "number"}));
+        }
+    }
     defs.insert("MetadefProperty".into(), read);
 
     let read = rewrite_for_read(
@@ -270,7 +307,12 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
             .chain(&tag_props)
             .chain(&association_props),
     );
-    let types = read_types(defs, &enum_names(&enums), &LENIENT)?;
+    let types = read_types_with(
+        defs,
+        &enum_names(&enums),
+        &[("JsonNumber", "::serde_json::Number")],
+        &LENIENT,
+    )?;
     let enum_code: TokenStream = enums
         .iter()
         .map(|e| open_enum(&e.name, &e.values, &e.description))
@@ -325,6 +367,24 @@ mod tests {
     }
 
     #[test]
+    fn defaults_go_but_a_property_named_default_stays() {
+        let mut schema = json!({"properties": {
+            "default": {},
+            "uniqueItems": {"type": "boolean", "default": false},
+            "items": {"type": "object", "properties": {"n": {"type": "integer", "default": 0}}}
+        }});
+        drop_defaults(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"properties": {
+                "default": {},
+                "uniqueItems": {"type": "boolean"},
+                "items": {"type": "object", "properties": {"n": {"type": "integer"}}}
+            }})
+        );
+    }
+
+    #[test]
     fn a_reference_to_itself_does_not_loop() {
         let schema = json!({"definitions": {"loop": {"properties": {"next": {"$ref": "#/definitions/loop"}}}},
             "properties": {"a": {"$ref": "#/definitions/loop"}}});
@@ -339,6 +399,7 @@ mod tests {
             "type": {"type": "string", "enum": ["array", "boolean", "integer", "number", "object", "string", null]},
             "minimum": {"type": "number"},
             "maxLength": {"$ref": "#/definitions/positiveInteger"},
+            "minLength": {"allOf": [{"$ref": "#/definitions/positiveInteger"}, {"default": 0}]},
             "default": {},
             "enum": {"type": "array"},
             "items": {"type": "object", "properties": {"type": {"type": "string", "enum": ["string", null]}}}
@@ -388,8 +449,9 @@ mod tests {
             "pub type_: ::std::option::Option<MetadefPropertyType>",
             "pub enum MetadefNamespaceVisibility {",
             "pub enum MetadefPropertyType {",
-            "pub minimum: ::std::option::Option<f64>",
+            "pub minimum: ::std::option::Option<::serde_json::Number>",
             "pub max_length: ::std::option::Option<u64>",
+            "pub min_length: ::std::option::Option<u64>",
         ] {
             assert!(text.contains(part), "{part} missing:\n{text}");
         }

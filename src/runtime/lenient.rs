@@ -201,6 +201,17 @@ impl Lenient for Value {
     }
 }
 
+impl Lenient for serde_json::Number {
+    fn from_prim(p: Prim) -> Result<Self, Prim> {
+        match p {
+            Prim::I64(n) => Ok(n.into()),
+            Prim::U64(n) => Ok(n.into()),
+            Prim::F64(f) => serde_json::Number::from_f64(f).ok_or(Prim::F64(f)),
+            other => Err(other),
+        }
+    }
+}
+
 impl<T: Lenient> Lenient for Option<T> {
     fn from_prim(p: Prim) -> Result<Self, Prim> {
         match p {

@@ -206,8 +206,8 @@ impl MetadefsApi {
     /// p.name = Some("backup_hour".into());
     /// p.title = Some("Backup hour".into());
     /// p.type_ = Some(MetadefPropertyType::Integer);
-    /// p.minimum = Some(0.0);
-    /// p.maximum = Some(23.0);
+    /// p.minimum = Some(0.into());
+    /// p.maximum = Some(23.into());
     /// client.metadefs().create_property("MyOrg::Backup", &p).await?;
     /// # Ok(()) }
     /// ```
@@ -229,7 +229,7 @@ impl MetadefsApi {
     /// let api = client.metadefs();
     /// let mut p = api.property("MyOrg::Backup", "backup_hour").await?;
     /// p.name = Some("backup_hour".into());
-    /// p.maximum = Some(12.0);
+    /// p.maximum = Some(12.into());
     /// api.update_property("MyOrg::Backup", "backup_hour", &p).await?;
     /// # Ok(()) }
     /// ```
