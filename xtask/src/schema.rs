@@ -549,4 +549,53 @@ mod tests {
         );
         fs::remove_dir_all(&base).unwrap();
     }
+
+    /// The metadef schemas live one directory down (`metadefs/namespace.json`): a drift
+    /// injected there, in the nested `definitions` the generated types are made from, is
+    /// reported, and a property removed from one is named.
+    #[test]
+    fn drift_in_a_metadef_schema_is_reported() {
+        let base =
+            std::env::temp_dir().join(format!("xtask-schema-metadefs-{}", std::process::id()));
+        let (committed, pulled) = (base.join("committed"), base.join("pulled"));
+        let _ = fs::remove_dir_all(&base);
+        let namespace = json!({"name": "namespace",
+            "definitions": {"positiveInteger": {"type": "integer", "minimum": 0}},
+            "properties": {"namespace": {"type": "string"}, "owner": {"type": "string"}}});
+        let tag = json!({"name": "tag", "properties": {"name": {"type": "string"}}});
+        let mut served = BTreeMap::new();
+        served.insert("metadefs/namespace".to_string(), namespace.clone());
+        served.insert("metadefs/tag".to_string(), tag.clone());
+        write_all(&pulled, &served).unwrap();
+        assert!(pulled.join("metadefs/namespace.json").is_file());
+        let mut drifted = served.clone();
+        drifted.insert(
+            "metadefs/namespace".into(),
+            json!({"name": "namespace",
+                "definitions": {"positiveInteger": {"type": "integer", "minimum": 1}},
+                "properties": {"namespace": {"type": "string"}}}),
+        );
+        write_all(&committed, &drifted).unwrap();
+        let report = compare_dirs(&committed, &pulled, served.keys()).unwrap();
+        assert!(!report.is_empty());
+        assert!(
+            !report.schemas.contains_key("metadefs/tag"),
+            "tag did not drift"
+        );
+        let changes = &report.schemas["metadefs/namespace"];
+        assert!(
+            changes.contains(&Change::PropertyAdded {
+                name: "owner".into(),
+                new: json!({"type": "string"}),
+            }),
+            "{changes:?}"
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::KeyChanged { key, .. } if key == "definitions")),
+            "{changes:?}"
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
 }
