@@ -6,6 +6,7 @@
 
 mod auth;
 mod cli;
+mod cli_metadefs;
 mod compute;
 mod data;
 mod faults;

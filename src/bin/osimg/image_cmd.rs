@@ -103,6 +103,11 @@ pub enum ImageCmd {
         #[command(subcommand)]
         cmd: MemberCmd,
     },
+    /// Metadata definitions: namespaces, objects, properties and resource types.
+    Metadef {
+        #[command(subcommand)]
+        cmd: crate::metadef_cmd::MetadefCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -507,6 +512,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     let images = client.images();
     match cmd {
         ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
+        ImageCmd::Metadef { cmd } => crate::metadef_cmd::run(client, out, cmd).await,
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
             let max = a

@@ -6,6 +6,8 @@ mod escape;
 mod image_cmd;
 mod image_data_cmd;
 mod inspect_cmd;
+mod metadef_cmd;
+mod metadef_contents_cmd;
 mod output;
 mod progress;
 mod schema_cmd;
