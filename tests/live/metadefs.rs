@@ -394,3 +394,37 @@ async fn resource_type_associations_round_trip() {
     );
     api.delete_namespace(&ns).await.unwrap();
 }
+
+/// Opt-in image property checks from the real namespaces: names carry the association's
+/// prefix (`cpu_sockets` is `hw_cpu_sockets` on images), enums and integers are enforced,
+/// and a value Glance itself would store (it does not look at metadefs) is refused before
+/// any request.
+#[tokio::test(flavor = "multi_thread")]
+async fn image_properties_checked_against_image_namespaces() {
+    let c = admin();
+    let rules = c.metadefs().image_rules().await.unwrap();
+    assert!(rules.len() > 50, "{} property names", rules.len());
+    assert!(rules.definitions("cpu_sockets").is_empty());
+    assert_eq!(
+        rules.definitions("hw_cpu_sockets")[0].1.type_,
+        Some(MetadefPropertyType::Integer)
+    );
+    assert!(rules.check("hw_cpu_sockets", &"2".into()).is_ok());
+    assert!(rules.check("hw_cpu_sockets", &"two".into()).is_err());
+    assert!(rules.check("hw_disk_bus", &"virtio".into()).is_ok());
+    let e = rules.check("hw_disk_bus", &"sideways".into()).unwrap_err();
+    assert!(e.to_string().contains("OS::Compute::LibvirtImage"), "{e}");
+
+    // hw_cpu_sockets is not in the image schema (hw_disk_bus is, with its enum): only the
+    // metadefs know what it may hold.
+    let name = unique("metadef-checked");
+    let good = openstack_images::ImageCreate::new(&name).property("hw_cpu_sockets", "2");
+    rules.check_create(&good).unwrap();
+    let image = c.images().create(good).await.unwrap();
+    let patch = openstack_images::ImagePatch::new().replace("hw_cpu_sockets", "two");
+    assert!(rules.check_patch(&patch).is_err());
+    // Glance takes it: the check is ours alone.
+    let stored = c.images().update(&image.id, patch).await.unwrap();
+    assert_eq!(stored.extra["hw_cpu_sockets"], "two");
+    c.images().delete(&image.id).await.unwrap();
+}

@@ -6,6 +6,7 @@
 //! (`created_at`, `updated_at`, `self`, `schema`) left out of what is sent.
 
 mod contents;
+mod image_rules;
 mod pages;
 
 use reqwest::Method;
@@ -19,6 +20,7 @@ use crate::image::query::SortDir;
 use crate::paging::Paginator;
 use crate::validate::check_path_value;
 
+pub use image_rules::{IMAGE_RESOURCE_TYPE, MetadefImageRules};
 pub use pages::{MetadefNamespacePaginator, MetadefTagPaginator};
 
 /// The metadata definitions API, from [`Client::metadefs`].
