@@ -252,3 +252,57 @@ async fn metadef_writes_change_what_the_api_reads() {
     run(&["namespace", "delete", &ns]);
     assert!(api.namespace(&ns).await.unwrap_err().is_not_found());
 }
+
+/// `--check-metadefs` refuses, before anything is sent, what the image namespaces do not
+/// allow; without it Glance stores the value.
+#[tokio::test]
+async fn image_create_and_set_check_metadefs_on_request() {
+    require_stack();
+    let name = unique("cli-metadef-check");
+    let err = fails(
+        2,
+        &[
+            "image",
+            "create",
+            &name,
+            "--property",
+            "hw_cpu_sockets=two",
+            "--check-metadefs",
+        ],
+    );
+    assert!(
+        err.contains("hw_cpu_sockets") && err.contains("integer"),
+        "{err}"
+    );
+    let images = admin().images();
+    assert!(
+        images.find(&name).await.unwrap_err().is_not_found(),
+        "nothing created"
+    );
+    let created = json(&[
+        "image",
+        "create",
+        &name,
+        "--property",
+        "hw_cpu_sockets=2",
+        "--check-metadefs",
+    ]);
+    let id = created["id"].as_str().unwrap().to_owned();
+    fails(
+        2,
+        &[
+            "image",
+            "set",
+            &id,
+            "--property",
+            "hw_cpu_sockets=0.5",
+            "--check-metadefs",
+        ],
+    );
+    ok(&["image", "set", &id, "--property", "hw_cpu_sockets=0.5"]);
+    assert_eq!(
+        images.get(&id).await.unwrap().extra["hw_cpu_sockets"],
+        "0.5"
+    );
+    images.delete(&id).await.unwrap();
+}

@@ -242,6 +242,9 @@ pub struct SetArgs {
     /// Set a custom property (repeatable).
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
     properties: Vec<(String, String)>,
+    /// Refuse properties the metadef namespaces of OS::Glance::Image do not allow.
+    #[arg(long)]
+    check_metadefs: bool,
     /// Add a tag (repeatable; existing tags are kept).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
@@ -374,6 +377,9 @@ pub(crate) async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResu
 }
 
 async fn set(client: &Client, a: SetArgs) -> CmdResult {
+    if a.check_metadefs {
+        crate::metadef_cmd::check_image_properties(client, &a.properties).await?;
+    }
     let images = client.images();
     let image = images.find(&a.image).await?;
     let id = image.id.clone();

@@ -261,6 +261,19 @@ where
     }
 }
 
+/// `--check-metadefs` of `image create` and `image set`: the properties given, checked
+/// against the namespaces associated with `OS::Glance::Image` (a usage error, status 2).
+pub(crate) async fn check_image_properties(
+    client: &Client,
+    properties: &[(String, String)],
+) -> CmdResult {
+    let rules = client.metadefs().image_rules().await?;
+    for (key, value) in properties {
+        rules.check(key, &json!(value))?;
+    }
+    Ok(())
+}
+
 pub async fn run(client: &Client, out: &Printer, cmd: MetadefCmd) -> CmdResult {
     match cmd {
         MetadefCmd::Namespace { cmd } => namespace(client, out, cmd).await,
