@@ -91,7 +91,7 @@ async fn every_shipped_namespace_decodes_without_loss() {
             .raw_get_json(ServiceType::Image, &format!("{path}/tags"))
             .await
             .unwrap();
-        let typed: Vec<_> = api.tags(name).unwrap().try_collect().await.unwrap();
+        let typed: Vec<_> = api.tags(name).try_collect().await.unwrap();
         assert_lossless(&typed, &raw["tags"], &format!("{name} tags"));
         let raw = c
             .raw_get_json(ServiceType::Image, &format!("{path}/resource_types"))
@@ -335,20 +335,14 @@ async fn tags_bulk_create_page_rename_delete() {
     let names = |tags: Vec<openstack_images::MetadefTag>| -> BTreeSet<String> {
         tags.into_iter().map(|t| t.name).collect()
     };
-    let all: Vec<_> = api.tags(&ns).unwrap().try_collect().await.unwrap();
+    let all: Vec<_> = api.tags(&ns).try_collect().await.unwrap();
     assert_eq!(
         names(all),
         BTreeSet::from(["a".into(), "b".into()]),
         "replaced"
     );
     api.create_tags(&ns, ["c"], true).await.unwrap();
-    let paged: Vec<_> = api
-        .tags(&ns)
-        .unwrap()
-        .page_size(1)
-        .try_collect()
-        .await
-        .unwrap();
+    let paged: Vec<_> = api.tags(&ns).page_size(1).try_collect().await.unwrap();
     assert_eq!(paged.len(), 3, "one per page, every tag once");
     assert_eq!(
         names(paged),
@@ -359,7 +353,14 @@ async fn tags_bulk_create_page_rename_delete() {
     api.delete_tag(&ns, "d").await.unwrap();
     assert_eq!(api_status(&api.tag(&ns, "d").await.unwrap_err()), 404);
     api.delete_tags(&ns).await.unwrap();
-    let left: Vec<_> = api.tags(&ns).unwrap().try_collect().await.unwrap();
+    let left: Vec<_> = api.tags(&ns).try_collect().await.unwrap();
+    // A name that cannot be a path segment is the listing's first (and only) item.
+    let mut bad = api.tags("..");
+    assert!(matches!(
+        bad.try_next().await,
+        Err(Error::InvalidInput { .. })
+    ));
+    assert!(bad.try_next().await.unwrap().is_none());
     assert!(left.is_empty());
     api.delete_namespace(&ns).await.unwrap();
 }

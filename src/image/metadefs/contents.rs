@@ -277,11 +277,11 @@ impl MetadefsApi {
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// use futures_util::TryStreamExt;
-    /// let tags: Vec<_> = client.metadefs().tags("MyOrg::Backup")?.page_size(50).try_collect().await?;
+    /// let tags: Vec<_> = client.metadefs().tags("MyOrg::Backup").page_size(50).try_collect().await?;
     /// # Ok(()) }
     /// ```
-    pub fn tags(&self, namespace: &str) -> Result<MetadefTagPaginator> {
-        Ok(Paginator::new(TagPages::new(self, namespace)?, None, None))
+    pub fn tags(&self, namespace: &str) -> MetadefTagPaginator {
+        Paginator::new(TagPages::new(self, namespace), None, None)
     }
 
     /// One tag of a namespace.

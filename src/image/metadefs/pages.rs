@@ -87,18 +87,19 @@ impl PageSource for NamespacePages {
 }
 
 /// `GET /v2/metadefs/namespaces/{namespace}/tags`: the marker is a tag name, and Glance
-/// sends no `next`, so a page as full as asked for may have a successor.
+/// sends no `next`, so a page as full as asked for may have a successor. A namespace name
+/// that cannot be a path segment is the first item's error, as with any list.
 pub(super) struct TagPages {
-    pub(super) api: MetadefsApi,
-    pub(super) path: String,
+    api: MetadefsApi,
+    namespace: String,
 }
 
 impl TagPages {
-    pub(super) fn new(api: &MetadefsApi, namespace: &str) -> Result<TagPages> {
-        Ok(TagPages {
+    pub(super) fn new(api: &MetadefsApi, namespace: &str) -> TagPages {
+        TagPages {
             api: api.clone(),
-            path: format!("{}/tags", namespace_path(namespace)?),
-        })
+            namespace: namespace.to_owned(),
+        }
     }
 }
 
@@ -112,8 +113,9 @@ impl PageSource for TagPages {
     ) -> BoxFuture<'static, Result<Page<MetadefTag>>> {
         let client = self.api.client.clone();
         let pairs = limit_and_marker(Vec::new(), marker, page_size);
-        let req = Req::new(ServiceType::Image, Method::GET, self.path.clone()).query(pairs);
+        let path = namespace_path(&self.namespace).map(|p| format!("{p}/tags"));
         Box::pin(async move {
+            let req = Req::new(ServiceType::Image, Method::GET, path?).query(pairs);
             let body: TagsBody = client.send_json(req).await?;
             let full = page_size.is_some_and(|n| n > 0 && body.tags.len() as u64 >= n);
             let next_marker = full
