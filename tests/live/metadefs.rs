@@ -348,8 +348,27 @@ async fn tags_bulk_create_page_rename_delete() {
         names(paged),
         BTreeSet::from(["a".into(), "b".into(), "c".into()])
     );
+    // Glance ships no tags, so the lossless check of tags is made here.
+    let c = admin();
+    let raw = c
+        .raw_get_json(
+            ServiceType::Image,
+            &format!("metadefs/namespaces/{}/tags", ns.replace(':', "%3A")),
+        )
+        .await
+        .unwrap();
+    let typed: Vec<_> = api.tags(&ns).try_collect().await.unwrap();
+    assert_lossless(&typed, &raw["tags"], "tags");
+    // The list carries names only; one tag read alone has its timestamps.
+    assert!(
+        typed
+            .iter()
+            .all(|t| t.created_at.is_none() && t.extra.is_empty())
+    );
     api.rename_tag(&ns, "c", "d").await.unwrap();
-    assert_eq!(api.tag(&ns, "d").await.unwrap().name, "d");
+    let d = api.tag(&ns, "d").await.unwrap();
+    assert_eq!(d.name, "d");
+    assert!(d.created_at.is_some() && d.extra.is_empty());
     api.delete_tag(&ns, "d").await.unwrap();
     assert_eq!(api_status(&api.tag(&ns, "d").await.unwrap_err()), 404);
     api.delete_tags(&ns).await.unwrap();
