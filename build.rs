@@ -2,8 +2,9 @@
 //! `codegen/` (`openstack-images-codegen`).
 //!
 //! Input: `schemas/` (or `$OPENSTACK_IMAGES_SCHEMA_DIR`): `image/v2/{image,member,task}.json`
-//! as served by Glance's `/v2/schemas/*`, and `compute/v2.1/image.json` written from Nova's
-//! responses. Output: `$OUT_DIR/image_v2.rs` and `$OUT_DIR/compute_v2_1.rs`, reached only
+//! and `image/v2/metadefs/{namespace,object,property,tag,resource_type}.json` as served by
+//! Glance's `/v2/schemas/*`, and `compute/v2.1/image.json` written from Nova's responses.
+//! Output: `$OUT_DIR/image_v2.rs`, `metadefs_v2.rs` and `compute_v2_1.rs`, reached only
 //! through `src/generated.rs`, and `$OUT_DIR/codegen_ms.txt`, the time generation took (read
 //! by `cargo xtask bench`).
 
@@ -41,6 +42,27 @@ fn run() -> Result<(), String> {
     write(
         &out.join("image_v2.rs"),
         &openstack_images_codegen::render(image_code)?,
+    )?;
+    let metadef = |name: &str| load(&dir, &format!("image/v2/metadefs/{name}.json"));
+    let (namespace, object, property, tag, resource_type) = (
+        metadef("namespace")?,
+        metadef("object")?,
+        metadef("property")?,
+        metadef("tag")?,
+        metadef("resource_type")?,
+    );
+    let metadefs_code = openstack_images_codegen::metadefs::metadefs_v2(
+        &openstack_images_codegen::metadefs::MetadefSchemas {
+            namespace: &namespace,
+            object: &object,
+            property: &property,
+            tag: &tag,
+            resource_type: &resource_type,
+        },
+    )?;
+    write(
+        &out.join("metadefs_v2.rs"),
+        &openstack_images_codegen::render(metadefs_code)?,
     )?;
     let compute_code = openstack_images_codegen::compute_v2_1(&compute)?;
     write(

@@ -10,9 +10,14 @@ mod image_v2 {
     include!(concat!(env!("OUT_DIR"), "/image_v2.rs"));
 }
 
+mod metadefs_v2 {
+    include!(concat!(env!("OUT_DIR"), "/metadefs_v2.rs"));
+}
+
 mod compute_v2_1 {
     include!(concat!(env!("OUT_DIR"), "/compute_v2_1.rs"));
 }
 
 pub use compute_v2_1::{ComputeImage, ComputeImageServer, ComputeImageStatus, ComputeLink};
 pub use image_v2::*;
+pub use metadefs_v2::*;

@@ -63,6 +63,10 @@ pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
 pub use image::locations::{AddLocation, ImageLocation};
+pub use image::metadefs::{
+    IMAGE_RESOURCE_TYPE, MetadefImageRules, MetadefNamespacePaginator, MetadefNamespaceQuery,
+    MetadefTagPaginator, MetadefsApi,
+};
 pub use image::patch::{ImagePatch, PATCH_MEDIA_TYPE, PatchOp};
 pub use image::query::{Cmp, ImageListQuery, SortDir};
 pub use image::raw::ImageJsonPaginator;

@@ -1,7 +1,8 @@
 //! The generator behind `openstack-images`: the JSON schemas Glance serves (and one written
 //! from Nova's responses) in, the crate's types, rule tables and builders out.
 //!
-//! The crate's `build.rs` loads `schemas/`, calls [`image_v2`] and [`compute_v2_1`], and
+//! The crate's `build.rs` loads `schemas/`, calls [`image_v2`], [`metadefs::metadefs_v2`] and
+//! [`compute_v2_1`], and
 //! writes the [`render`]ed source to `$OUT_DIR`, where `src/generated.rs` includes it.
 //!
 //! Each schema goes through three stages:
@@ -22,6 +23,7 @@
 
 pub mod builders;
 pub mod lenient;
+pub mod metadefs;
 pub mod model;
 pub mod naming;
 pub mod open_enum;

@@ -15,11 +15,25 @@ pub fn read_types(
     open_enums: &[String],
     lenient: &[&str],
 ) -> Result<TokenStream, String> {
+    read_types_with(defs, open_enums, &[], lenient)
+}
+
+/// [`read_types`], with some definitions replaced by existing types (`(definition, type
+/// path)`): `JsonNumber` by `::serde_json::Number`, say, which keeps `1` and `1.0` apart.
+pub fn read_types_with(
+    defs: Map<String, Value>,
+    open_enums: &[String],
+    replacements: &[(&str, &str)],
+    lenient: &[&str],
+) -> Result<TokenStream, String> {
     let mut settings = typify::TypeSpaceSettings::default();
     settings.with_map_type("::std::collections::BTreeMap".to_string());
     settings.with_derive("PartialEq".to_string());
     for name in open_enums {
         settings.with_replacement(name, name, std::iter::empty());
+    }
+    for (name, path) in replacements {
+        settings.with_replacement(*name, *path, std::iter::empty());
     }
     let mut space = typify::TypeSpace::new(&settings);
     let parsed: Vec<(String, schemars::schema::Schema)> = defs

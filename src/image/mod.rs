@@ -8,6 +8,7 @@ pub mod import;
 pub mod inspect;
 pub mod locations;
 pub mod members;
+pub mod metadefs;
 pub mod patch;
 pub mod query;
 pub mod raw;

@@ -26,23 +26,56 @@ pub enum SchemaKind {
     Task,
     /// `/v2/schemas/tasks`.
     Tasks,
+    /// `/v2/schemas/metadefs/namespace`.
+    MetadefNamespace,
+    /// `/v2/schemas/metadefs/namespaces`.
+    MetadefNamespaces,
+    /// `/v2/schemas/metadefs/object`.
+    MetadefObject,
+    /// `/v2/schemas/metadefs/objects`.
+    MetadefObjects,
+    /// `/v2/schemas/metadefs/property`.
+    MetadefProperty,
+    /// `/v2/schemas/metadefs/properties`.
+    MetadefProperties,
+    /// `/v2/schemas/metadefs/tag`.
+    MetadefTag,
+    /// `/v2/schemas/metadefs/tags`.
+    MetadefTags,
+    /// `/v2/schemas/metadefs/resource_type`.
+    MetadefResourceType,
+    /// `/v2/schemas/metadefs/resource_types`.
+    MetadefResourceTypes,
 }
 
 impl SchemaKind {
-    /// Every schema Glance serves.
-    pub const ALL: [SchemaKind; 6] = [
+    /// Every schema Glance serves: the image API's and the metadata definitions'.
+    pub const ALL: [SchemaKind; 16] = [
         SchemaKind::Image,
         SchemaKind::Images,
         SchemaKind::Member,
         SchemaKind::Members,
         SchemaKind::Task,
         SchemaKind::Tasks,
+        SchemaKind::MetadefNamespace,
+        SchemaKind::MetadefNamespaces,
+        SchemaKind::MetadefObject,
+        SchemaKind::MetadefObjects,
+        SchemaKind::MetadefProperty,
+        SchemaKind::MetadefProperties,
+        SchemaKind::MetadefTag,
+        SchemaKind::MetadefTags,
+        SchemaKind::MetadefResourceType,
+        SchemaKind::MetadefResourceTypes,
     ];
 
-    /// The schema's name (the last path segment).
+    /// The schema's path under `/v2/schemas/` (`members`, `metadefs/namespace`), which is
+    /// also where it is committed under `schemas/image/v2/`.
     ///
     /// ```
-    /// assert_eq!(openstack_images::SchemaKind::Members.as_str(), "members");
+    /// use openstack_images::SchemaKind;
+    /// assert_eq!(SchemaKind::Members.as_str(), "members");
+    /// assert_eq!(SchemaKind::MetadefResourceType.as_str(), "metadefs/resource_type");
     /// ```
     pub fn as_str(self) -> &'static str {
         match self {
@@ -52,6 +85,16 @@ impl SchemaKind {
             SchemaKind::Members => "members",
             SchemaKind::Task => "task",
             SchemaKind::Tasks => "tasks",
+            SchemaKind::MetadefNamespace => "metadefs/namespace",
+            SchemaKind::MetadefNamespaces => "metadefs/namespaces",
+            SchemaKind::MetadefObject => "metadefs/object",
+            SchemaKind::MetadefObjects => "metadefs/objects",
+            SchemaKind::MetadefProperty => "metadefs/property",
+            SchemaKind::MetadefProperties => "metadefs/properties",
+            SchemaKind::MetadefTag => "metadefs/tag",
+            SchemaKind::MetadefTags => "metadefs/tags",
+            SchemaKind::MetadefResourceType => "metadefs/resource_type",
+            SchemaKind::MetadefResourceTypes => "metadefs/resource_types",
         }
     }
 }
@@ -65,11 +108,12 @@ impl std::fmt::Display for SchemaKind {
 impl std::str::FromStr for SchemaKind {
     type Err = crate::error::Error;
 
-    /// Parses a schema name (`image`, `members`, ...).
+    /// Parses a schema path (`image`, `members`, `metadefs/tags`, ...).
     ///
     /// ```
     /// use openstack_images::SchemaKind;
     /// assert_eq!("tasks".parse::<SchemaKind>().unwrap(), SchemaKind::Tasks);
+    /// assert_eq!("metadefs/tags".parse::<SchemaKind>().unwrap(), SchemaKind::MetadefTags);
     /// assert!("bogus".parse::<SchemaKind>().is_err());
     /// ```
     fn from_str(s: &str) -> Result<Self> {
@@ -103,7 +147,7 @@ pub fn canonical_json(value: &Value) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct JsonSchema {
-    /// The schema's name (`image`, `images`, ...).
+    /// The schema's name (`image`, `images`, `namespace`, ...).
     #[serde(default)]
     pub name: String,
     /// Link templates (`{self}`, `{file}`, ...).

@@ -201,6 +201,17 @@ impl Lenient for Value {
     }
 }
 
+impl Lenient for serde_json::Number {
+    fn from_prim(p: Prim) -> Result<Self, Prim> {
+        match p {
+            Prim::I64(n) => Ok(n.into()),
+            Prim::U64(n) => Ok(n.into()),
+            Prim::F64(f) => serde_json::Number::from_f64(f).ok_or(Prim::F64(f)),
+            other => Err(other),
+        }
+    }
+}
+
 impl<T: Lenient> Lenient for Option<T> {
     fn from_prim(p: Prim) -> Result<Self, Prim> {
         match p {
@@ -233,11 +244,22 @@ impl<T: Lenient> Lenient for Vec<T> {
     }
 }
 
-impl Lenient for BTreeMap<String, Value> {
+impl<T: Lenient> Lenient for BTreeMap<String, T> {
     fn from_prim(p: Prim) -> Result<Self, Prim> {
         match p {
             Prim::Null => Ok(BTreeMap::new()),
-            Prim::Other(Value::Object(m)) => Ok(m.into_iter().collect()),
+            Prim::Other(Value::Object(m)) => {
+                // All or nothing, like arrays.
+                if m.values()
+                    .all(|v| T::from_prim(Prim::from_value(v.clone())).is_ok())
+                {
+                    Ok(m.into_iter()
+                        .filter_map(|(k, v)| T::from_prim(Prim::from_value(v)).ok().map(|t| (k, t)))
+                        .collect())
+                } else {
+                    Err(Prim::Other(Value::Object(m)))
+                }
+            }
             other => Err(other),
         }
     }

@@ -26,7 +26,7 @@ fn run(args: &[&str]) -> Output {
 }
 
 /// Runs `osimg` and expects success; returns stdout.
-fn ok(args: &[&str]) -> String {
+pub(crate) fn ok(args: &[&str]) -> String {
     let out = run(args);
     assert!(
         out.status.success(),
@@ -38,7 +38,7 @@ fn ok(args: &[&str]) -> String {
 }
 
 /// Runs `osimg ... -f json` and parses what it printed.
-fn json(args: &[&str]) -> Value {
+pub(crate) fn json(args: &[&str]) -> Value {
     let mut a = args.to_vec();
     a.extend(["-f", "json"]);
     let text = ok(&a);
@@ -46,7 +46,7 @@ fn json(args: &[&str]) -> Value {
 }
 
 /// Runs `osimg` and expects it to fail with `code`; returns stderr.
-fn fails(code: i32, args: &[&str]) -> String {
+pub(crate) fn fails(code: i32, args: &[&str]) -> String {
     let out = run(args);
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(

@@ -84,6 +84,14 @@ fn generated_image_v2_matches_snapshot() {
 }
 
 #[test]
+fn generated_metadefs_v2_matches_snapshot() {
+    snapshot(
+        "metadefs_v2.rs.txt",
+        include_str!(concat!(env!("OUT_DIR"), "/metadefs_v2.rs")),
+    );
+}
+
+#[test]
 fn generated_compute_v2_1_matches_snapshot() {
     snapshot(
         "compute_v2_1.rs.txt",

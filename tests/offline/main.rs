@@ -5,6 +5,7 @@ mod cli_hostile;
 mod codegen;
 mod config;
 mod decode;
+mod decode_metadefs;
 mod hostile;
 mod inspect;
 mod mock;

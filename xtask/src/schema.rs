@@ -2,7 +2,8 @@
 //!
 //! The crate's types are generated from `schemas/image/v2/*.json` (see `build.rs`), so those
 //! files must be exactly what a real Glance serves, operator properties included. `pull`
-//! fetches `GET /v2/schemas/{image,images,member,members,task,tasks}` and writes each one
+//! fetches `GET /v2/schemas/{image,images,member,members,task,tasks}` and the ten
+//! `/v2/schemas/metadefs/*` (`metadefs/namespace.json`, ...), and writes each one
 //! canonically (sorted keys, two-space indent, trailing newline) so that re-pulling an
 //! unchanged cloud gives an empty `git diff`. `check` pulls into memory and reports drift
 //! against the committed files, per schema and per property, failing when there is any.
@@ -28,7 +29,7 @@ pub fn committed_dir() -> PathBuf {
     crate::workspace_root().join(SCHEMA_SUBDIR)
 }
 
-/// A schema's file name: `image.json`, ...
+/// A schema's file, relative to the schema directory: `image.json`, `metadefs/tag.json`, ...
 fn file_name(name: &str) -> String {
     format!("{name}.json")
 }
@@ -98,6 +99,9 @@ pub fn write_all(dir: &Path, schemas: &BTreeMap<String, Value>) -> Result<Vec<Pa
     for (name, v) in schemas {
         let path = dir.join(file_name(name));
         let text = canonical(v);
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
         if fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
             fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
             changed.push(path);
@@ -123,7 +127,7 @@ pub fn pull(cloud: Option<&str>, out: Option<&Path>) -> Result<()> {
         } else {
             "unchanged"
         };
-        println!("  {:<8} {props:>3} properties  {mark}", name);
+        println!("  {name:<24} {props:>3} properties  {mark}");
     }
     Ok(())
 }
@@ -542,6 +546,55 @@ mod tests {
             compare_dirs(&committed, &pulled, served.keys())
                 .unwrap()
                 .is_empty()
+        );
+        fs::remove_dir_all(&base).unwrap();
+    }
+
+    /// The metadef schemas live one directory down (`metadefs/namespace.json`): a drift
+    /// injected there, in the nested `definitions` the generated types are made from, is
+    /// reported, and a property removed from one is named.
+    #[test]
+    fn drift_in_a_metadef_schema_is_reported() {
+        let base =
+            std::env::temp_dir().join(format!("xtask-schema-metadefs-{}", std::process::id()));
+        let (committed, pulled) = (base.join("committed"), base.join("pulled"));
+        let _ = fs::remove_dir_all(&base);
+        let namespace = json!({"name": "namespace",
+            "definitions": {"positiveInteger": {"type": "integer", "minimum": 0}},
+            "properties": {"namespace": {"type": "string"}, "owner": {"type": "string"}}});
+        let tag = json!({"name": "tag", "properties": {"name": {"type": "string"}}});
+        let mut served = BTreeMap::new();
+        served.insert("metadefs/namespace".to_string(), namespace.clone());
+        served.insert("metadefs/tag".to_string(), tag.clone());
+        write_all(&pulled, &served).unwrap();
+        assert!(pulled.join("metadefs/namespace.json").is_file());
+        let mut drifted = served.clone();
+        drifted.insert(
+            "metadefs/namespace".into(),
+            json!({"name": "namespace",
+                "definitions": {"positiveInteger": {"type": "integer", "minimum": 1}},
+                "properties": {"namespace": {"type": "string"}}}),
+        );
+        write_all(&committed, &drifted).unwrap();
+        let report = compare_dirs(&committed, &pulled, served.keys()).unwrap();
+        assert!(!report.is_empty());
+        assert!(
+            !report.schemas.contains_key("metadefs/tag"),
+            "tag did not drift"
+        );
+        let changes = &report.schemas["metadefs/namespace"];
+        assert!(
+            changes.contains(&Change::PropertyAdded {
+                name: "owner".into(),
+                new: json!({"type": "string"}),
+            }),
+            "{changes:?}"
+        );
+        assert!(
+            changes
+                .iter()
+                .any(|c| matches!(c, Change::KeyChanged { key, .. } if key == "definitions")),
+            "{changes:?}"
         );
         fs::remove_dir_all(&base).unwrap();
     }

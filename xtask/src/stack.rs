@@ -711,6 +711,20 @@ async fn init_glance(live: &Live, svc: Svc) -> Result<()> {
     let gm = state.venv.join("bin/glance-manage");
     run_logged(dir, &gm, &["--config-file", conf, "db_sync"]).await?;
     phase(&format!("{} db_sync", svc.name()), t);
+    if matches!(svc, Svc::Glance) {
+        // Glance's shipped metadata definitions (the wheel installs them under the venv's
+        // etc/glance/metadefs), so metadef lists are as realistic as a default cloud's.
+        let t = Instant::now();
+        let metadefs = state.venv.join("etc/glance/metadefs");
+        let metadefs = metadefs.to_str().context("non-UTF-8 path")?;
+        run_logged(
+            dir,
+            &gm,
+            &["--config-file", conf, "db_load_metadefs", metadefs],
+        )
+        .await?;
+        phase("glance db_load_metadefs", t);
+    }
     let pid = start_server(live, svc)?;
     wait_ready(live, svc, pid).await
 }

@@ -121,6 +121,11 @@ pub enum ImageCmd {
         #[command(subcommand)]
         cmd: crate::location_cmd::LocationCmd,
     },
+    /// Metadata definitions: namespaces, objects, properties and resource types.
+    Metadef {
+        #[command(subcommand)]
+        cmd: crate::metadef_cmd::MetadefCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -255,6 +260,9 @@ pub struct SetArgs {
     /// Set a custom property (repeatable).
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
     properties: Vec<(String, String)>,
+    /// Refuse properties the metadef namespaces of OS::Glance::Image do not allow.
+    #[arg(long)]
+    check_metadefs: bool,
     /// Add a tag (repeatable; existing tags are kept).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
@@ -387,6 +395,9 @@ pub(crate) async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResu
 }
 
 async fn set(client: &Client, a: SetArgs) -> CmdResult {
+    if a.check_metadefs {
+        crate::metadef_cmd::check_image_properties(client, &a.properties).await?;
+    }
     let images = client.images();
     let image = images.find(&a.image).await?;
     let id = image.id.clone();
@@ -525,6 +536,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     let images = client.images();
     match cmd {
         ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
+        ImageCmd::Metadef { cmd } => crate::metadef_cmd::run(client, out, cmd).await,
         ImageCmd::List(a) => {
             let q = list_query(&a)?;
             let max = a

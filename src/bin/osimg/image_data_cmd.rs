@@ -43,6 +43,10 @@ pub struct CreateArgs {
     /// A custom property (repeatable).
     #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
     pub(crate) properties: Vec<(String, String)>,
+    /// Refuse properties the metadef namespaces of OS::Glance::Image do not allow
+    /// (types, enums, bounds) before anything is sent (osimg only).
+    #[arg(long)]
+    pub(crate) check_metadefs: bool,
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub(crate) tags: Vec<String>,
@@ -187,6 +191,9 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
     }
     if let Some(id) = &a.id {
         c = c.id(id);
+    }
+    if a.check_metadefs {
+        crate::metadef_cmd::check_image_properties(client, &a.properties).await?;
     }
     let method = a.import_method.as_deref();
     let id = match (&a.file, a.import, method) {

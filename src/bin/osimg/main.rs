@@ -8,6 +8,8 @@ mod image_cmd;
 mod image_data_cmd;
 mod inspect_cmd;
 mod location_cmd;
+mod metadef_cmd;
+mod metadef_contents_cmd;
 mod output;
 mod progress;
 mod schema_cmd;

@@ -12,8 +12,9 @@ use crate::output::{Printer, escape_controls};
 
 #[derive(Subcommand)]
 pub enum SchemaCmd {
-    /// Write the six schemas (image, images, member, members, task, tasks) as
-    /// `<name>.json`, canonically: sorted keys, 2-space indent, trailing newline.
+    /// Write every schema (image, images, member, members, task, tasks and the ten
+    /// `metadefs/*`) as `<name>.json`, canonically: sorted keys, 2-space indent, trailing
+    /// newline.
     Pull {
         /// Directory to write to (created if missing).
         #[arg(long, value_name = "DIR", default_value = ".")]
@@ -41,6 +42,9 @@ pub async fn run(client: &Client, out: &Printer, cmd: SchemaCmd) -> CmdResult {
             for kind in SchemaKind::ALL {
                 let v = images.schema_json(kind).await?;
                 let path = dir.join(format!("{}.json", kind.as_str()));
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
                 std::fs::write(&path, canonical_json(&v))?;
                 let _ = writeln!(
                     std::io::stderr(),
