@@ -6,6 +6,9 @@ use std::time::Duration;
 use crate::clouds::CloudConfig;
 use crate::error::{Error, Result};
 
+/// How long an idle connection is kept for reuse.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_millis(1500);
+
 /// The HTTP client for a cloud: rustls with the ring provider, the platform's roots plus
 /// `cacert`, an optional client certificate, and no verification when `verify` is false.
 pub(crate) fn http_client(
@@ -16,7 +19,11 @@ pub(crate) fn http_client(
     reqwest::Client::builder()
         .user_agent(concat!("openstack-images/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(connect_timeout)
-        .pool_idle_timeout(Duration::from_secs(60))
+        // Shorter than the shortest keep-alive a server commonly keeps (gunicorn's 2 s,
+        // under which Glance and Keystone often run): a pooled connection the server is
+        // closing just as a request goes out fails that request with "connection closed
+        // before message completed", which cannot safely be retried for a POST.
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .tcp_nodelay(true)
         .tls_backend_preconfigured(tls)
         // Redirects are the pipeline's to follow (`http::redirect`): reqwest's own policy

@@ -16,6 +16,15 @@ fn names(rows: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
+/// Leaves out the namespaces other tests create and delete while this one runs (their names
+/// all start `Test::` or `Cli::`), so two listings taken a moment apart compare equal.
+fn shipped(names: Vec<String>) -> Vec<String> {
+    names
+        .into_iter()
+        .filter(|n| !n.starts_with("Test::") && !n.starts_with("Cli::"))
+        .collect()
+}
+
 /// The read commands on the shipped metadefs, in openstack's output shapes.
 #[tokio::test]
 async fn metadef_reads_match_the_api() {
@@ -29,8 +38,8 @@ async fn metadef_reads_match_the_api() {
         .unwrap();
     let listed = json(&["image", "metadef", "namespace", "list"]);
     assert_eq!(
-        names(&listed, "namespace"),
-        all,
+        shipped(names(&listed, "namespace")),
+        shipped(all.clone()),
         "every namespace, in the API's order"
     );
     let filtered = json(&[
