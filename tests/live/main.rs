@@ -13,3 +13,4 @@ mod harness;
 mod images;
 mod proxy;
 mod smoke;
+mod upload_integrity;

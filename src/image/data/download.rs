@@ -1,6 +1,7 @@
 //! Verified downloads that resume after a dropped connection, and range reads.
 
 use super::verify::{Expected, Hasher, content_md5, expected_of};
+use super::worker::{SyncedFile, Worker};
 use super::*;
 
 /// A download of image data, built by [`ImagesApi::download`]: as a stream, an
@@ -138,7 +139,10 @@ impl Download {
             .size
             .and_then(|s| u64::try_from(s).ok())
             .or_else(|| resp.content_length());
-        let hasher = expected.as_ref().and_then(|e| Hasher::new(&e.algorithm));
+        let hasher = match expected.as_ref().and_then(|e| Hasher::new(&e.algorithm)) {
+            Some(h) => Some(Worker::start("image-hash", h)?),
+            None => None,
+        };
         tracing::debug!(image = %self.id, size = total, algorithm = expected.as_ref().map(|e| e.algorithm.as_str()), "download starting");
         let state = DownloadState {
             client: self.images.client.clone(),
@@ -207,18 +211,19 @@ impl Download {
         };
         let (file, part) = create_part_file(&dir, &name).await?;
         let guard = RemoveOnDrop(Some(part.clone()));
-        let mut out = tokio::io::BufWriter::with_capacity(1 << 20, file);
+        // Written and synced on a thread of its own, beside the hashing thread.
+        let file = std::io::BufWriter::with_capacity(1 << 20, file.into_std().await);
+        let mut out = Worker::start("image-write", SyncedFile(file))?;
         let mut data = self.stream().await?;
         let mut written = 0u64;
         while let Some(chunk) = data.next().await {
             let chunk = chunk?;
-            out.write_all(&chunk).await?;
             written += chunk.len() as u64;
+            if out.push(chunk).await.is_err() {
+                break;
+            }
         }
-        out.flush().await?;
-        let file = out.into_inner();
-        file.sync_all().await?;
-        drop(file);
+        out.finish().await?;
         tokio::fs::rename(&part, target).await?;
         guard.disarm();
         // Make the rename itself durable; not every platform can sync a directory.
@@ -307,7 +312,8 @@ struct DownloadState {
     skip: u64,
     total: Option<u64>,
     size_expected: Option<u64>,
-    hasher: Option<Hasher>,
+    /// The hash, computed on its own thread.
+    hasher: Option<Worker<String>>,
     expected: Option<Expected>,
     resumes_left: u32,
     /// Where the last resume started: a resume that delivered nothing before breaking again
@@ -335,8 +341,11 @@ impl DownloadState {
             };
             match next {
                 Some(Ok(mut chunk)) => {
-                    if let Some(h) = &mut self.hasher {
-                        h.state.update(&chunk);
+                    if let Some(h) = &mut self.hasher
+                        && h.push(chunk.clone()).await.is_err()
+                    {
+                        self.done = true;
+                        return Some(Err(self.hash_failed().await));
                     }
                     if self.skip > 0 {
                         let n = (self.skip as usize).min(chunk.len());
@@ -373,7 +382,7 @@ impl DownloadState {
                     }
                     self.done = true;
                     self.body = None;
-                    return self.finish().err().map(Err);
+                    return self.finish().await.err().map(Err);
                 }
             }
         }
@@ -419,8 +428,10 @@ impl DownloadState {
             }
             StatusCode::OK => {
                 // The server ignored the range: hash from zero, hand out only what is new.
-                if let Some(h) = &mut self.hasher {
-                    h.state.reset();
+                if let Some(h) = &mut self.hasher
+                    && h.restart().is_err()
+                {
+                    return Err(self.hash_failed().await);
                 }
                 self.skip = from;
             }
@@ -435,8 +446,19 @@ impl DownloadState {
         Ok(())
     }
 
+    /// Why the hashing thread stopped early.
+    async fn hash_failed(&mut self) -> Error {
+        match self.hasher.as_mut().map(|h| h.finish()) {
+            Some(f) => match f.await {
+                Err(e) => Error::Io(e),
+                Ok(_) => Error::Io(io::Error::other("the hashing thread stopped early")),
+            },
+            None => Error::Io(io::Error::other("no hashing thread")),
+        }
+    }
+
     /// Checks size and hash once the body is complete.
-    fn finish(&mut self) -> Result<()> {
+    async fn finish(&mut self) -> Result<()> {
         if let Some(n) = self.size_expected.filter(|n| *n != self.received) {
             return Err(Error::Integrity {
                 image_id: self.image_id.clone(),
@@ -446,7 +468,7 @@ impl DownloadState {
             });
         }
         if let (Some(h), Some(exp)) = (&mut self.hasher, &self.expected) {
-            let actual = h.hex();
+            let actual = h.finish().await?;
             if actual != exp.hex {
                 return Err(Error::Integrity {
                     image_id: self.image_id.clone(),
