@@ -347,6 +347,28 @@ mod tests {
         assert_eq!(out.concat(), b"abc");
         assert_eq!(*seen.lock().unwrap(), vec![(2, Some(3)), (3, Some(3))]);
 
+        // Hashed on the way, the hash lands in its slot once the body has ended.
+        let src = DataSource::stream(stream::iter([
+            Ok::<_, io::Error>(Bytes::from_static(b"ab")),
+            Ok(Bytes::from_static(b"c")),
+        ]));
+        let (chunks, size) = src.open().await.unwrap();
+        let hasher = Worker::start("test-hash", Hasher::new("sha256").unwrap()).unwrap();
+        let out_hash = Arc::new(Mutex::new(None));
+        let body = counting_body(
+            chunks,
+            size,
+            None,
+            Arc::new(Mutex::new(None)),
+            Some((hasher, out_hash.clone())),
+        );
+        let out: Vec<_> = body.try_collect().await.unwrap();
+        assert_eq!(out.concat(), b"abc");
+        assert_eq!(
+            out_hash.lock().unwrap().as_deref(),
+            Some("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        );
+
         let big = DataSource::stream(stream::iter([Ok::<_, io::Error>(Bytes::from(vec![
             1u8;
             CHUNK

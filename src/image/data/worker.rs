@@ -146,3 +146,73 @@ impl<T: Send + 'static> Worker<T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_in_order_and_restarts() {
+        let mut w = Worker::start("test-hash", Hasher::new("sha256").unwrap()).unwrap();
+        w.push(Bytes::from_static(b"thrown away")).await.unwrap();
+        w.restart().unwrap();
+        for part in [&b"a"[..], b"", b"bc"] {
+            w.push(Bytes::from_static(part)).await.unwrap();
+        }
+        assert_eq!(
+            w.finish().await.unwrap(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert!(w.finish().await.is_err(), "finished once");
+    }
+
+    #[tokio::test]
+    async fn a_file_is_written_whole_even_past_the_queue_budget() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let file = io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut w = Worker::start("test-write", SyncedFile(file)).unwrap();
+        let big = Bytes::from(vec![7u8; QUEUE_BYTES + 3]);
+        w.push(big.clone()).await.unwrap();
+        w.push(Bytes::from_static(b"end")).await.unwrap();
+        w.finish().await.unwrap();
+        let got = std::fs::read(&path).unwrap();
+        assert_eq!(got.len(), big.len() + 3);
+        assert!(got.ends_with(b"end"));
+        // A file cannot start again: the worker says so and stops.
+        let file = io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        let mut w = Worker::start("test-write", SyncedFile(file)).unwrap();
+        w.restart().unwrap();
+        assert!(w.finish().await.is_err());
+    }
+
+    /// A sink whose every write fails, like a full disk.
+    struct Full;
+
+    impl ChunkSink for Full {
+        type Output = ();
+        fn take(&mut self, _: &[u8]) -> io::Result<()> {
+            Err(io::Error::other("no space left"))
+        }
+        fn finish(self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_stops_the_queue_and_is_reported() {
+        let mut w = Worker::start("test-full", Full).unwrap();
+        let mut refused = false;
+        for _ in 0..1000 {
+            if w.push(Bytes::from_static(b"x")).await.is_err() {
+                refused = true;
+                break;
+            }
+            tokio::task::yield_now().await;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert!(refused, "the queue closed after the failure");
+        let err = w.finish().await.unwrap_err();
+        assert_eq!(err.to_string(), "no space left");
+    }
+}
