@@ -212,8 +212,7 @@ impl Download {
         let (file, part) = create_part_file(&dir, &name).await?;
         let guard = RemoveOnDrop(Some(part.clone()));
         // Written and synced on a thread of its own, beside the hashing thread.
-        let file = std::io::BufWriter::with_capacity(1 << 20, file.into_std().await);
-        let mut out = Worker::start("image-write", SyncedFile(file))?;
+        let mut out = Worker::start("image-write", SyncedFile::new(file.into_std().await))?;
         let mut data = self.stream().await?;
         let mut written = 0u64;
         while let Some(chunk) = data.next().await {
