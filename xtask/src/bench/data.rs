@@ -25,10 +25,15 @@ const DATA_TAG: &str = "bench-data";
 const PEERS: [&str; 4] = ["curl", "osimg", "sdk", "glanceclient"];
 
 /// Verified download peers (shell pipelines), each checked against the image's sha512.
-const VERIFIED: [(&str, &str, &str); 3] = [
+const VERIFIED: [(&str, &str, &str); 4] = [
     (
         "tee",
         "token + curl | tee FILE | openssl dgst -sha512",
+        "whole process",
+    ),
+    (
+        "tee-sync",
+        "token + curl | tee FILE | openssl dgst -sha512, then sync FILE (as durable as osimg)",
         "whole process",
     ),
     (
@@ -106,18 +111,20 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     );
     let mut hash_only = Row::new("download", HASH_ONLY, "in-process", bytes, "bytes");
     let token = curl_token(ctx)?;
-    let mut crate_rows = |ctx: &Ctx, up: &mut Vec<Row>, down: &mut Vec<Row>| -> Result<()> {
-        let t = transfer(ctx)?;
+    // The unhashed and hashed uploads swap order each run (the later one competes with the
+    // store writing the earlier back to disk).
+    let mut crate_rows = |ctx: &Ctx, r: usize, up: &mut Vec<Row>, down: &mut Vec<Row>| {
+        let t = transfer(ctx, r % 2 == 1)?;
         up[0].push(t.up, t.rss_kib, None);
         up[PEERS.len() + 1].push(t.up_plain, t.rss_kib, None);
         down[0].push(t.down, t.rss_kib, None);
         hash_only.push(t.hash, None, None);
-        Ok(())
+        anyhow::Ok(())
     };
     for r in 0..ctx.repeats {
         let crate_first = r % 2 == 0;
         if crate_first {
-            crate_rows(ctx, &mut up, &mut down)?;
+            crate_rows(ctx, r, &mut up, &mut down)?;
         }
         let p = proc::run(
             &[
@@ -184,7 +191,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         }
         result?;
         if !crate_first {
-            crate_rows(ctx, &mut up, &mut down)?;
+            crate_rows(ctx, r, &mut up, &mut down)?;
         }
     }
     let _ = std::fs::remove_file(ctx.out.join("save.bin"));
@@ -206,10 +213,19 @@ struct Transfer {
 
 /// examples/transfer: the hash alone, an upload from memory without hashing, the same upload
 /// hashed and checked, then a streamed, hash-verified download; one process, so one RSS.
-fn transfer(ctx: &Ctx) -> Result<Transfer> {
+fn transfer(ctx: &Ctx, hashed_first: bool) -> Result<Transfer> {
     let mib = (ctx.data_bytes >> 20).to_string();
+    let order = if hashed_first {
+        "hashed-first"
+    } else {
+        "plain-first"
+    };
     let p = proc::run(
-        &[ctx.example("transfer").display().to_string(), mib],
+        &[
+            ctx.example("transfer").display().to_string(),
+            mib,
+            order.into(),
+        ],
         None,
         &ctx.out,
     )?;
@@ -251,7 +267,7 @@ fn verified_download(ctx: &Ctx, token: &str, peer: &str, id: &str, sha512: &str)
     let url = format!("{}/v2/images/{id}/file", ctx.info.glance_url);
     let fetch = |token: &str| format!("curl -sS -f -H \"X-Auth-Token: {token}\" '{url}'");
     let (script, body) = match peer {
-        "tee" => {
+        "tee" | "tee-sync" => {
             // The token comes from Keystone inside the timed run, as osimg's does.
             let (body, token_url) = ctx.auth_body()?;
             let tee = ctx.out.join("tee.bin");
@@ -264,6 +280,11 @@ fn verified_download(ctx: &Ctx, token: &str, peer: &str, id: &str, sha512: &str)
                 fetch("$tok"),
                 tee.display()
             );
+            let script = if peer == "tee-sync" {
+                format!("{script}sync '{}'\n", tee.display())
+            } else {
+                script
+            };
             (script, Some(body))
         }
         "openssl" => (
@@ -287,7 +308,7 @@ fn verified_download(ctx: &Ctx, token: &str, peer: &str, id: &str, sha512: &str)
     if got != sha512 {
         bail!("{peer}: sha512 {got}, the image's is {sha512}");
     }
-    if peer == "tee" {
+    if peer.starts_with("tee") {
         let tee = ctx.out.join("tee.bin");
         let len = std::fs::metadata(&tee)?.len();
         std::fs::remove_file(&tee)?;
