@@ -9,7 +9,8 @@ use super::*;
 ///
 /// The data is checked against the image's `os_hash_value` (with its `os_hash_algo`), or its
 /// md5 `checksum` (or the `Content-MD5` header) when that is all there is, and against its
-/// `size`. A mismatch is the stream's last item, an [`Error::Integrity`]: the data before
+/// `size`; one hash only (never md5 as well as the multihash), computed on a thread of its
+/// own while the next chunks arrive. A mismatch is the stream's last item, an [`Error::Integrity`]: the data before
 /// it has already been handed out, so only [`Download::to_file`] guarantees that nothing
 /// unverified is kept.
 ///
@@ -189,7 +190,9 @@ impl Download {
     }
 
     /// Downloads into `path` safely: the data goes to a temporary file beside it
-    /// (`.{name}.part-{random}`), is verified, synced to disk and renamed over `path`. On any
+    /// (`.{name}.part-{random}`), is verified, synced to disk and renamed over `path`. The
+    /// file is written on a thread of its own (and, on Linux, handed to the disk in 8 MiB
+    /// windows as they fill, so the final sync has little left to do). On any
     /// failure (integrity, a broken connection beyond the resumes, the future dropped) the
     /// temporary file is removed and `path` is left as it was. Returns the number of bytes.
     ///
