@@ -95,16 +95,19 @@ pub enum Error {
         limit: u64,
     },
 
-    /// Downloaded data did not match the checksum the server published for it.
+    /// Image data did not match its checksum: downloaded data against the hash the server
+    /// published for it, or, after an upload, the hash Glance stored against the hash of the
+    /// bytes sent.
     #[error("image {image_id}: {algorithm} mismatch: expected {expected}, got {actual}")]
     Integrity {
-        /// The image whose data was read.
+        /// The image whose data was read or written.
         image_id: String,
         /// The hash algorithm (`sha512`, `md5`, ...).
         algorithm: String,
-        /// The value the server published.
+        /// Download: the value the server published. Upload: the hash of the bytes sent.
         expected: String,
-        /// The value computed over the received bytes.
+        /// Download: the value computed over the received bytes. Upload: the value Glance
+        /// stored (`os_hash_value`).
         actual: String,
     },
 

@@ -57,7 +57,9 @@ pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
 pub use image::cache::{CacheClear, CachePruned, CacheState, CachedImage};
-pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
+pub use image::data::{
+    DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource, Download, ImageData, Progress, Upload,
+};
 pub use image::features::{ImageFeature, ImageFeatures};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};

@@ -18,3 +18,4 @@ mod metadefs;
 mod proxy;
 mod smoke;
 mod stores;
+mod upload_integrity;

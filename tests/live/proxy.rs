@@ -57,6 +57,10 @@ pub enum Fault {
     Endless(u16),
     /// Flip one byte of the body at this offset.
     FlipByte(usize),
+    /// Flip one byte of the request body at this offset before forwarding it (sent on with
+    /// `Content-Length`): an upload corrupted in transit, which no real server can be made
+    /// to do.
+    FlipRequestByte(usize),
 }
 
 impl Fault {
@@ -90,6 +94,7 @@ impl Fault {
             Fault::RewriteJson(_) => "rewrite",
             Fault::Endless(_) => "endless",
             Fault::FlipByte(_) => "flip-byte",
+            Fault::FlipRequestByte(_) => "flip-request-byte",
         }
     }
 }
@@ -474,18 +479,34 @@ async fn respond(
 
     // Everything else goes upstream first.
     let mut up = TcpStream::connect(&st.upstream).await?;
-    let mut req = head.to_bytes(None);
-    // Keep the request's own framing (Content-Length or chunked).
-    req.truncate(req.len() - "Connection: close\r\n\r\n".len());
-    if let Some(v) = head.get("content-length") {
-        req.extend_from_slice(format!("Content-Length: {v}\r\n").as_bytes());
+    if let Some(Fault::FlipRequestByte(at)) = fault {
+        let chunked = head
+            .get("transfer-encoding")
+            .is_some_and(|v| v.eq_ignore_ascii_case("chunked"));
+        let mut decoded = if chunked {
+            dechunk(body).map_or_else(|| body.to_vec(), |(b, _)| b)
+        } else {
+            body.to_vec()
+        };
+        if let Some(b) = decoded.get_mut(at) {
+            *b ^= 0x01;
+        }
+        up.write_all(&head.to_bytes(Some(decoded.len()))).await?;
+        up.write_all(&decoded).await?;
+    } else {
+        let mut req = head.to_bytes(None);
+        // Keep the request's own framing (Content-Length or chunked).
+        req.truncate(req.len() - "Connection: close\r\n\r\n".len());
+        if let Some(v) = head.get("content-length") {
+            req.extend_from_slice(format!("Content-Length: {v}\r\n").as_bytes());
+        }
+        if let Some(v) = head.get("transfer-encoding") {
+            req.extend_from_slice(format!("Transfer-Encoding: {v}\r\n").as_bytes());
+        }
+        req.extend_from_slice(b"Connection: close\r\n\r\n");
+        up.write_all(&req).await?;
+        up.write_all(body).await?;
     }
-    if let Some(v) = head.get("transfer-encoding") {
-        req.extend_from_slice(format!("Transfer-Encoding: {v}\r\n").as_bytes());
-    }
-    req.extend_from_slice(b"Connection: close\r\n\r\n");
-    up.write_all(&req).await?;
-    up.write_all(body).await?;
     let mut raw = Vec::new();
     up.read_to_end(&mut raw).await?;
     let head_end = find_head_end(&raw).unwrap_or(raw.len());

@@ -161,8 +161,8 @@ impl Row {
     }
 }
 
-/// Runs the bench; `only` limits it to some sections.
-pub fn run(quick: bool, only: &[String]) -> Result<()> {
+/// Runs the bench; `only` limits it to some sections, `data_mib` sets the transfer size.
+pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     for s in only {
         if !SECTIONS.contains(&s.as_str()) {
             bail!("unknown section {s}: one of {}", SECTIONS.join(", "));
@@ -192,7 +192,7 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
         } else {
             seed::SETS.to_vec()
         },
-        data_bytes: if quick { 256 << 20 } else { 1 << 30 },
+        data_bytes: data_mib.map_or(if quick { 256 << 20 } else { 1 << 30 }, |m| m << 20),
         quick,
         root,
         rt: tokio::runtime::Builder::new_multi_thread()
@@ -207,8 +207,11 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
     if !build_only {
         let client = ctx.client()?;
         build_release(&ctx)?;
-        let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
-        ctx.rt.block_on(seed::images(&client, want))?;
+        // Only the list, decode and nova sections read the seeded images.
+        if ["list", "decode", "nova"].iter().any(|s| wanted(s)) {
+            let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
+            ctx.rt.block_on(seed::images(&client, want))?;
+        }
     }
 
     let mut rows = Vec::new();

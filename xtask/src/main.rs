@@ -49,6 +49,9 @@ enum Cmd {
         /// Only these sections (list, decode, data, nova, build; comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
+        /// MiB per transfer in the data section (default 1024, 256 with --quick).
+        #[arg(long, value_name = "MIB")]
+        data_mib: Option<u64>,
     },
     /// Run each cargo-fuzz target (fuzz/) for a fixed time; prints executions per target.
     Fuzz {
@@ -112,7 +115,11 @@ fn main() -> Result<()> {
         },
         Cmd::Test => test::run(),
         Cmd::Demo => demo::run(),
-        Cmd::Bench { quick, only } => bench::run(quick, &only),
+        Cmd::Bench {
+            quick,
+            only,
+            data_mib,
+        } => bench::run(quick, &only, data_mib),
         Cmd::Fuzz { seconds } => fuzz::run(seconds),
     }
 }

@@ -5,16 +5,18 @@
 //! as it is read, downloads are handed out chunk by chunk while their hash is computed.
 //!
 //! `source` (where upload data comes from), `upload`, `verify` (hashes and checksums) and
-//! `download` (verified, resumable; to a stream, a reader or a file).
+//! `download` (verified, resumable; to a stream, a reader or a file), `worker` (hashing and
+//! file writes on threads of their own).
 
 mod download;
 mod source;
 mod upload;
 mod verify;
+mod worker;
 
 pub use download::{Download, ImageData};
 pub use source::DataSource;
-pub use upload::Upload;
+pub use upload::{DEFAULT_UPLOAD_HASH, Upload};
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -28,7 +30,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
 use sha2::digest::DynDigest;
-use tokio::io::{AsyncRead, AsyncWriteExt};
+use tokio::io::AsyncRead;
 
 use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};
 use crate::error::{Error, Result};

@@ -3,6 +3,13 @@
 //! Every download reads the same image (the one curl uploaded) after an untimed warm-up
 //! read, so no client gets a page cache the others did not; clients run in a rotating order
 //! and the crate's example alternates between first and last.
+//!
+//! Beside the clients, the download section has the verified peers a user would script
+//! (curl piped into `openssl dgst -sha512` or `sha512sum`; the whole-process one also fetches
+//! its own token from Keystone and writes the file through `tee`, the fixed costs
+//! `osimg image save` has), and the hash-only limit: the crate's own sha512 over the same
+//! number of bytes on one core, with no I/O. No verified download can beat the hash it has to
+//! compute, so the download targets are set against these, not against unverified curl.
 
 use anyhow::{Context, Result, bail};
 use futures_util::TryStreamExt;
@@ -16,6 +23,35 @@ use super::{Ctx, Row, seed};
 const DATA_TAG: &str = "bench-data";
 
 const PEERS: [&str; 4] = ["curl", "osimg", "sdk", "glanceclient"];
+
+/// Verified download peers (shell pipelines), each checked against the image's sha512.
+const VERIFIED: [(&str, &str, &str); 4] = [
+    (
+        "tee",
+        "token + curl | tee FILE | openssl dgst -sha512",
+        "whole process",
+    ),
+    (
+        "tee-sync",
+        "token + curl | tee FILE | openssl dgst -sha512, then sync FILE (as durable as osimg)",
+        "whole process",
+    ),
+    (
+        "openssl",
+        "curl | openssl dgst -sha512 (token untimed)",
+        "whole process",
+    ),
+    (
+        "sha512sum",
+        "curl | sha512sum (token untimed)",
+        "whole process",
+    ),
+];
+
+/// Row names the report's targets look rows up by.
+pub const CRATE_PLAIN_UPLOAD: &str = "crate (examples/transfer, same upload without hashing)";
+pub const HASH_ONLY: &str = "hash-only limit (the crate's sha512 on one core, no I/O)";
+pub const INSPECT: &str = "osimg image inspect FILE (reads headers only: for its RSS)";
 
 fn names(dir: &str) -> [(&'static str, String, &'static str); 5] {
     let (curl, osimg) = if dir == "upload" {
@@ -32,7 +68,11 @@ fn names(dir: &str) -> [(&'static str, String, &'static str); 5] {
     [
         (
             "crate",
-            "crate (examples/transfer, verified download)".into(),
+            if dir == "upload" {
+                "crate (examples/transfer, hashed and checked upload)".into()
+            } else {
+                "crate (examples/transfer, verified download)".into()
+            },
             "in-process",
         ),
         ("curl", curl.into(), "whole process"),
@@ -52,16 +92,51 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         .iter()
         .map(|(_, n, t)| Row::new("upload", n, t, bytes, "bytes"))
         .collect();
+    up.push(Row::new(
+        "upload",
+        CRATE_PLAIN_UPLOAD,
+        "in-process",
+        bytes,
+        "bytes",
+    ));
+    let mut inspect = Row::new("upload", INSPECT, "whole process", bytes, "bytes");
     let mut down: Vec<Row> = names("download")
         .iter()
         .map(|(_, n, t)| Row::new("download", n, t, bytes, "bytes"))
         .collect();
+    down.extend(
+        VERIFIED
+            .iter()
+            .map(|(_, n, t)| Row::new("download", n, t, bytes, "bytes")),
+    );
+    let mut hash_only = Row::new("download", HASH_ONLY, "in-process", bytes, "bytes");
     let token = curl_token(ctx)?;
+    // The unhashed and hashed uploads swap order each run (the later one competes with the
+    // store writing the earlier back to disk).
+    let mut crate_rows = |ctx: &Ctx, r: usize, up: &mut Vec<Row>, down: &mut Vec<Row>| {
+        let t = transfer(ctx, r % 2 == 1)?;
+        up[0].push(t.up, t.rss_kib, None);
+        up[PEERS.len() + 1].push(t.up_plain, t.rss_kib, None);
+        down[0].push(t.down, t.rss_kib, None);
+        hash_only.push(t.hash, None, None);
+        anyhow::Ok(())
+    };
     for r in 0..ctx.repeats {
         let crate_first = r % 2 == 0;
         if crate_first {
-            transfer(ctx, &mut up[0], &mut down[0])?;
+            crate_rows(ctx, r, &mut up, &mut down)?;
         }
+        let p = proc::run(
+            &[
+                ctx.osimg().display().to_string(),
+                "image".into(),
+                "inspect".into(),
+                file.display().to_string(),
+            ],
+            None,
+            &ctx.out,
+        )?;
+        inspect.push(p.secs, p.rss_kib, None);
         let mut ids = [String::new(), String::new(), String::new(), String::new()];
         let result = (|| -> Result<()> {
             for k in 0..PEERS.len() {
@@ -83,14 +158,27 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
             }
             // Warm-up: the image's file is read once before any timed download.
             curl_download(ctx, &token, &ids[0])?;
-            for k in 0..PEERS.len() {
-                let i = (k + r) % PEERS.len();
-                let (secs, p) = download(ctx, &token, PEERS[i], &ids[0])?;
+            let sha512 = ctx
+                .rt
+                .block_on(client.images().get(&ids[0]))?
+                .os_hash_value
+                .context("the image has no os_hash_value")?;
+            let all = PEERS.len() + VERIFIED.len();
+            for k in 0..all {
+                let i = (k + r) % all;
+                let (name, secs, p) = if i < PEERS.len() {
+                    let (secs, p) = download(ctx, &token, PEERS[i], &ids[0])?;
+                    (PEERS[i], secs, p)
+                } else {
+                    let peer = VERIFIED[i - PEERS.len()].0;
+                    let p = verified_download(ctx, &token, peer, &ids[0], &sha512)?;
+                    (peer, p.secs, p)
+                };
                 println!(
                     "download [{}/{}] {:<38} {:>7.1} MB/s  rss {:?} KiB",
                     r + 1,
                     ctx.repeats,
-                    PEERS[i],
+                    name,
                     bytes / secs / 1e6,
                     p.rss_kib
                 );
@@ -103,20 +191,41 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         }
         result?;
         if !crate_first {
-            transfer(ctx, &mut up[0], &mut down[0])?;
+            crate_rows(ctx, r, &mut up, &mut down)?;
         }
     }
     let _ = std::fs::remove_file(ctx.out.join("save.bin"));
+    let _ = std::fs::remove_file(ctx.out.join("tee.bin"));
+    up.push(inspect);
     up.extend(down);
+    up.push(hash_only);
     Ok(up)
 }
 
-/// examples/transfer: upload from memory, then a streamed, hash-verified download; one
-/// process, so one RSS for both.
-fn transfer(ctx: &Ctx, up: &mut Row, down: &mut Row) -> Result<()> {
+/// The seconds of one examples/transfer run, and its peak RSS.
+struct Transfer {
+    up: f64,
+    up_plain: f64,
+    down: f64,
+    hash: f64,
+    rss_kib: Option<u64>,
+}
+
+/// examples/transfer: the hash alone, an upload from memory without hashing, the same upload
+/// hashed and checked, then a streamed, hash-verified download; one process, so one RSS.
+fn transfer(ctx: &Ctx, hashed_first: bool) -> Result<Transfer> {
     let mib = (ctx.data_bytes >> 20).to_string();
+    let order = if hashed_first {
+        "hashed-first"
+    } else {
+        "plain-first"
+    };
     let p = proc::run(
-        &[ctx.example("transfer").display().to_string(), mib],
+        &[
+            ctx.example("transfer").display().to_string(),
+            mib,
+            order.into(),
+        ],
         None,
         &ctx.out,
     )?;
@@ -134,16 +243,80 @@ fn transfer(ctx: &Ctx, up: &mut Row, down: &mut Row) -> Result<()> {
             .with_context(|| format!("parsing `{line}`"))?;
         Ok(ctx.data_bytes as f64 / (mbs * 1e6))
     };
-    let (u, d) = (rate("upload:")?, rate("download:")?);
+    let t = Transfer {
+        up: rate("upload:")?,
+        up_plain: rate("upload-unhashed:")?,
+        down: rate("download:")?,
+        hash: rate("hash-only:")?,
+        rss_kib: p.rss_kib,
+    };
+    let mbs = |secs: f64| ctx.data_bytes as f64 / secs / 1e6;
     println!(
-        "transfer: up {:.1} MB/s, down {:.1} MB/s, rss {:?} KiB",
-        ctx.data_bytes as f64 / u / 1e6,
-        ctx.data_bytes as f64 / d / 1e6,
+        "transfer: hash-only {:.1} MB/s, up {:.1} MB/s (unhashed {:.1}), down {:.1} MB/s, rss {:?} KiB",
+        mbs(t.hash),
+        mbs(t.up),
+        mbs(t.up_plain),
+        mbs(t.down),
         p.rss_kib
     );
-    up.push(u, p.rss_kib, None);
-    down.push(d, p.rss_kib, None);
-    Ok(())
+    Ok(t)
+}
+
+/// One timed download by a verified shell pipeline; fails unless it printed `sha512`.
+fn verified_download(ctx: &Ctx, token: &str, peer: &str, id: &str, sha512: &str) -> Result<Proc> {
+    let url = format!("{}/v2/images/{id}/file", ctx.info.glance_url);
+    let fetch = |token: &str| format!("curl -sS -f -H \"X-Auth-Token: {token}\" '{url}'");
+    let (script, body) = match peer {
+        "tee" | "tee-sync" => {
+            // The token comes from Keystone inside the timed run, as osimg's does.
+            let (body, token_url) = ctx.auth_body()?;
+            let tee = ctx.out.join("tee.bin");
+            let script = format!(
+                "set -eo pipefail\n\
+                 tok=$(curl -sS -f -i -X POST -H 'Content-Type: application/json' -d @'{}' '{token_url}' \
+                 | tr -d '\\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p')\n\
+                 {} | tee '{}' | openssl dgst -sha512 -r\n",
+                body.display(),
+                fetch("$tok"),
+                tee.display()
+            );
+            let script = if peer == "tee-sync" {
+                format!("{script}sync '{}'\n", tee.display())
+            } else {
+                script
+            };
+            (script, Some(body))
+        }
+        "openssl" => (
+            format!(
+                "set -eo pipefail\n{} | openssl dgst -sha512 -r\n",
+                fetch(token)
+            ),
+            None,
+        ),
+        _ => (
+            format!("set -eo pipefail\n{} | sha512sum\n", fetch(token)),
+            None,
+        ),
+    };
+    let p = proc::run(&["bash", "-c", &script], None, &ctx.out);
+    if let Some(b) = body {
+        let _ = std::fs::remove_file(b);
+    }
+    let p = p?;
+    let got = p.stdout.split_whitespace().next().unwrap_or("");
+    if got != sha512 {
+        bail!("{peer}: sha512 {got}, the image's is {sha512}");
+    }
+    if peer.starts_with("tee") {
+        let tee = ctx.out.join("tee.bin");
+        let len = std::fs::metadata(&tee)?.len();
+        std::fs::remove_file(&tee)?;
+        if len != ctx.data_bytes {
+            bail!("tee wrote {len} bytes, expected {}", ctx.data_bytes);
+        }
+    }
+    Ok(p)
 }
 
 /// One timed upload of the data file by `peer`: seconds, the image id and the process.
