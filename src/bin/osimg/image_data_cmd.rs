@@ -63,13 +63,24 @@ pub struct CreateArgs {
     pub(crate) stores: Vec<String>,
 }
 
+/// `image import info`, beside `image import IMAGE --method ...`.
+#[derive(clap::Subcommand)]
+pub enum ImportSub {
+    /// Show the import methods this cloud enables.
+    Info,
+}
+
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ImportArgs {
+    #[command(subcommand)]
+    pub(crate) sub: Option<ImportSub>,
     /// Image id or name.
-    pub(crate) image: String,
+    #[arg(required = true)]
+    pub(crate) image: Option<String>,
     /// glance-direct, web-download, copy-image or glance-download.
-    #[arg(long, value_name = "METHOD")]
-    pub(crate) method: String,
+    #[arg(long, value_name = "METHOD", required = true)]
+    pub(crate) method: Option<String>,
     /// The URL Glance downloads from (web-download).
     #[arg(long, value_name = "URL")]
     pub(crate) uri: Option<String>,
@@ -274,7 +285,7 @@ pub(crate) async fn cleanup_on_failure(
 }
 
 pub(crate) fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
-    Ok(match a.method.as_str() {
+    Ok(match a.method.as_deref().unwrap_or_default() {
         "glance-direct" => ImportMethod::GlanceDirect,
         "copy-image" => ImportMethod::CopyImage,
         "web-download" => ImportMethod::WebDownload {

@@ -1,21 +1,27 @@
 //! `osimg`: a command-line client for the OpenStack Image service, in the habits of
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
+mod cells;
 mod compute_cmd;
 mod escape;
 mod image_cmd;
 mod image_data_cmd;
+mod image_list_cmd;
+mod image_record;
+mod image_task_cmd;
 mod inspect_cmd;
 mod output;
 mod progress;
+mod record_output;
 mod schema_cmd;
+mod table;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use openstack_images::{Client, Error};
 
-use crate::output::{Format, Printer};
+use crate::output::{OutputArgs, Printer};
 
 const EXIT_HELP: &str = "\
 Exit status:
@@ -38,18 +44,19 @@ Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variable
 #[command(name = "osimg", version, after_help = EXIT_HELP)]
 struct Cli {
     /// The cloud of clouds.yaml to use (default: OS_CLOUD, else the OS_* variables).
-    #[arg(long, global = true, env = "OS_CLOUD", value_name = "NAME")]
+    #[arg(
+        long,
+        global = true,
+        env = "OS_CLOUD",
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     os_cloud: Option<String>,
-    /// Output format.
-    #[arg(short = 'f', long, global = true, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Show only this column (repeatable); a display name (`Disk Format`) or API key
-    /// (`disk_format`).
-    #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
-    columns: Vec<String>,
     /// Log every request (method, URL, status, time) to stderr. Secrets are never logged.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     debug: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -157,7 +164,7 @@ fn client(cloud: Option<&str>) -> Result<Client, Error> {
 }
 
 async fn run(cli: Cli) -> CmdResult {
-    let out = Printer::new(cli.format, cli.columns);
+    let out = Printer::new(cli.output);
     if let Cmd::Image {
         cmd: image_cmd::ImageCmd::Inspect(args),
     } = &cli.cmd
