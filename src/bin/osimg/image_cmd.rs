@@ -6,9 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use openstack_images::{
-    Client, DataSource, Image, ImageVisibility, ImagesApi, MemberStatus,
-};
+use openstack_images::{Client, DataSource, Image, ImageVisibility, ImagesApi, MemberStatus};
 use serde_json::{Value, json};
 
 use crate::image_data_cmd::{
@@ -182,6 +180,48 @@ impl Protection {
     }
 }
 
+/// openstack's typed property flags (of `image set`; `image create` has them too here,
+/// where openstack takes only --property).
+#[derive(Args, Default)]
+pub struct TypedProperties {
+    /// Operating system architecture (property `architecture`, e.g. x86_64).
+    #[arg(long, value_name = "ARCH")]
+    architecture: Option<String>,
+    /// The server the image was made from (property `instance_id`, as openstack sets it;
+    /// Nova's own field is `instance_uuid`: --property instance_uuid=ID).
+    #[arg(long, alias = "instance-uuid", value_name = "ID")]
+    instance_id: Option<String>,
+    /// Kernel image of an AMI-style image (property `kernel_id`, an image UUID).
+    #[arg(long, value_name = "ID")]
+    kernel_id: Option<String>,
+    /// Operating system distribution (property `os_distro`, e.g. ubuntu).
+    #[arg(long, value_name = "DISTRO")]
+    os_distro: Option<String>,
+    /// Operating system version (property `os_version`).
+    #[arg(long, value_name = "VERSION")]
+    os_version: Option<String>,
+    /// Ramdisk image of an AMI-style image (property `ramdisk_id`, an image UUID).
+    #[arg(long, value_name = "ID")]
+    ramdisk_id: Option<String>,
+}
+
+impl TypedProperties {
+    /// The properties given, by Glance key.
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("architecture", &self.architecture),
+            ("instance_id", &self.instance_id),
+            ("kernel_id", &self.kernel_id),
+            ("os_distro", &self.os_distro),
+            ("os_version", &self.os_version),
+            ("ramdisk_id", &self.ramdisk_id),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
+    }
+}
+
 pub(crate) fn parse_kv(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
@@ -202,6 +242,14 @@ pub struct SetArgs {
     /// Add a tag (repeatable; existing tags are kept).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
+    #[command(flatten)]
+    typed: TypedProperties,
+    /// Container format (bare, ovf, ...).
+    #[arg(long, value_name = "FORMAT")]
+    container_format: Option<String>,
+    /// Disk format (raw, qcow2, ...).
+    #[arg(long, value_name = "FORMAT")]
+    disk_format: Option<String>,
     #[command(flatten)]
     visibility: Visibility,
     /// Minimum disk size in GB.
@@ -301,6 +349,15 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     }
     if a.hidden || a.unhidden {
         set.push(("os_hidden".into(), json!(a.hidden)));
+    }
+    for (k, v) in a.typed.pairs() {
+        set.push((k.to_owned(), json!(v)));
+    }
+    if let Some(v) = &a.container_format {
+        set.push(("container_format".into(), json!(v)));
+    }
+    if let Some(v) = &a.disk_format {
+        set.push(("disk_format".into(), json!(v)));
     }
     for (k, v) in &a.properties {
         set.push((k.clone(), json!(v)));
@@ -469,7 +526,10 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
                 if out.raw {
                     return out.show(&object(json!({ "import-methods": methods })));
                 }
-                let rec = vec![("import-methods".to_owned(), crate::cells::Cell::List(methods))];
+                let rec = vec![(
+                    "import-methods".to_owned(),
+                    crate::cells::Cell::List(methods),
+                )];
                 return out.show_record(&rec);
             }
             let method = import_method(&a)?;

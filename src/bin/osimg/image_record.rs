@@ -37,18 +37,68 @@ const CORE: [&str; 17] = [
 /// openstacksdk's Image attributes (by its names): `--sort` takes these only, as in
 /// openstack ("Resource doesn't have field" otherwise).
 const SDK_ATTRIBUTES: [&str; 62] = [
-    "checksum", "container_format", "created_at", "disk_format", "is_hidden", "is_protected",
-    "hash_algo", "hash_value", "min_disk", "min_ram", "name", "owner_id", "properties", "size",
-    "store", "status", "updated_at", "virtual_size", "visibility", "file", "locations",
-    "direct_url", "url", "metadata", "architecture", "hypervisor_type",
-    "instance_type_rxtx_factor", "instance_uuid", "needs_config_drive", "kernel_id",
-    "os_distro", "os_version", "needs_secure_boot", "os_shutdown_timeout", "ramdisk_id",
-    "vm_mode", "hw_cpu_sockets", "hw_cpu_cores", "hw_cpu_threads", "hw_disk_bus",
-    "hw_cpu_policy", "hw_cpu_thread_policy", "hw_rng_model", "hw_machine_type",
-    "hw_scsi_model", "hw_serial_port_count", "hw_video_model", "hw_video_ram",
-    "hw_watchdog_action", "os_command_line", "hw_vif_model", "is_hw_vif_multiqueue_enabled",
-    "is_hw_boot_menu_enabled", "vmware_adaptertype", "vmware_ostype", "has_auto_disk_config",
-    "os_type", "os_admin_user", "hw_qemu_guest_agent", "os_require_quiesce", "schema", "id",
+    "checksum",
+    "container_format",
+    "created_at",
+    "disk_format",
+    "is_hidden",
+    "is_protected",
+    "hash_algo",
+    "hash_value",
+    "min_disk",
+    "min_ram",
+    "name",
+    "owner_id",
+    "properties",
+    "size",
+    "store",
+    "status",
+    "updated_at",
+    "virtual_size",
+    "visibility",
+    "file",
+    "locations",
+    "direct_url",
+    "url",
+    "metadata",
+    "architecture",
+    "hypervisor_type",
+    "instance_type_rxtx_factor",
+    "instance_uuid",
+    "needs_config_drive",
+    "kernel_id",
+    "os_distro",
+    "os_version",
+    "needs_secure_boot",
+    "os_shutdown_timeout",
+    "ramdisk_id",
+    "vm_mode",
+    "hw_cpu_sockets",
+    "hw_cpu_cores",
+    "hw_cpu_threads",
+    "hw_disk_bus",
+    "hw_cpu_policy",
+    "hw_cpu_thread_policy",
+    "hw_rng_model",
+    "hw_machine_type",
+    "hw_scsi_model",
+    "hw_serial_port_count",
+    "hw_video_model",
+    "hw_video_ram",
+    "hw_watchdog_action",
+    "os_command_line",
+    "hw_vif_model",
+    "is_hw_vif_multiqueue_enabled",
+    "is_hw_boot_menu_enabled",
+    "vmware_adaptertype",
+    "vmware_ostype",
+    "has_auto_disk_config",
+    "os_type",
+    "os_admin_user",
+    "hw_qemu_guest_agent",
+    "os_require_quiesce",
+    "schema",
+    "id",
 ];
 
 /// Properties openstacksdk types as integers: it shows `"2"` as `2`.
@@ -232,10 +282,10 @@ mod tests {
             json!({"id": "2", "name": "a", "size": 100}),
             json!({"id": "3", "name": "b", "size": 3}),
         ];
-        sort_images(&mut images, "name:asc").unwrap();
+        assert!(sort_images(&mut images, "name:asc").is_ok());
         let ids: Vec<&str> = images.iter().map(|i| i["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["2", "1", "3"]);
-        sort_images(&mut images, "size").unwrap();
+        assert!(sort_images(&mut images, "size").is_ok());
         let ids: Vec<&str> = images.iter().map(|i| i["id"].as_str().unwrap()).collect();
         assert_eq!(ids, ["2", "1", "3"], "\"100\" < \"20\" < \"3\" as text");
         assert!(sort_images(&mut images, "name:up").is_err());

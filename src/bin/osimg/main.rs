@@ -43,11 +43,12 @@ Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variable
 #[derive(Parser)]
 #[command(name = "osimg", version, after_help = EXIT_HELP)]
 struct Cli {
-    /// The cloud of clouds.yaml to use (default: OS_CLOUD, else the OS_* variables).
+    /// The cloud of clouds.yaml to use (default: $OS_CLOUD, else the OS_* variables).
+    // Not clap's `env`: clap then shows the option as given, in usage lines of errors,
+    // when only the variable set it; `Client::from_env` reads OS_CLOUD itself.
     #[arg(
         long,
         global = true,
-        env = "OS_CLOUD",
         value_name = "NAME",
         help_heading = "Global options"
     )]

@@ -16,8 +16,8 @@ use std::io::{self, IsTerminal, Write};
 
 use serde_json::{Map, Value};
 
-pub use crate::escape::{EscapedStderr, escape_controls, report, write_failed};
 use crate::cells::{Cell, Record, csv_field, csv_quoted};
+pub use crate::escape::{EscapedStderr, escape_controls, report, write_failed};
 use crate::escape::{pretty, yaml};
 use crate::table::{LIST_MIN_WIDTH, SHOW_MIN_WIDTH, TableOpts, write_table};
 use crate::{CmdResult, Fail};
@@ -51,7 +51,13 @@ pub struct OutputArgs {
     #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
     pub columns: Vec<String>,
     /// Table: the most characters a line may take (0: no limit); cells are wrapped.
-    #[arg(long, global = true, value_name = "N", env = "CLIFF_MAX_TERM_WIDTH", default_value_t = 0)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "N",
+        env = "CLIFF_MAX_TERM_WIDTH",
+        default_value_t = 0
+    )]
     pub max_width: usize,
     /// Table: fit the terminal's width. As in openstack, a table on a terminal is fitted
     /// anyway and one on a pipe never (no width to fit), so this changes nothing on Unix.
@@ -105,10 +111,12 @@ pub const TABLE_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// The memory note of `image list --help` and `compute-image list --help`.
 pub const LIST_MEMORY_HELP: &str = "\
-Memory: value, json and yaml output is written as the images arrive, so osimg holds one page
-(at most the client's JSON body cap, 64 MiB) whatever the number of images. Table output
-needs every row for its column widths: it keeps the cells of at most 64 MiB of rows, then
-fails and suggests -f value or --max-items.";
+Memory: openstack's output (the default) holds every image for the client-side sort, up to
+64 MiB of JSON, then fails and suggests --raw or --max-items. With --raw, value, json, yaml
+and csv output is written as the images arrive, so osimg holds one page (at most the
+client's JSON body cap, 64 MiB) whatever the number of images; table output needs every
+row for its column widths: it keeps the cells of at most 64 MiB of rows, then fails and
+suggests -f value or --max-items.";
 
 /// What a buffered cell costs beyond its text (the `String` itself and its allocation).
 const CELL_OVERHEAD: usize = 32;
@@ -203,7 +211,14 @@ impl Printer {
                     .map(|(k, v)| vec![escape_controls(k).into_owned(), cell(v)])
                     .collect();
                 let mut out = Vec::new();
-                let _ = write_table(&mut out, &["Field", "Value"], &rows, &[], SHOW_MIN_WIDTH, &self.table);
+                let _ = write_table(
+                    &mut out,
+                    &["Field", "Value"],
+                    &rows,
+                    &[],
+                    SHOW_MIN_WIDTH,
+                    &self.table,
+                );
                 String::from_utf8_lossy(&out).into_owned()
             }
         };
@@ -345,7 +360,8 @@ impl<W: Write> ListOutput<W> {
             Format::Csv => {
                 let mut text = String::new();
                 if self.rows == 1 {
-                    let head: Vec<String> = self.cols.iter().map(|c| csv_quoted(&c.header)).collect();
+                    let head: Vec<String> =
+                        self.cols.iter().map(|c| csv_quoted(&c.header)).collect();
                     text = format!("{}\n", escape_controls(&head.join(",")));
                 }
                 let cells: Vec<String> = self
@@ -394,9 +410,16 @@ impl<W: Write> ListOutput<W> {
                 .map(|c| escape_controls(&c.header).into_owned())
                 .collect();
             let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-            return write_table(&mut self.out, &headers, &self.table, &[], LIST_MIN_WIDTH, &self.opts)
-                .and_then(|()| self.out.flush())
-                .map_err(write_failed);
+            return write_table(
+                &mut self.out,
+                &headers,
+                &self.table,
+                &[],
+                LIST_MIN_WIDTH,
+                &self.opts,
+            )
+            .and_then(|()| self.out.flush())
+            .map_err(write_failed);
         }
         let text = match self.format {
             Format::Value | Format::Csv | Format::Shell => String::new(),

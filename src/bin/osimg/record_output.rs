@@ -116,7 +116,10 @@ impl Printer {
     pub fn show_record(&self, rec: &Record) -> CmdResult {
         let cols: Vec<Col> = rec.iter().map(|(k, _)| crate::output::col(k, k)).collect();
         let keep = self.selected(&cols)?;
-        let fields: Vec<(&str, &Cell)> = keep.iter().map(|&i| (rec[i].0.as_str(), &rec[i].1)).collect();
+        let fields: Vec<(&str, &Cell)> = keep
+            .iter()
+            .map(|&i| (rec[i].0.as_str(), &rec[i].1))
+            .collect();
         let text = match self.format {
             Format::Json | Format::Yaml => {
                 let entries: Vec<(&str, Value)> =
@@ -160,7 +163,14 @@ impl Printer {
                         print_empty: false,
                         ..self.table
                     };
-                    let _ = write_table(&mut out, &["Field", "Value"], &rows, &[], SHOW_MIN_WIDTH, &opts);
+                    let _ = write_table(
+                        &mut out,
+                        &["Field", "Value"],
+                        &rows,
+                        &[],
+                        SHOW_MIN_WIDTH,
+                        &opts,
+                    );
                     String::from_utf8_lossy(&out).into_owned()
                 }
             }
@@ -174,15 +184,28 @@ impl Printer {
         self.sort_rows(cols, &mut rows);
         let keep = self.selected(cols)?;
         let headers: Vec<&str> = keep.iter().map(|&i| cols[i].header.as_str()).collect();
-        let pick = |row: &Vec<Cell>| -> Vec<Cell> { keep.iter().map(|&i| row[i].clone()).collect() };
+        let pick =
+            |row: &Vec<Cell>| -> Vec<Cell> { keep.iter().map(|&i| row[i].clone()).collect() };
         let mut out = io::BufWriter::new(io::stdout().lock());
         let result = match self.format {
             Format::Json => {
                 let items: Vec<Ordered> = rows
                     .iter()
-                    .map(|row| Ordered(headers.iter().copied().zip(pick(row).iter().map(Cell::machine)).collect()))
+                    .map(|row| {
+                        Ordered(
+                            headers
+                                .iter()
+                                .copied()
+                                .zip(pick(row).iter().map(Cell::machine))
+                                .collect(),
+                        )
+                    })
                     .collect();
-                let text = if self.noindent { compact(&items) } else { pretty(&items) };
+                let text = if self.noindent {
+                    compact(&items)
+                } else {
+                    pretty(&items)
+                };
                 writeln!(out, "{text}")
             }
             Format::Yaml => {
@@ -231,11 +254,26 @@ impl Printer {
                     .unwrap_or_default();
                 let cells: Vec<Vec<String>> = rows
                     .iter()
-                    .map(|r| pick(r).iter().map(|c| escape_controls(&c.human()).into_owned()).collect())
+                    .map(|r| {
+                        pick(r)
+                            .iter()
+                            .map(|c| escape_controls(&c.human()).into_owned())
+                            .collect()
+                    })
                     .collect();
-                let heads: Vec<String> = headers.iter().map(|h| escape_controls(h).into_owned()).collect();
+                let heads: Vec<String> = headers
+                    .iter()
+                    .map(|h| escape_controls(h).into_owned())
+                    .collect();
                 let heads: Vec<&str> = heads.iter().map(String::as_str).collect();
-                write_table(&mut out, &heads, &cells, &right, LIST_MIN_WIDTH, &self.table)
+                write_table(
+                    &mut out,
+                    &heads,
+                    &cells,
+                    &right,
+                    LIST_MIN_WIDTH,
+                    &self.table,
+                )
             }
         };
         result.and_then(|()| out.flush()).map_err(write_failed)
@@ -290,7 +328,10 @@ mod tests {
         assert_eq!(py_cmp(&json!("a"), &json!("b")), Some(Ordering::Less));
         assert_eq!(py_cmp(&json!(2), &json!(true)), Some(Ordering::Greater));
         assert_eq!(py_cmp(&json!("1"), &json!(1)), None);
-        assert_eq!(py_cmp(&json!(["a", "b"]), &json!(["a"])), Some(Ordering::Greater));
+        assert_eq!(
+            py_cmp(&json!(["a", "b"]), &json!(["a"])),
+            Some(Ordering::Greater)
+        );
     }
 
     #[test]

@@ -81,11 +81,14 @@ fn chunks(text: &str) -> Vec<Vec<char>> {
             out.push(std::mem::take(&mut cur));
         }
         cur.push(c);
-        let at = |j: isize| usize::try_from(i as isize + j).ok().and_then(|j| chars.get(j));
+        let at = |j: isize| {
+            usize::try_from(i as isize + j)
+                .ok()
+                .and_then(|j| chars.get(j))
+        };
         let before = (letter(at(-2)) && letter(at(-1)))
             || (letter(at(-3)) && at(-2) == Some(&'-') && letter(at(-1)));
-        let after = letter(at(1))
-            && (letter(at(2)) || (at(2) == Some(&'-') && letter(at(3))));
+        let after = letter(at(1)) && (letter(at(2)) || (at(2) == Some(&'-') && letter(at(3))));
         if c == '-' && cur.len() > 1 && before && after {
             out.push(std::mem::take(&mut cur));
         }
@@ -242,10 +245,7 @@ mod tests {
     #[test]
     fn a_max_width_wraps_the_wide_columns_as_cliff_shares_them() {
         // cliff, 13 columns in 80: the wide ones get 8 each, the last what is left.
-        assert_eq!(
-            max_widths(&[36, 7, 3], 40, 8),
-            vec![Some(20), None, None]
-        );
+        assert_eq!(max_widths(&[36, 7, 3], 40, 8), vec![Some(20), None, None]);
         assert_eq!(max_widths(&[3, 4], 80, 8), vec![None, None]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("ab cd ef", 5), vec!["ab cd", "ef"]);
