@@ -207,18 +207,19 @@ fn glance_key(attr: &str) -> &str {
 
 /// osc-lib's `sort_items(images, "key:dir,...", str)`: a stable sort by each key from the
 /// last to the first, comparing Python's `str()` of the values (so sizes sort as text).
+/// A bad key or direction is a usage error (status 2; openstack leaves with 1).
 pub fn sort_images(images: &mut [Value], spec: &str) -> CmdResult {
     if spec.trim().is_empty() {
         return Ok(());
     }
     for part in spec.trim().split(',').rev() {
         let (key, desc) = match part.split_once(':') {
-            Some(("", _)) => return Err(Fail::other("'<empty string>'' is not a valid sort key")),
+            Some(("", _)) => return Err(Fail::usage("'<empty string>'' is not a valid sort key")),
             Some((k, "asc")) => (k, false),
             Some((k, "desc")) => (k, true),
             Some((k, d)) => {
                 let d = if d.is_empty() { "<empty string>" } else { d };
-                return Err(Fail::other(format!(
+                return Err(Fail::usage(format!(
                     "'{d}' is not a valid sort direction for sort key {k}, use 'asc' or 'desc' \
                      instead"
                 )));
@@ -226,7 +227,7 @@ pub fn sort_images(images: &mut [Value], spec: &str) -> CmdResult {
             None => (part, false),
         };
         if !SDK_ATTRIBUTES.contains(&key) && key != "tags" {
-            return Err(Fail::other(format!("Resource doesn't have field {key}")));
+            return Err(Fail::usage(format!("Resource doesn't have field {key}")));
         }
         let field = glance_key(key);
         let text = |v: &Value| match v.get(field) {
