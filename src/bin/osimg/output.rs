@@ -66,7 +66,8 @@ pub struct OutputArgs {
     /// Table: print the header of a list with no rows (else an empty line).
     #[arg(long, global = true)]
     pub print_empty: bool,
-    /// Lists: sort rows by this column (repeatable), after the command's own sort.
+    /// Lists: sort rows by this column (repeatable), after the command's own sort (not with
+    /// --raw, whose lists stream).
     #[arg(long = "sort-column", global = true, value_name = "COLUMN")]
     pub sort_columns: Vec<String>,
     /// With --sort-column: ascending (the default).
@@ -111,12 +112,12 @@ pub const TABLE_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// The memory note of `image list --help` and `compute-image list --help`.
 pub const LIST_MEMORY_HELP: &str = "\
-Memory: openstack's output (the default) holds every image for the client-side sort, up to
-64 MiB of JSON, then fails and suggests --raw or --max-items. With --raw, value, json, yaml
-and csv output is written as the images arrive, so osimg holds one page (at most the
-client's JSON body cap, 64 MiB) whatever the number of images; table output needs every
-row for its column widths: it keeps the cells of at most 64 MiB of rows, then fails and
-suggests -f value or --max-items.";
+Memory: `image list` in openstack's output (the default) holds every image for the
+client-side sort, up to 64 MiB of JSON, then fails and suggests --raw or --max-items. With
+--raw, and in `compute-image list`, value, json, yaml and csv output is written as the
+images arrive, so osimg holds one page (at most the client's JSON body cap, 64 MiB)
+whatever the number of images; table output needs every row for its column widths: it
+keeps the cells of at most 64 MiB of rows, then fails and suggests -f value or --max-items.";
 
 /// What a buffered cell costs beyond its text (the `String` itself and its allocation).
 const CELL_OVERHEAD: usize = 32;

@@ -13,8 +13,9 @@ pub struct TableOpts {
     pub print_empty: bool,
 }
 
-/// The narrowest a wrapped column gets: cliff keeps 8 for lists, 16 for Field/Value.
+/// The narrowest a wrapped list column gets (cliff's 8).
 pub const LIST_MIN_WIDTH: usize = 8;
+/// The narrowest a wrapped Field/Value column gets (cliff's 16).
 pub const SHOW_MIN_WIDTH: usize = 16;
 
 /// The width to fit, if any: `--max-width`, else the terminal's when stdout is one (cliff
