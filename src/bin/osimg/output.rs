@@ -51,14 +51,11 @@ pub struct OutputArgs {
     #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
     pub columns: Vec<String>,
     /// Table: the most characters a line may take (0: no limit); cells are wrapped.
-    #[arg(
-        long,
-        global = true,
-        value_name = "N",
-        env = "CLIFF_MAX_TERM_WIDTH",
-        default_value_t = 0
-    )]
-    pub max_width: usize,
+    /// Default: $CLIFF_MAX_TERM_WIDTH, as in openstack.
+    // Not clap's `env`, which would show the option in usage lines when only the
+    // variable set it.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_width: Option<usize>,
     /// Table: fit the terminal's width. As in openstack, a table on a terminal is fitted
     /// anyway and one on a pipe never (no width to fit), so this changes nothing on Unix.
     #[arg(long, global = true)]
@@ -146,7 +143,12 @@ impl Printer {
             format: a.format,
             columns: a.columns,
             table: TableOpts {
-                max_width: a.max_width,
+                max_width: a.max_width.unwrap_or_else(|| {
+                    std::env::var("CLIFF_MAX_TERM_WIDTH")
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0)
+                }),
                 print_empty: a.print_empty,
             },
             sort_columns: a.sort_columns,
