@@ -184,7 +184,11 @@ async fn osc_list(images: &ImagesApi, out: &Printer, a: &ListArgs) -> CmdResult 
         q = q.marker(&images.find(m).await?.id);
     }
     let mut found: Vec<Value> = match a.limit.filter(|n| *n > 0) {
-        Some(n) => images.list_page_json(&q.page_size(n as u64)).await?.items,
+        Some(n) => {
+            let mut page = images.list_page_json(&q.page_size(n as u64)).await?.items;
+            page.truncate(a.max_items.filter(|m| *m > 0).unwrap_or(usize::MAX));
+            page
+        }
         None => {
             let mut stream = images.list_json(q.page_size(PAGE_MAX));
             if let Some(n) = a.max_items.filter(|n| *n > 0) {
