@@ -104,14 +104,35 @@ async fn image_create_show_set_unset_save_list_delete() {
     let _cleanup = Cleanup(vec![id.clone()]);
     assert_eq!(created["status"], "active");
     assert_eq!(created["size"], 3000);
-    assert_eq!(created["owner_team"], "images");
+    // openstack's layout: custom and non-core fields under `properties`, no `self`.
+    assert_eq!(created["properties"]["owner_team"], "images");
+    assert_eq!(created["properties"]["os_hash_algo"], "sha512");
+    assert!(created.get("owner_team").is_none() && created.get("self").is_none());
 
-    // `show -f json` is the image exactly as the API returns it, by id and by name.
+    // `--raw show -f json` is the image exactly as the API returns it, by id and by name.
     let raw = images.get_json(&id).await.unwrap();
-    assert_eq!(json(&["image", "show", &id]), raw);
-    assert_eq!(json(&["image", "show", &name]), raw);
+    assert_eq!(json(&["--raw", "image", "show", &id]), raw);
+    assert_eq!(json(&["image", "show", &name, "--raw"]), raw);
     assert!(raw.get("tags").is_some(), "raw JSON keeps every key");
+    let shown = json(&["image", "show", &id]);
+    assert_eq!(shown["id"], raw["id"]);
+    assert_eq!(shown["properties"]["os_distro"], "cirros");
+    assert_eq!(shown["properties"]["stores"], raw["stores"]);
+    assert!(shown.get("self").is_none());
+    // osc-lib's decimal size, and today's binary one with --raw.
     let size = ok(&[
+        "image",
+        "show",
+        &id,
+        "--human-readable",
+        "-c",
+        "size",
+        "-f",
+        "value",
+    ]);
+    assert_eq!(size.trim(), "3K");
+    let size = ok(&[
+        "--raw",
         "image",
         "show",
         &id,
@@ -123,11 +144,18 @@ async fn image_create_show_set_unset_save_list_delete() {
     ]);
     assert_eq!(size.trim(), "2.9 KiB");
     let table = ok(&["image", "show", &id]);
+    assert!(table.contains("| properties ") && table.contains("owner_team='images'"));
+    let table = ok(&["--raw", "image", "show", &id]);
     assert!(table.contains("| owner_team ") && table.contains("| images "));
 
-    // list: filters, --long JSON as the API returned it, default columns, value format.
-    let long = json(&["image", "list", "--tag", &name, "--long"]);
+    // list: filters, --raw --long JSON as the API returned it, openstack's long columns,
+    // default columns, value format.
+    let long = json(&["--raw", "image", "list", "--tag", &name, "--long"]);
     assert_eq!(long, Value::Array(vec![raw.clone()]));
+    let long = json(&["image", "list", "--tag", &name, "--long"]);
+    assert_eq!(long[0]["Hash Value"], raw["os_hash_value"]);
+    assert_eq!(long[0]["Project"], raw["owner"]);
+    assert_eq!(long[0]["Tags"], raw["tags"]);
     let short = json(&["image", "list", "--tag", &name, "--tag", "cli"]);
     assert_eq!(
         short,
@@ -335,7 +363,19 @@ async fn exit_codes_for_usage_not_found_and_auth() {
     fails(2, &["image", "show"]);
     fails(2, &["image", "list", "--public", "--private"]);
     fails(2, &["image", "list", "--sort", "name:sideways"]);
-    fails(2, &["-f", "csv", "image", "list"]);
+    fails(2, &["-f", "xml", "image", "list"]);
+    fails(2, &["-f", "shell", "image", "list"]);
+    // An unknown column alone fails as in openstack; beside a known one it is ignored.
+    let err = fails(1, &["image", "list", "-c", "Bogus"]);
+    assert!(
+        err.contains("No recognized column names in ['Bogus']"),
+        "{err}"
+    );
+    let out = run(&[
+        "image", "list", "-c", "Bogus", "-c", "ID", "--limit", "1", "-f", "csv",
+    ]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("\"ID\"\n"));
     let err = fails(
         3,
         &["image", "show", "00000000-0000-4000-8000-000000000000"],

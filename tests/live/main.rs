@@ -15,6 +15,7 @@ mod faults;
 mod harness;
 mod images;
 mod metadefs;
+mod osc_compat;
 mod proxy;
 mod smoke;
 mod stores;

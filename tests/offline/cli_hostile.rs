@@ -120,9 +120,20 @@ fn escape_sequences_in_images_never_reach_the_terminal_in_table_or_value_output(
     for args in [
         &["image", "list", "--long"][..],
         &["image", "list", "--long", "-f", "value"],
-        &["image", "list", "-c", "key\u{1b}[1m", "-c", "os_note"],
+        &["image", "list", "--long", "-f", "csv"],
+        &[
+            "--raw",
+            "image",
+            "list",
+            "-c",
+            "key\u{1b}[1m",
+            "-c",
+            "os_note",
+        ],
         &["image", "show", ID],
+        &["image", "show", ID, "-f", "shell"],
         &["image", "show", ID, "-f", "value"],
+        &["--raw", "image", "show", ID],
     ] {
         let stdout = ok(dir.path(), args);
         assert_eq!(raw_controls(&stdout), Vec::<char>::new(), "{args:?}");
@@ -134,12 +145,12 @@ fn escape_sequences_in_images_never_reach_the_terminal_in_table_or_value_output(
                 "csi\\u{009b}31m line\\x0abreak",
                 "report\\u{202e}fdp.exe",
             ]
-        } else if args[1] == "show" && args.contains(&"value") {
+        } else if args.contains(&"show") && args.contains(&"value") {
             &[
                 "\\x1b]0;pwned\\x07\\x1b[2Jevil\\x0d\\x08name",
                 "\\x1b[5mblink",
             ]
-        } else if args[1] == "show" {
+        } else if args.contains(&"show") {
             &[
                 "\\x1b]0;pwned\\x07\\x1b[2Jevil\\x0d\\x08name",
                 "key\\x1b[1m",
@@ -162,10 +173,22 @@ fn json_and_yaml_output_is_exact_and_holds_no_raw_control_byte() {
     for format in ["json", "yaml"] {
         for (args, expected) in [
             (
-                vec!["image", "list", "--long", "-f", format],
+                vec!["--raw", "image", "list", "--long", "-f", format],
                 Value::Array(vec![sent.clone()]),
             ),
-            (vec!["image", "show", ID, "-f", format], sent.clone()),
+            (
+                vec!["--raw", "image", "show", ID, "-f", format],
+                sent.clone(),
+            ),
+            // openstack's layout: the same values, the non-core ones under `properties`.
+            (
+                vec!["image", "show", ID, "-f", format],
+                json!({
+                    "id": ID, "name": sent["name"], "status": "active", "tags": sent["tags"],
+                    "visibility": "public", "size": 0,
+                    "properties": {"os_note": sent["os_note"], "key\u{1b}[1m": sent["key\u{1b}[1m"]},
+                }),
+            ),
         ] {
             let stdout = ok(dir.path(), &args);
             assert_eq!(raw_controls(&stdout), Vec::<char>::new(), "{args:?}");
@@ -310,12 +333,19 @@ fn max_items_bounds_requests_and_output_against_endless_pages() {
             );
         }
     }
-    // --limit and --max-items together: the smaller wins.
+    // --limit is one page, as in openstack (this server answers pages of 3).
     let mock = endless_glance(3);
     let dir = config(&mock);
     let stdout = ok(
         dir.path(),
+        &["image", "list", "--limit", "4", "-f", "value"],
+    );
+    assert_eq!(String::from_utf8_lossy(&stdout).lines().count(), 3);
+    // With --raw, --limit and --max-items together: the smaller wins.
+    let stdout = ok(
+        dir.path(),
         &[
+            "--raw",
             "image",
             "list",
             "--limit",
@@ -331,8 +361,8 @@ fn max_items_bounds_requests_and_output_against_endless_pages() {
 
 /// Runs `osimg image list` against endless pages, reads one line of its stdout and closes
 /// the pipe, as `| head -1` does; returns how osimg ended and its stderr.
-fn list_then_close_stdout(dir: &Path, format: &str) -> (std::process::ExitStatus, Vec<u8>) {
-    let mut child: Child = osimg(dir, &["image", "list", "-f", format])
+fn list_then_close_stdout(dir: &Path, args: &[&str]) -> (std::process::ExitStatus, Vec<u8>) {
+    let mut child: Child = osimg(dir, args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -367,8 +397,16 @@ fn list_then_close_stdout(dir: &Path, format: &str) -> (std::process::ExitStatus
 fn a_closed_stdout_ends_osimg_quietly_with_status_141() {
     let mock = endless_glance(50);
     let dir = config(&mock);
-    for format in ["value", "json", "yaml"] {
-        let (status, stderr) = list_then_close_stdout(dir.path(), format);
+    // --raw streams an endless list; the default sorts 5,000 images, then prints them.
+    for args in [
+        &["--raw", "image", "list", "-f", "value"][..],
+        &["--raw", "image", "list", "-f", "json"],
+        &["--raw", "image", "list", "-f", "yaml"],
+        &["image", "list", "--max-items", "5000", "-f", "value"],
+        &["image", "list", "--max-items", "5000", "-f", "csv"],
+    ] {
+        let format = args.join(" ");
+        let (status, stderr) = list_then_close_stdout(dir.path(), args);
         assert_no_panic(&status, &stderr);
         assert_eq!(status.code(), Some(141), "{format}");
         assert!(

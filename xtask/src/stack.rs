@@ -71,6 +71,12 @@ impl StackInfo {
     pub fn python(&self) -> PathBuf {
         self.venv.join("bin/python")
     }
+
+    /// The venv's `openstack` (python-openstackclient, pinned): the CLI osimg is compared
+    /// with in tests/live/osc_compat.rs.
+    pub fn openstack(&self) -> PathBuf {
+        self.venv.join("bin/openstack")
+    }
 }
 
 impl fmt::Display for StackInfo {
@@ -89,6 +95,7 @@ impl fmt::Display for StackInfo {
             self.clouds_yaml.display()
         )?;
         writeln!(f, "python:   {}", self.python().display())?;
+        writeln!(f, "osc:      {}", self.openstack().display())?;
         write!(f, "state:    {}", self.dir.display())
     }
 }
@@ -859,7 +866,9 @@ pub fn status() -> Result<()> {
     Ok(())
 }
 
-/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local` for `eval "$(cargo xtask stack env)"`.
+/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...` for
+/// `eval "$(cargo xtask stack env)"`; the last names the venv's `openstack`, which the live
+/// tests compare osimg with.
 pub fn print_env() -> Result<()> {
     let p = Paths::new();
     if !p.clouds.exists() {
@@ -871,5 +880,10 @@ pub fn print_env() -> Result<()> {
     let path = p.clouds.to_string_lossy().replace('\'', r"'\''");
     println!("export OS_CLIENT_CONFIG_FILE='{path}'");
     println!("export OS_CLOUD=local");
+    if let Some(state) = State::load(&p)? {
+        let osc = state.info(&p).openstack();
+        let osc = osc.to_string_lossy().replace('\'', r"'\''");
+        println!("export OPENSTACK_IMAGES_OSC='{osc}'");
+    }
     Ok(())
 }

@@ -115,6 +115,7 @@ fn live_tests(stack: &StackInfo) -> Result<()> {
     cmd.env("OS_CLIENT_CONFIG_FILE", &stack.clouds_yaml)
         .env("OS_CLOUD", "local")
         .env("OPENSTACK_IMAGES_LIVE", "1")
+        .env("OPENSTACK_IMAGES_OSC", stack.openstack())
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().context("running the live tests")?;
     let mut ran = 0usize;

@@ -53,9 +53,9 @@ pub(crate) fn is_terminal_control(c: char) -> bool {
 /// serde_json's pretty printer, which escapes C0 controls itself, made to escape the other
 /// terminal controls too (DEL, C1, the direction and line controls) as `\uNNNN`: the
 /// document still parses to exactly what the server sent, and holds none of them raw.
-struct TerminalSafeJson(PrettyFormatter<'static>);
+struct TerminalSafeJson<F>(F);
 
-impl Formatter for TerminalSafeJson {
+impl<F: Formatter> Formatter for TerminalSafeJson<F> {
     fn write_string_fragment<W: ?Sized + Write>(
         &mut self,
         writer: &mut W,
@@ -165,13 +165,26 @@ fn escaped_log_line(buf: &[u8]) -> String {
 }
 
 /// Pretty JSON (serde_json's layout) with no terminal control left raw ([`TerminalSafeJson`]).
-pub fn pretty(v: &Value) -> String {
+pub fn pretty<T: Serialize + ?Sized>(v: &T) -> String {
     let mut out = Vec::new();
     let mut serializer =
         serde_json::Serializer::with_formatter(&mut out, TerminalSafeJson(PrettyFormatter::new()));
     match v.serialize(&mut serializer) {
         Ok(()) => String::from_utf8_lossy(&out).into_owned(),
-        Err(_) => v.to_string(),
+        Err(e) => format!("cannot write JSON: {e}"),
+    }
+}
+
+/// [`pretty`] on one line (`--noindent`), with the same escaping.
+pub fn compact<T: Serialize + ?Sized>(v: &T) -> String {
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::with_formatter(
+        &mut out,
+        TerminalSafeJson(serde_json::ser::CompactFormatter),
+    );
+    match v.serialize(&mut serializer) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("cannot write JSON: {e}"),
     }
 }
 

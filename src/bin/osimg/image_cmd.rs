@@ -6,29 +6,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use futures_util::TryStreamExt;
-use openstack_images::{
-    Client, DataSource, Image, ImageListQuery, ImageVisibility, ImagesApi, MemberStatus, SortDir,
-};
+use openstack_images::{Client, DataSource, Image, ImageVisibility, ImagesApi, MemberStatus};
 use serde_json::{Value, json};
 
 use crate::image_data_cmd::{
     CreateArgs, ImportArgs, create, import_and_wait, import_method, link_target, save_to_stdout,
 };
-use crate::output::{Col, Printer, col, human_size, report};
+use crate::output::{Printer, col, human_size, report};
 use crate::{CmdResult, Fail, exit_code, progress, with_causes};
-
-/// The largest page Glance serves by default (`api_limit_max`).
-const PAGE_MAX: u64 = 1000;
 
 /// How long an import or upload may take to make the image active.
 pub(crate) const WAIT: Duration = Duration::from_secs(600);
 
 #[derive(Subcommand)]
 pub enum ImageCmd {
-    /// List images (default columns ID, Name, Status).
+    /// List images (default columns ID, Name, Status), sorted by name as openstack does.
     #[command(after_help = crate::output::LIST_MEMORY_HELP)]
-    List(ListArgs),
+    List(crate::image_list_cmd::ListArgs),
     /// Show one image by id or name (hidden images included).
     Show {
         /// Image id or name.
@@ -126,6 +120,11 @@ pub enum ImageCmd {
         #[command(subcommand)]
         cmd: crate::metadef_cmd::MetadefCmd,
     },
+    /// Glance's asynchronous tasks (imports).
+    Task {
+        #[command(subcommand)]
+        cmd: crate::image_task_cmd::TaskCmd,
+    },
 }
 
 #[derive(Subcommand)]
@@ -145,6 +144,13 @@ pub enum MemberCmd {
     List {
         /// Image id or name.
         image: String,
+    },
+    /// Show one member of an image.
+    Get {
+        /// Image id or name.
+        image: String,
+        /// The member's project id (an id only, as in openstack).
+        member: String,
     },
 }
 
@@ -197,57 +203,53 @@ impl Protection {
     }
 }
 
+/// openstack's typed property flags (of `image set`; `image create` has them too here,
+/// where openstack takes only --property).
+#[derive(Args, Default)]
+pub struct TypedProperties {
+    /// Operating system architecture (property `architecture`, e.g. x86_64).
+    #[arg(long, value_name = "ARCH")]
+    architecture: Option<String>,
+    /// The server the image was made from (property `instance_id`, as openstack sets it;
+    /// Nova's own field is `instance_uuid`: --property instance_uuid=ID).
+    #[arg(long, alias = "instance-uuid", value_name = "ID")]
+    instance_id: Option<String>,
+    /// Kernel image of an AMI-style image (property `kernel_id`, an image UUID).
+    #[arg(long, value_name = "ID")]
+    kernel_id: Option<String>,
+    /// Operating system distribution (property `os_distro`, e.g. ubuntu).
+    #[arg(long, value_name = "DISTRO")]
+    os_distro: Option<String>,
+    /// Operating system version (property `os_version`).
+    #[arg(long, value_name = "VERSION")]
+    os_version: Option<String>,
+    /// Ramdisk image of an AMI-style image (property `ramdisk_id`, an image UUID).
+    #[arg(long, value_name = "ID")]
+    ramdisk_id: Option<String>,
+}
+
+impl TypedProperties {
+    /// The properties given, by Glance key.
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("architecture", &self.architecture),
+            ("instance_id", &self.instance_id),
+            ("kernel_id", &self.kernel_id),
+            ("os_distro", &self.os_distro),
+            ("os_version", &self.os_version),
+            ("ramdisk_id", &self.ramdisk_id),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.as_deref().map(|v| (k, v)))
+        .collect()
+    }
+}
+
 pub(crate) fn parse_kv(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {
         Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
         _ => Err(format!("expected KEY=VALUE, got `{s}`")),
     }
-}
-
-#[derive(Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    visibility: Visibility,
-    /// Images of every visibility the caller may see.
-    #[arg(long, conflicts_with_all = ["public", "private", "shared", "community"])]
-    all: bool,
-    /// Only images with this name.
-    #[arg(long, value_name = "NAME")]
-    name: Option<String>,
-    /// Only images with this status (queued, active, ...).
-    #[arg(long, value_name = "STATUS")]
-    status: Option<String>,
-    /// Only images owned by this project (id).
-    #[arg(long, value_name = "PROJECT")]
-    owner: Option<String>,
-    /// Only images with this tag (repeatable: all must match).
-    #[arg(long = "tag", value_name = "TAG")]
-    tags: Vec<String>,
-    /// Only images with this property value (repeatable).
-    #[arg(long = "property", value_name = "KEY=VALUE", value_parser = parse_kv)]
-    properties: Vec<(String, String)>,
-    /// Only shared images whose membership has this status (accepted, pending, rejected, all).
-    #[arg(long, value_name = "STATUS")]
-    member_status: Option<String>,
-    /// Only hidden images.
-    #[arg(long)]
-    hidden: bool,
-    /// Sort keys and directions: `name:asc,size:desc` (direction defaults to asc).
-    #[arg(long, value_name = "KEY[:DIR][,KEY[:DIR]...]")]
-    sort: Option<String>,
-    /// At most this many images (the page size is this, up to 1000).
-    #[arg(long, value_name = "N")]
-    limit: Option<usize>,
-    /// Stop after this many images, whatever the page size (a cap for a server that
-    /// pages without end).
-    #[arg(long, value_name = "N")]
-    max_items: Option<usize>,
-    /// Start after this image id.
-    #[arg(long, value_name = "ID")]
-    marker: Option<String>,
-    /// More columns; with -f json/yaml, each image exactly as the API returned it.
-    #[arg(long)]
-    long: bool,
 }
 
 #[derive(Args)]
@@ -266,6 +268,14 @@ pub struct SetArgs {
     /// Add a tag (repeatable; existing tags are kept).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
+    #[command(flatten)]
+    typed: TypedProperties,
+    /// Container format (bare, ovf, ...).
+    #[arg(long, value_name = "FORMAT")]
+    container_format: Option<String>,
+    /// Disk format (raw, qcow2, ...).
+    #[arg(long, value_name = "FORMAT")]
+    disk_format: Option<String>,
     #[command(flatten)]
     visibility: Visibility,
     /// Minimum disk size in GB.
@@ -302,83 +312,6 @@ pub struct SetArgs {
     project: Option<String>,
 }
 
-fn list_columns(long: bool) -> Vec<Col> {
-    if long {
-        vec![
-            col("ID", "id"),
-            col("Name", "name"),
-            col("Disk Format", "disk_format"),
-            col("Container Format", "container_format"),
-            col("Size", "size"),
-            col("Checksum", "checksum"),
-            col("Status", "status"),
-            col("Visibility", "visibility"),
-            col("Protected", "protected"),
-            col("Project", "owner"),
-            col("Tags", "tags"),
-        ]
-    } else {
-        vec![
-            col("ID", "id"),
-            col("Name", "name"),
-            col("Status", "status"),
-        ]
-    }
-}
-
-fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
-    let mut q = ImageListQuery::new();
-    if let Some(v) = a.visibility.get() {
-        q = q.visibility(v);
-    }
-    if a.all {
-        q = q.all_visibilities();
-    }
-    if let Some(v) = &a.name {
-        q = q.name(v);
-    }
-    if let Some(v) = &a.status {
-        q = q.status(v.as_str());
-    }
-    if let Some(v) = &a.owner {
-        q = q.owner(v);
-    }
-    for t in &a.tags {
-        q = q.tag(t);
-    }
-    for (k, v) in &a.properties {
-        q = q.filter(k, v);
-    }
-    if let Some(v) = &a.member_status {
-        q = q.member_status(v.as_str());
-    }
-    if a.hidden {
-        q = q.os_hidden(true);
-    }
-    if let Some(sort) = &a.sort {
-        for part in sort.split(',').filter(|p| !p.is_empty()) {
-            let (key, dir) = part.split_once(':').unwrap_or((part, "asc"));
-            let dir = match dir {
-                "asc" => SortDir::Asc,
-                "desc" => SortDir::Desc,
-                other => {
-                    return Err(Fail::usage(format!(
-                        "--sort: direction must be asc or desc, not `{other}`"
-                    )));
-                }
-            };
-            q = q.sort(key, dir);
-        }
-    }
-    // Pages as large as Glance serves (its default is 25, its cap 1000): the bench measured
-    // 80 requests and 1.2x the raw loop for 2,000 images at the default page size.
-    q = q.page_size(a.limit.map_or(PAGE_MAX, |n| (n as u64).clamp(1, PAGE_MAX)));
-    if let Some(m) = &a.marker {
-        q = q.marker(m);
-    }
-    Ok(q)
-}
-
 fn object(v: Value) -> serde_json::Map<String, Value> {
     match v {
         Value::Object(m) => m,
@@ -390,8 +323,34 @@ fn object(v: Value) -> serde_json::Map<String, Value> {
     }
 }
 
+/// Prints one image: openstack's record, or with `--raw` the API's object.
+pub(crate) fn print_image(out: &Printer, image: Value, human_readable: bool) -> CmdResult {
+    let mut v = object(image);
+    if out.raw {
+        if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
+            v.insert("size".into(), json!(human_size(size)));
+        }
+        return out.show(&v);
+    }
+    out.show_record(&crate::image_record::show_record(&v, human_readable))
+}
+
 pub(crate) async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResult {
-    out.show(&object(images.get_json(id).await?))
+    print_image(out, images.get_json(id).await?, false)
+}
+
+/// A member as openstack shows it: its fields by name, `id`, `location` and `name` left out.
+fn print_member(out: &Printer, m: &openstack_images::Member) -> CmdResult {
+    let v = object(serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?);
+    if out.raw {
+        return out.show(&v);
+    }
+    let rec: crate::cells::Record = v
+        .into_iter()
+        .filter(|(k, v)| !v.is_null() && !matches!(k.as_str(), "id" | "location" | "name"))
+        .map(|(k, v)| (k, crate::cells::Cell::Plain(v)))
+        .collect();
+    out.show_record(&rec)
 }
 
 async fn set(client: &Client, a: SetArgs) -> CmdResult {
@@ -419,6 +378,15 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     }
     if a.hidden || a.unhidden {
         set.push(("os_hidden".into(), json!(a.hidden)));
+    }
+    for (k, v) in a.typed.pairs() {
+        set.push((k.to_owned(), json!(v)));
+    }
+    if let Some(v) = &a.container_format {
+        set.push(("container_format".into(), json!(v)));
+    }
+    if let Some(v) = &a.disk_format {
+        set.push(("disk_format".into(), json!(v)));
     }
     for (k, v) in &a.properties {
         set.push((k.clone(), json!(v)));
@@ -537,29 +505,11 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     match cmd {
         ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
         ImageCmd::Metadef { cmd } => crate::metadef_cmd::run(client, out, cmd).await,
-        ImageCmd::List(a) => {
-            let q = list_query(&a)?;
-            let max = a
-                .limit
-                .unwrap_or(usize::MAX)
-                .min(a.max_items.unwrap_or(usize::MAX));
-            let mut list = out.list_start(&list_columns(a.long), a.long);
-            let mut stream = images.list_json(q).max_items(max as u64);
-            while let Some(v) = stream.try_next().await? {
-                list.row(&v)?;
-            }
-            list.finish()
-        }
+        ImageCmd::List(a) => crate::image_list_cmd::run(&images, out, &a).await,
         ImageCmd::Show {
             image,
             human_readable,
-        } => {
-            let mut v = object(images.find_json(&image).await?);
-            if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
-                v.insert("size".into(), json!(human_size(size)));
-            }
-            out.show(&v)
-        }
+        } => print_image(out, images.find_json(&image).await?, human_readable),
         ImageCmd::Create(a) => create(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,
         ImageCmd::Unset {
@@ -614,22 +564,29 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             Ok(result?)
         }
         ImageCmd::Import(a) => {
-            let method = import_method(&a)?;
-            let image = images.find(&a.image).await?;
-            import_and_wait(&images, &image.id, method, &a.stores, a.wait).await?;
-            if a.wait {
-                show(&images, out, &image.id).await?;
+            if a.sub.is_some() {
+                let methods = images.import_info().await?.methods;
+                let methods: Vec<Value> = methods.into_iter().map(Value::String).collect();
+                if out.raw {
+                    return out.show(&object(json!({ "import-methods": methods })));
+                }
+                let rec = vec![(
+                    "import-methods".to_owned(),
+                    crate::cells::Cell::List(methods),
+                )];
+                return out.show_record(&rec);
             }
-            Ok(())
+            let method = import_method(&a)?;
+            let image = images.find(a.image.as_deref().unwrap_or_default()).await?;
+            import_and_wait(&images, &image.id, method, &a.stores, a.wait).await?;
+            show(&images, out, &image.id).await
         }
+        ImageCmd::Task { cmd } => crate::image_task_cmd::run(&images, out, cmd).await,
         ImageCmd::Add {
             what: MemberTarget::Project { image, project },
         } => {
             let image = images.find(&image).await?;
-            let m = images.add_member(&image.id, &project).await?;
-            out.show(&object(
-                serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?,
-            ))
+            print_member(out, &images.add_member(&image.id, &project).await?)
         }
         ImageCmd::Remove {
             what: MemberTarget::Project { image, project },
@@ -652,7 +609,20 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
                 col("Member ID", "member_id"),
                 col("Status", "status"),
             ];
-            out.list(&cols, &rows, false)
+            if out.raw {
+                return out.list(&cols, &rows, false);
+            }
+            let rows = rows
+                .iter()
+                .map(|r| crate::image_record::list_row(r, &cols))
+                .collect();
+            out.list_records(&cols, rows)
+        }
+        ImageCmd::Member {
+            cmd: MemberCmd::Get { image, member },
+        } => {
+            let image = images.find(&image).await?;
+            print_member(out, &images.member(&image.id, &member).await?)
         }
     }
 }

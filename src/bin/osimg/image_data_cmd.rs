@@ -10,7 +10,7 @@ use openstack_images::{
     Client, DataSource, Download, ImageCreate, ImageStatus, ImagesApi, ImportMethod,
 };
 
-use crate::image_cmd::{Protection, Visibility, WAIT, parse_kv, show};
+use crate::image_cmd::{Protection, TypedProperties, Visibility, WAIT, parse_kv, show};
 use crate::output::{Printer, escape_controls, report, write_failed};
 use crate::{CmdResult, Fail, progress, with_causes};
 
@@ -18,7 +18,10 @@ use crate::{CmdResult, Fail, progress, with_causes};
 pub struct CreateArgs {
     /// The new image's name.
     pub(crate) name: String,
-    /// Upload this file as the image's data.
+    /// Upload this file as the image's data. Without it, data piped or redirected to
+    /// stdin is uploaded, as openstack does (`osimg image create x < disk.raw`); a
+    /// terminal or /dev/null on stdin means no data (openstack uploads /dev/null as an
+    /// empty image).
     #[arg(long, value_name = "PATH")]
     pub(crate) file: Option<PathBuf>,
     /// Disk format (raw, qcow2, ...); default: the --file's detected format, else raw.
@@ -50,6 +53,22 @@ pub struct CreateArgs {
     /// A tag (repeatable).
     #[arg(long = "tag", value_name = "TAG")]
     pub(crate) tags: Vec<String>,
+    #[command(flatten)]
+    pub(crate) typed: TypedProperties,
+    /// Leave the image out of default listings (property `os_hidden`).
+    #[arg(long, conflicts_with = "unhidden")]
+    pub(crate) hidden: bool,
+    /// Show the image in default listings (the default).
+    #[arg(long)]
+    pub(crate) unhidden: bool,
+    /// Accepted for openstack's scripts: osimg shows upload progress whenever stderr is a
+    /// terminal (and never otherwise), with or without it.
+    #[arg(long)]
+    pub(crate) progress: bool,
+    /// Return once the import has started, as openstack does, instead of waiting for the
+    /// image to become active (the default here: then the image shown is the final one).
+    #[arg(long, requires = "import")]
+    pub(crate) no_wait: bool,
     /// The image id to use (a UUID).
     #[arg(long, value_name = "UUID")]
     pub(crate) id: Option<String>,
@@ -67,13 +86,24 @@ pub struct CreateArgs {
     pub(crate) stores: Vec<String>,
 }
 
+/// `image import info`, beside `image import IMAGE --method ...`.
+#[derive(clap::Subcommand)]
+pub enum ImportSub {
+    /// Show the import methods this cloud enables.
+    Info,
+}
+
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct ImportArgs {
+    #[command(subcommand)]
+    pub(crate) sub: Option<ImportSub>,
     /// Image id or name.
-    pub(crate) image: String,
+    #[arg(required = true)]
+    pub(crate) image: Option<String>,
     /// glance-direct, web-download, copy-image or glance-download.
-    #[arg(long, value_name = "METHOD")]
-    pub(crate) method: String,
+    #[arg(long, value_name = "METHOD", required = true)]
+    pub(crate) method: Option<String>,
     /// The URL Glance downloads from (web-download).
     #[arg(long, value_name = "URL")]
     pub(crate) uri: Option<String>,
@@ -183,8 +213,14 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
     if let Some(v) = a.visibility.get() {
         c = c.visibility(v);
     }
+    for (k, v) in a.typed.pairs() {
+        c = c.property(k, v);
+    }
     for (k, v) in &a.properties {
         c = c.property(k, v);
+    }
+    if a.hidden || a.unhidden {
+        c = c.os_hidden(a.hidden);
     }
     if !a.tags.is_empty() {
         c = c.tags(a.tags.clone());
@@ -196,12 +232,18 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
         crate::metadef_cmd::check_image_properties(client, &a.properties).await?;
     }
     let method = a.import_method.as_deref();
-    let id = match (&a.file, a.import, method) {
+    let data = match &a.file {
+        Some(file) => Some(DataSource::file(file)),
+        None if method != Some("web-download") && stdin_has_data() => Some(stdin_data()?),
+        None => None,
+    };
+    let wait = !a.no_wait;
+    let id = match (data, a.import, method) {
         (None, false, _) => images.create(c).await?.id,
-        (Some(file), false, _) => {
+        (Some(data), false, _) => {
             let bar = progress::bytes("upload");
             let result = images
-                .create_with_data(c, DataSource::file(file))
+                .create_with_data(c, data)
                 .progress(progress::reporter(&bar))
                 .timeout(WAIT)
                 .send()
@@ -209,10 +251,10 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
             bar.finish_and_clear();
             result?.id
         }
-        (Some(file), true, None | Some("glance-direct")) if a.stores.is_empty() => {
+        (Some(data), true, None | Some("glance-direct")) if a.stores.is_empty() && wait => {
             let bar = progress::bytes("stage");
             let result = images
-                .create_with_data(c, DataSource::file(file))
+                .create_with_data(c, data)
                 .via_import(true)
                 .progress(progress::reporter(&bar))
                 .timeout(WAIT)
@@ -221,18 +263,18 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
             bar.finish_and_clear();
             result?.id
         }
-        (Some(file), true, None | Some("glance-direct")) => {
+        (Some(data), true, None | Some("glance-direct")) => {
             let id = images.create(c).await?.id;
             let result = async {
                 let bar = progress::bytes("stage");
                 let staged = images
-                    .stage(&id, DataSource::file(file))
+                    .stage(&id, data)
                     .progress(progress::reporter(&bar))
                     .send()
                     .await;
                 bar.finish_and_clear();
                 staged?;
-                import_and_wait(&images, &id, ImportMethod::GlanceDirect, &a.stores, true).await
+                import_and_wait(&images, &id, ImportMethod::GlanceDirect, &a.stores, wait).await
             }
             .await;
             cleanup_on_failure(&images, &id, result).await?;
@@ -245,7 +287,7 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
                 .ok_or_else(|| Fail::usage("--import-method web-download needs --uri"))?;
             let id = images.create(c).await?.id;
             let method = ImportMethod::WebDownload { uri };
-            let result = import_and_wait(&images, &id, method, &a.stores, true).await;
+            let result = import_and_wait(&images, &id, method, &a.stores, wait).await;
             cleanup_on_failure(&images, &id, result).await?;
             id
         }
@@ -261,6 +303,46 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
         }
     };
     show(&images, out, &id).await
+}
+
+/// Whether stdin holds image data for `image create` without --file: a pipe, a socket or
+/// a redirected file, as openstack reads it, but not a terminal, a closed stdin or a
+/// character device such as /dev/null (where openstack uploads an empty image).
+fn stdin_has_data() -> bool {
+    use std::io::IsTerminal;
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        return false;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        use std::os::unix::fs::FileTypeExt;
+        let Ok(fd) = stdin.as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        std::fs::File::from(fd).metadata().is_ok_and(|m| {
+            let t = m.file_type();
+            t.is_fifo() || t.is_file() || t.is_socket()
+        })
+    }
+    #[cfg(not(unix))]
+    true
+}
+
+/// Stdin as a data source: read through tokio's file (its blocking pool), so no extra
+/// tokio feature is needed for it.
+fn stdin_data() -> CmdResult<DataSource> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        let fd = std::io::stdin().as_fd().try_clone_to_owned()?;
+        Ok(DataSource::reader(tokio::fs::File::from_std(
+            std::fs::File::from(fd),
+        )))
+    }
+    #[cfg(not(unix))]
+    Err(Fail::usage("give the image data with --file PATH"))
 }
 
 /// Deletes a half-made image when its import failed, then passes the failure on.
@@ -281,7 +363,7 @@ pub(crate) async fn cleanup_on_failure(
 }
 
 pub(crate) fn import_method(a: &ImportArgs) -> CmdResult<ImportMethod> {
-    Ok(match a.method.as_str() {
+    Ok(match a.method.as_deref().unwrap_or_default() {
         "glance-direct" => ImportMethod::GlanceDirect,
         "copy-image" => ImportMethod::CopyImage,
         "web-download" => ImportMethod::WebDownload {

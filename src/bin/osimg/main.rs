@@ -2,25 +2,31 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod cache_cmd;
+mod cells;
 mod compute_cmd;
 mod escape;
 mod image_cmd;
 mod image_data_cmd;
+mod image_list_cmd;
+mod image_record;
+mod image_task_cmd;
 mod inspect_cmd;
 mod location_cmd;
 mod metadef_cmd;
 mod metadef_contents_cmd;
 mod output;
 mod progress;
+mod record_output;
 mod schema_cmd;
 mod store_cmd;
+mod table;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use openstack_images::{Client, Error};
 
-use crate::output::{Format, Printer};
+use crate::output::{OutputArgs, Printer};
 
 const EXIT_HELP: &str = "\
 Exit status:
@@ -42,19 +48,21 @@ Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variable
 #[derive(Parser)]
 #[command(name = "osimg", version, after_help = EXIT_HELP)]
 struct Cli {
-    /// The cloud of clouds.yaml to use (default: OS_CLOUD, else the OS_* variables).
-    #[arg(long, global = true, env = "OS_CLOUD", value_name = "NAME")]
+    /// The cloud of clouds.yaml to use (default: $OS_CLOUD, else the OS_* variables).
+    // Not clap's `env`: clap then shows the option as given, in usage lines of errors,
+    // when only the variable set it; `Client::from_env` reads OS_CLOUD itself.
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Global options"
+    )]
     os_cloud: Option<String>,
-    /// Output format.
-    #[arg(short = 'f', long, global = true, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Show only this column (repeatable); a display name (`Disk Format`) or API key
-    /// (`disk_format`).
-    #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
-    columns: Vec<String>,
     /// Log every request (method, URL, status, time) to stderr. Secrets are never logged.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     debug: bool,
+    #[command(flatten)]
+    output: OutputArgs,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -167,7 +175,7 @@ fn client(cloud: Option<&str>) -> Result<Client, Error> {
 }
 
 async fn run(cli: Cli) -> CmdResult {
-    let out = Printer::new(cli.format, cli.columns);
+    let out = Printer::new(cli.output);
     if let Cmd::Image {
         cmd: image_cmd::ImageCmd::Inspect(args),
     } = &cli.cmd

@@ -1,7 +1,9 @@
-//! Output in the four formats of python-openstackclient: table, json, yaml, value.
+//! The output options (`-f`, `-c`, the table, csv and shell options, `--raw`) and the raw
+//! output: objects as the API returned them, lists written as they arrive. The default
+//! output of the image commands, python-openstackclient's, is in record_output.rs.
 //!
-//! Everything printed goes through JSON values, so `-f json` can carry an image exactly as
-//! the API returned it, and `-c` can select by display name or by API key.
+//! Everything printed goes through JSON values, so `--raw -f json` can carry an image
+//! exactly as the API returned it, and `-c` can select by display name or by API key.
 //!
 //! Server text never reaches the terminal raw: every human-readable path (table and value
 //! cells, error lines, progress messages, `--debug` lines) goes through [`escape_controls`].
@@ -14,8 +16,10 @@ use std::io::{self, IsTerminal, Write};
 
 use serde_json::{Map, Value};
 
+use crate::cells::{Cell, Record, csv_field, csv_quoted};
 pub use crate::escape::{EscapedStderr, escape_controls, report, write_failed};
 use crate::escape::{pretty, yaml};
+use crate::table::{LIST_MIN_WIDTH, SHOW_MIN_WIDTH, TableOpts, write_table};
 use crate::{CmdResult, Fail};
 
 /// The `-f/--format` choices.
@@ -23,12 +27,64 @@ use crate::{CmdResult, Fail};
 pub enum Format {
     /// Boxed table: Field/Value for one resource, one row per resource for lists.
     Table,
-    /// JSON: one object (show) or an array (list); images as the API returned them.
+    /// JSON: one object (show) or an array of objects keyed by column (list).
     Json,
     /// YAML, with the same content as json.
     Yaml,
     /// Bare values, space-separated, one resource per line: for shell scripts.
     Value,
+    /// Comma-separated, a header line first, strings quoted (lists only).
+    Csv,
+    /// `name="value"` lines a shell can eval (one resource only; see --prefix).
+    Shell,
+}
+
+/// The output options every command takes (listed apart in --help).
+#[derive(clap::Args, Debug, Clone)]
+#[command(next_help_heading = "Output options")]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(short = 'f', long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+    /// Show only this column (repeatable); a display name (`Disk Format`) or API key
+    /// (`disk_format`). Columns keep the command's order; naming none that exists fails.
+    #[arg(short = 'c', long = "column", global = true, value_name = "COLUMN")]
+    pub columns: Vec<String>,
+    /// Table: the most characters a line may take (0: no limit); cells are wrapped.
+    /// Default: $CLIFF_MAX_TERM_WIDTH, as in openstack.
+    // Not clap's `env`, which would show the option in usage lines when only the
+    // variable set it.
+    #[arg(long, global = true, value_name = "N")]
+    pub max_width: Option<usize>,
+    /// Table: fit the terminal's width. As in openstack, a table on a terminal is fitted
+    /// anyway and one on a pipe never (no width to fit), so this changes nothing on Unix.
+    #[arg(long, global = true)]
+    pub fit_width: bool,
+    /// Table: print the header of a list with no rows (else an empty line).
+    #[arg(long, global = true)]
+    pub print_empty: bool,
+    /// Lists: sort rows by this column (repeatable), after the command's own sort (not with
+    /// --raw, whose lists stream).
+    #[arg(long = "sort-column", global = true, value_name = "COLUMN")]
+    pub sort_columns: Vec<String>,
+    /// With --sort-column: ascending (the default).
+    #[arg(long, global = true, conflicts_with = "sort_descending")]
+    pub sort_ascending: bool,
+    /// With --sort-column: descending.
+    #[arg(long, global = true)]
+    pub sort_descending: bool,
+    /// Shell: a prefix for every variable name.
+    #[arg(long, global = true, value_name = "PREFIX", default_value = "")]
+    pub prefix: String,
+    /// JSON on one line.
+    #[arg(long, global = true)]
+    pub noindent: bool,
+    /// Today's raw API output instead of openstack's: `show`, `create` and `-f json` of
+    /// `list --long` print images exactly as Glance returned them (every key, no
+    /// `properties` nesting), and `list` writes rows as they arrive, in Glance's order
+    /// (`--sort` goes to Glance, `--property` too) instead of sorting them client-side.
+    #[arg(long, global = true)]
+    pub raw: bool,
 }
 
 /// A list column: its header and the API key it shows.
@@ -53,28 +109,70 @@ pub const TABLE_MAX_BYTES: usize = 64 * 1024 * 1024;
 
 /// The memory note of `image list --help` and `compute-image list --help`.
 pub const LIST_MEMORY_HELP: &str = "\
-Memory: value, json and yaml output is written as the images arrive, so osimg holds one page
-(at most the client's JSON body cap, 64 MiB) whatever the number of images. Table output
-needs every row for its column widths: it keeps the cells of at most 64 MiB of rows, then
-fails and suggests -f value or --max-items.";
+Memory: `image list` in openstack's output (the default) holds every image for the
+client-side sort, up to 64 MiB of JSON, then fails and suggests --raw or --max-items. With
+--raw, and in `compute-image list`, value, json, yaml and csv output is written as the
+images arrive, so osimg holds one page (at most the client's JSON body cap, 64 MiB)
+whatever the number of images; table output needs every row for its column widths: it
+keeps the cells of at most 64 MiB of rows, then fails and suggests -f value or --max-items.";
 
 /// What a buffered cell costs beyond its text (the `String` itself and its allocation).
 const CELL_OVERHEAD: usize = 32;
 
 /// Prints results in the format and with the columns chosen on the command line.
 pub struct Printer {
-    format: Format,
-    columns: Vec<String>,
+    pub(crate) format: Format,
+    pub(crate) columns: Vec<String>,
+    pub(crate) table: TableOpts,
+    pub(crate) sort_columns: Vec<String>,
+    pub(crate) sort_desc: bool,
+    pub(crate) prefix: String,
+    pub(crate) noindent: bool,
+    /// `--raw`: the API's objects instead of openstack's records.
+    pub raw: bool,
 }
 
 /// `Disk Format`, `disk_format` and `disk-format` all name the same column.
-fn norm(s: &str) -> String {
+pub(crate) fn norm(s: &str) -> String {
     s.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 impl Printer {
-    pub fn new(format: Format, columns: Vec<String>) -> Self {
-        Printer { format, columns }
+    pub fn new(a: OutputArgs) -> Self {
+        Printer {
+            format: a.format,
+            columns: a.columns,
+            table: TableOpts {
+                max_width: a.max_width.unwrap_or_else(|| {
+                    std::env::var("CLIFF_MAX_TERM_WIDTH")
+                        .ok()
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0)
+                }),
+                print_empty: a.print_empty,
+            },
+            sort_columns: a.sort_columns,
+            sort_desc: a.sort_descending,
+            prefix: a.prefix,
+            noindent: a.noindent,
+            raw: a.raw,
+        }
+    }
+
+    /// A printer of `format` with the columns `columns` and every other option at its
+    /// default (tests).
+    #[cfg(test)]
+    pub fn plain(format: Format, columns: Vec<String>) -> Self {
+        Printer {
+            format,
+            columns,
+            table: TableOpts::default(),
+            sort_columns: Vec::new(),
+            sort_desc: false,
+            prefix: String::new(),
+            noindent: false,
+            raw: true,
+        }
     }
 
     /// Whether the user asked for columns with `-c`.
@@ -91,8 +189,16 @@ impl Printer {
     }
 
     /// One resource. JSON and YAML print the object as given (only the `-c` keys, when
-    /// columns are selected); table prints Field/Value rows sorted by field.
+    /// columns are selected); table prints Field/Value rows sorted by field; shell prints
+    /// openstack's `key="value"` lines.
     pub fn show(&self, obj: &Map<String, Value>) -> CmdResult {
+        if matches!(self.format, Format::Shell | Format::Csv) {
+            let rec: Record = obj
+                .iter()
+                .map(|(k, v)| (k.clone(), Cell::Plain(v.clone())))
+                .collect();
+            return self.show_record(&rec);
+        }
         let fields: Map<String, Value> = obj
             .iter()
             .filter(|(k, _)| self.wanted(k, k))
@@ -102,12 +208,21 @@ impl Printer {
             Format::Json => format!("{}\n", pretty(&Value::Object(fields))),
             Format::Yaml => yaml(&Value::Object(fields)),
             Format::Value => fields.values().map(|v| format!("{}\n", cell(v))).collect(),
-            Format::Table => {
+            Format::Table | Format::Csv | Format::Shell => {
                 let rows: Vec<Vec<String>> = fields
                     .iter()
                     .map(|(k, v)| vec![escape_controls(k).into_owned(), cell(v)])
                     .collect();
-                table(&["Field", "Value"], &rows)
+                let mut out = Vec::new();
+                let _ = write_table(
+                    &mut out,
+                    &["Field", "Value"],
+                    &rows,
+                    &[],
+                    SHOW_MIN_WIDTH,
+                    &self.table,
+                );
+                String::from_utf8_lossy(&out).into_owned()
             }
         };
         io::stdout()
@@ -157,6 +272,7 @@ impl Printer {
             rows: 0,
             table: Vec::new(),
             table_bytes: 0,
+            opts: self.table,
         }
     }
 
@@ -195,6 +311,7 @@ pub struct ListOutput<W: Write> {
     rows: usize,
     table: Vec<Vec<String>>,
     table_bytes: usize,
+    opts: TableOpts,
 }
 
 impl<W: Write> ListOutput<W> {
@@ -243,6 +360,27 @@ impl<W: Write> ListOutput<W> {
                 };
                 yaml(&Value::Array(vec![item]))
             }
+            Format::Csv => {
+                let mut text = String::new();
+                if self.rows == 1 {
+                    let head: Vec<String> =
+                        self.cols.iter().map(|c| csv_quoted(&c.header)).collect();
+                    text = format!("{}\n", escape_controls(&head.join(",")));
+                }
+                let cells: Vec<String> = self
+                    .cols
+                    .iter()
+                    .map(|c| csv_field(&Cell::Plain(field(row, c))))
+                    .collect();
+                text.push_str(&escape_controls(&cells.join(",")));
+                text.push('\n');
+                text
+            }
+            Format::Shell => {
+                return Err(Fail::usage(
+                    "-f shell is for one resource (as in openstack): use csv, json, table, value or yaml",
+                ));
+            }
             Format::Table => {
                 let cells: Vec<String> = self.cols.iter().map(|c| cell(&field(row, c))).collect();
                 self.table_bytes += cells.iter().map(|c| c.len() + CELL_OVERHEAD).sum::<usize>();
@@ -275,12 +413,19 @@ impl<W: Write> ListOutput<W> {
                 .map(|c| escape_controls(&c.header).into_owned())
                 .collect();
             let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
-            return write_table(&mut self.out, &headers, &self.table)
-                .and_then(|()| self.out.flush())
-                .map_err(write_failed);
+            return write_table(
+                &mut self.out,
+                &headers,
+                &self.table,
+                &[],
+                LIST_MIN_WIDTH,
+                &self.opts,
+            )
+            .and_then(|()| self.out.flush())
+            .map_err(write_failed);
         }
         let text = match self.format {
-            Format::Value => String::new(),
+            Format::Value | Format::Csv | Format::Shell => String::new(),
             Format::Json if self.rows == 0 => "[]\n".to_owned(),
             Format::Json => "\n]\n".to_owned(),
             Format::Yaml if self.rows == 0 => yaml(&Value::Array(Vec::new())),
@@ -315,44 +460,6 @@ pub fn cell(v: &Value) -> String {
     escape_controls(&text).into_owned()
 }
 
-/// A boxed table in the style of openstack's (cliff's) default formatter. Cells must be
-/// escaped already ([`cell`], [`escape_controls`]): a newline would break the box.
-pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = Vec::new();
-    // Writing into a Vec cannot fail.
-    let _ = write_table(&mut out, headers, rows);
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// [`table`] written line by line: a list's table is never held twice in memory, whatever
-/// padding one long cell forces on every row.
-fn write_table(out: &mut dyn Write, headers: &[&str], rows: &[Vec<String>]) -> io::Result<()> {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let rule = {
-        let parts: Vec<String> = widths.iter().map(|w| "-".repeat(w + 2)).collect();
-        format!("+{}+\n", parts.join("+"))
-    };
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let parts: Vec<String> = cells
-            .zip(&widths)
-            .map(|(c, w)| format!(" {c}{} ", " ".repeat(w.saturating_sub(c.chars().count()))))
-            .collect();
-        format!("|{}|\n", parts.join("|"))
-    };
-    out.write_all(rule.as_bytes())?;
-    out.write_all(line(&mut headers.iter().copied()).as_bytes())?;
-    out.write_all(rule.as_bytes())?;
-    for row in rows {
-        out.write_all(line(&mut row.iter().map(String::as_str)).as_bytes())?;
-    }
-    out.write_all(rule.as_bytes())
-}
-
 /// A size in bytes the way people read it: `1.5 GiB`.
 pub fn human_size(bytes: u64) -> String {
     const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
@@ -384,15 +491,6 @@ mod tests {
     }
 
     #[test]
-    fn tables_are_boxed_and_aligned() {
-        let t = table(&["ID", "Name"], &[vec!["a".into(), "long name".into()]]);
-        assert_eq!(
-            t,
-            "+----+-----------+\n| ID | Name      |\n+----+-----------+\n| a  | long name |\n+----+-----------+\n"
-        );
-    }
-
-    #[test]
     fn cells_follow_openstack() {
         assert_eq!(cell(&Value::Null), "None");
         assert_eq!(cell(&json!(["a", "b"])), "a, b");
@@ -402,7 +500,7 @@ mod tests {
 
     /// Everything the list writes, for a format and rows.
     fn listed(format: Format, rows: &[Value], raw_json: bool) -> String {
-        let printer = Printer::new(format, Vec::new());
+        let printer = Printer::plain(format, Vec::new());
         let cols = [col("ID", "id"), col("Name", "name")];
         let mut out = Vec::new();
         let mut list = printer.list_to(&mut out, &cols, raw_json);
@@ -449,7 +547,7 @@ mod tests {
 
     #[test]
     fn a_table_stops_at_its_memory_cap() {
-        let printer = Printer::new(Format::Table, Vec::new());
+        let printer = Printer::plain(Format::Table, Vec::new());
         let big = "n".repeat(1 << 20);
         let mut out = Vec::new();
         let mut list = printer.list_to(&mut out, &[col("Name", "name")], false);

@@ -99,7 +99,9 @@ pub fn glance(ctx: &Ctx, n: usize) -> Result<Vec<Row>> {
             lines: false,
         },
         Peer {
-            name: format!("osimg image list --limit {n} -f value"),
+            // `--limit` is one page as in openstack (Glance caps it at 1000): --max-items
+            // pages through all n.
+            name: format!("osimg image list --max-items {n} -f value"),
             timed: "whole process",
             ua: (UA_CRATE, UA_CRATE),
             argv: vec![
@@ -108,7 +110,7 @@ pub fn glance(ctx: &Ctx, n: usize) -> Result<Vec<Row>> {
                 "list".into(),
                 "--tag".into(),
                 tag.clone(),
-                "--limit".into(),
+                "--max-items".into(),
                 n.to_string(),
                 "-f".into(),
                 "value".into(),
