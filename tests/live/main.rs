@@ -12,4 +12,5 @@ mod faults;
 mod harness;
 mod images;
 mod proxy;
+mod reuse;
 mod smoke;

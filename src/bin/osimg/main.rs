@@ -8,6 +8,7 @@ mod image_data_cmd;
 mod inspect_cmd;
 mod output;
 mod progress;
+mod reuse_cmd;
 mod schema_cmd;
 
 use std::process::ExitCode;
