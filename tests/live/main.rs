@@ -12,5 +12,6 @@ mod faults;
 mod harness;
 mod images;
 mod proxy;
+mod ranged;
 mod reuse;
 mod smoke;

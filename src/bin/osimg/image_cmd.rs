@@ -75,6 +75,10 @@ pub enum ImageCmd {
         /// Where to write the data (through a symbolic link to its target); default stdout.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// Fetch with N ranged requests at once where the store serves ranges (file, cinder);
+        /// one stream otherwise. Helps when one connection is slower than the path.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=16))]
+        parallel: u8,
     },
     /// Show a local image file's format, virtual size and whether it is safe to upload.
     Inspect(crate::inspect_cmd::InspectArgs),
@@ -538,7 +542,11 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             tags,
         } => unset(client, &image, &properties, &tags).await,
         ImageCmd::Delete { images: names } => delete(client, &names).await,
-        ImageCmd::Save { image, file } => {
+        ImageCmd::Save {
+            image,
+            file,
+            parallel,
+        } => {
             let file = file.as_deref().map(link_target).transpose()?;
             if file.is_none() && std::io::stdout().is_terminal() {
                 return Err(Fail::usage(
@@ -550,6 +558,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             let download = images
                 .download(&image.id)
                 .image(image)
+                .parallel(parallel.into())
                 .progress(progress::reporter(&bar));
             let result = match &file {
                 Some(path) => download.to_file(path).await.map(drop).map_err(Fail::from),

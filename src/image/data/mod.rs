@@ -5,10 +5,12 @@
 //! as it is read, downloads are handed out chunk by chunk while their hash is computed.
 //!
 //! `source` (where upload data comes from), `upload`, `verify` (hashes and checksums) and
-//! `download` (verified, resumable; to a stream, a reader or a file), `reuse` (finding an
+//! `download` (verified, resumable; to a stream, a reader or a file), `ranged` (parallel
+//! range requests for one download), `reuse` (finding an
 //! image that already holds a file's bytes).
 
 mod download;
+mod ranged;
 mod reuse;
 mod source;
 mod upload;

@@ -1,0 +1,279 @@
+//! Parallel ranged downloads: N `Range` requests at once, handed out and hashed in order, so
+//! the result (and its verification) is the single stream's, only sooner where one connection
+//! is limited (a per-connection rate limit, a long fat pipe).
+//!
+//! Only stores that serve ranges can do this: Glance's `file` and `cinder` stores answer 206;
+//! `rbd`, `swift`, `s3` and `http` answer 400. The first segment's request is the probe: a 206
+//! with the expected `Content-Range` starts the parallel download, a 200 or a 400 (or 416)
+//! falls back to one stream.
+
+use std::collections::VecDeque;
+
+use super::download::{ImageData, open};
+use super::verify::{Expected, Hasher, expected_of};
+use super::*;
+
+/// Bytes per ranged request. Each segment in flight is held in memory until its turn, so a
+/// parallel download holds at most `(n + 1) * SEGMENT` bytes; smaller segments would cost a
+/// request (and Glance's per-request work) per few MiB.
+pub(super) const SEGMENT: u64 = 4 << 20;
+/// The most ranged requests in flight, whatever the caller asks.
+pub(super) const MAX_PARALLEL: usize = 16;
+
+/// One byte range of the image, `first..=last`.
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    first: u64,
+    last: u64,
+}
+
+impl Segment {
+    fn len(self) -> u64 {
+        self.last - self.first + 1
+    }
+}
+
+/// What a parallel download needs to fetch segments.
+#[derive(Clone)]
+struct Fetcher {
+    client: Client,
+    image_id: Arc<str>,
+    path: Arc<str>,
+    total: u64,
+    max_resumes: u32,
+}
+
+/// A parallel download of `image` with `n` requests in flight, or `None` when it cannot be
+/// one and the caller should use one stream: the image is smaller than two segments, has no
+/// checksum in its record, or its store does not serve ranges.
+pub(super) async fn parallel(
+    client: &Client,
+    image: &Image,
+    path: &str,
+    n: usize,
+    max_resumes: u32,
+    progress: Option<Progress>,
+) -> Result<Option<ImageData>> {
+    let n = n.clamp(1, MAX_PARALLEL);
+    let (Some(total), Some(expected)) = (image.size_bytes(), expected_of(image)) else {
+        return Ok(None);
+    };
+    let Some(hasher) = Hasher::new(&expected.algorithm) else {
+        return Ok(None);
+    };
+    if n < 2 || total < 2 * SEGMENT {
+        return Ok(None);
+    }
+    let fetcher = Fetcher {
+        client: client.clone(),
+        image_id: image.id.as_str().into(),
+        path: path.into(),
+        total,
+        max_resumes,
+    };
+    let segments: Vec<Segment> = (0..total.div_ceil(SEGMENT))
+        .map(|i| Segment {
+            first: i * SEGMENT,
+            last: ((i + 1) * SEGMENT).min(total) - 1,
+        })
+        .collect();
+    let Some(probe) = fetcher.probe(segments[0]).await? else {
+        return Ok(None);
+    };
+    tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "parallel ranged download starting");
+    let mut probe = Some(probe);
+    let bodies = stream::iter(segments.into_iter().map(move |seg| {
+        let fetcher = fetcher.clone();
+        let first = probe.take();
+        async move { fetcher.segment(seg, first).await }
+    }))
+    .buffered(n);
+    let state = InOrder {
+        segments: Box::pin(bodies),
+        current: VecDeque::new(),
+        hasher,
+        expected,
+        image_id: image.id.clone(),
+        received: 0,
+        total,
+        progress,
+        done: false,
+    };
+    Ok(Some(ImageData {
+        inner: Box::pin(stream::unfold(state, |mut st| async move {
+            st.next_chunk().await.map(|item| (item, st))
+        })),
+        size: Some(total),
+    }))
+}
+
+impl Fetcher {
+    /// The first segment's request, which shows whether the store serves ranges: its
+    /// response when it does (206 with a matching `Content-Range`), `None` when it does not
+    /// (200: the range was ignored; 400 or 416: refused).
+    async fn probe(&self, seg: Segment) -> Result<Option<reqwest::Response>> {
+        let range = format!("bytes={}-{}", seg.first, seg.last);
+        match open(&self.client, &self.image_id, &self.path, Some(range)).await {
+            Ok(resp) if resp.status() == StatusCode::PARTIAL_CONTENT => {
+                if self.content_range_fits(&resp, seg) {
+                    Ok(Some(resp))
+                } else {
+                    tracing::debug!(image = %self.image_id, "unexpected Content-Range: one stream instead");
+                    Ok(None)
+                }
+            }
+            Ok(resp) => {
+                tracing::debug!(image = %self.image_id, status = %resp.status(), "range ignored: one stream instead");
+                Ok(None)
+            }
+            Err(e) if matches!(e.status(), Some(400 | 416)) => {
+                tracing::debug!(image = %self.image_id, error = %e, "ranges refused: one stream instead");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether a 206 answers exactly `seg` of this image.
+    fn content_range_fits(&self, resp: &reqwest::Response, seg: Segment) -> bool {
+        let want = format!("bytes {}-{}/{}", seg.first, seg.last, self.total);
+        resp.headers()
+            .get("content-range")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v == want)
+    }
+
+    /// All the bytes of `seg` (starting with `first`'s body when given), re-requesting the
+    /// rest after a broken connection as a single stream resumes: at most `max_resumes`
+    /// times, and not again after a retry that brought nothing.
+    async fn segment(&self, seg: Segment, first: Option<reqwest::Response>) -> Result<Vec<Bytes>> {
+        let mut chunks = Vec::new();
+        let mut got = 0u64;
+        let mut resumes_left = self.max_resumes;
+        let mut body = first;
+        let mut last_resume_at = None;
+        loop {
+            let resp = match body.take() {
+                Some(r) => r,
+                None => {
+                    let part = Segment {
+                        first: seg.first + got,
+                        last: seg.last,
+                    };
+                    let range = format!("bytes={}-{}", part.first, part.last);
+                    let resp = open(&self.client, &self.image_id, &self.path, Some(range)).await?;
+                    if resp.status() != StatusCode::PARTIAL_CONTENT
+                        || !self.content_range_fits(&resp, part)
+                    {
+                        return Err(Error::Protocol(format!(
+                            "image {}: a range the server served before now answers {} ({:?})",
+                            self.image_id,
+                            resp.status(),
+                            resp.headers().get("content-range")
+                        )));
+                    }
+                    resp
+                }
+            };
+            let url = resp.url().clone();
+            let mut stream = resp.bytes_stream();
+            let idle = self.client.settings().read_timeout;
+            let broke = loop {
+                match tokio::time::timeout(idle, stream.next()).await {
+                    Ok(Some(Ok(chunk))) => {
+                        got += chunk.len() as u64;
+                        if got > seg.len() {
+                            return Err(Error::Protocol(format!(
+                                "image {}: range {}-{} brought more than {} bytes",
+                                self.image_id,
+                                seg.first,
+                                seg.last,
+                                seg.len()
+                            )));
+                        }
+                        chunks.push(chunk);
+                    }
+                    Ok(Some(Err(e))) => break transport_error(&Method::GET, &url, e),
+                    Ok(None) if got == seg.len() => return Ok(chunks),
+                    Ok(None) => {
+                        break Error::Protocol(format!(
+                            "image {}: range {}-{} ended after {got} bytes",
+                            self.image_id, seg.first, seg.last
+                        ));
+                    }
+                    Err(_) => break idle_timeout(&Method::GET, &url, idle),
+                }
+            };
+            if resumes_left == 0 || last_resume_at == Some(got) {
+                return Err(broke);
+            }
+            tracing::debug!(image = %self.image_id, at = seg.first + got, error = %broke, "ranged request broke: resuming it");
+            resumes_left -= 1;
+            last_resume_at = Some(got);
+        }
+    }
+}
+
+/// Hands the segments out in order, hashing as they pass; checks size and hash at the end.
+struct InOrder {
+    segments: Pin<Box<dyn Stream<Item = Result<Vec<Bytes>>> + Send>>,
+    current: VecDeque<Bytes>,
+    hasher: Hasher,
+    expected: Expected,
+    image_id: String,
+    received: u64,
+    total: u64,
+    progress: Option<Progress>,
+    done: bool,
+}
+
+impl InOrder {
+    async fn next_chunk(&mut self) -> Option<Result<Bytes>> {
+        if self.done {
+            return None;
+        }
+        loop {
+            if let Some(chunk) = self.current.pop_front() {
+                self.hasher.state.update(&chunk);
+                self.received += chunk.len() as u64;
+                if let Some(p) = &self.progress {
+                    p(self.received, Some(self.total));
+                }
+                return Some(Ok(chunk));
+            }
+            match self.segments.next().await {
+                Some(Ok(chunks)) => self.current = chunks.into(),
+                Some(Err(e)) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                None => {
+                    self.done = true;
+                    return self.finish().err().map(Err);
+                }
+            }
+        }
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        if self.received != self.total {
+            return Err(Error::Integrity {
+                image_id: self.image_id.clone(),
+                algorithm: "size".into(),
+                expected: self.total.to_string(),
+                actual: self.received.to_string(),
+            });
+        }
+        let actual = self.hasher.hex();
+        if actual != self.expected.hex {
+            return Err(Error::Integrity {
+                image_id: self.image_id.clone(),
+                algorithm: self.expected.algorithm.clone(),
+                expected: self.expected.hex.clone(),
+                actual,
+            });
+        }
+        tracing::debug!(image = %self.image_id, bytes = self.received, "parallel ranged download verified");
+        Ok(())
+    }
+}
