@@ -53,7 +53,10 @@ pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImage
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
-pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
+pub use image::data::{
+    COPY_SKIPPED_PROPERTIES, CopyImage, DEFAULT_MAX_RESUMES, DataSource, Download, ImageData,
+    Progress, Upload,
+};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
 pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};

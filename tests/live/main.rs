@@ -7,6 +7,7 @@
 mod auth;
 mod cli;
 mod compute;
+mod copy;
 mod data;
 mod faults;
 mod harness;

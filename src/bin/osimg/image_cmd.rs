@@ -39,6 +39,10 @@ pub enum ImageCmd {
     },
     /// Create an image; with --file, upload its data (or stage and import it with --import).
     Create(Box<CreateArgs>),
+    /// Copy an image into another cloud (streamed from its download into the other
+    /// cloud's upload, verified on both sides, with its properties and tags), or into more
+    /// stores of this cloud (--to-store: Glance's copy-image import).
+    Copy(Box<crate::copy_cmd::CopyArgs>),
     /// Change an image: properties, tags, visibility, state, or the caller's membership.
     Set(Box<SetArgs>),
     /// Remove properties or tags from an image.
@@ -535,6 +539,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             out.show(&v)
         }
         ImageCmd::Create(a) => create(client, out, *a).await,
+        ImageCmd::Copy(a) => crate::copy_cmd::run(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,
         ImageCmd::Unset {
             image,

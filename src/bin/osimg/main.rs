@@ -2,6 +2,7 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod compute_cmd;
+mod copy_cmd;
 mod escape;
 mod image_cmd;
 mod image_data_cmd;

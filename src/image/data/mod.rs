@@ -5,10 +5,12 @@
 //! as it is read, downloads are handed out chunk by chunk while their hash is computed.
 //!
 //! `source` (where upload data comes from), `upload`, `verify` (hashes and checksums) and
-//! `download` (verified, resumable; to a stream, a reader or a file), `ranged` (parallel
+//! `download` (verified, resumable; to a stream, a reader or a file), `copy` (to another
+//! cloud, streamed; to another store, by import), `ranged` (parallel
 //! range requests for one download), `reuse` (finding an
 //! image that already holds a file's bytes).
 
+mod copy;
 mod download;
 mod ranged;
 mod reuse;
@@ -16,6 +18,7 @@ mod source;
 mod upload;
 mod verify;
 
+pub use copy::{COPY_SKIPPED_PROPERTIES, CopyImage};
 pub use download::{Download, ImageData};
 pub use source::DataSource;
 pub use upload::Upload;
