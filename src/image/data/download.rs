@@ -29,7 +29,8 @@ pub struct Download {
     max_resumes: u32,
     verify: bool,
     progress: Option<Progress>,
-    parallel: usize,
+    /// Ranged requests in flight (see `Download::parallel`, in `ranged`).
+    pub(super) parallel: usize,
 }
 
 impl std::fmt::Debug for Download {
@@ -83,24 +84,6 @@ impl Download {
     /// ```
     pub fn allow_unverified(mut self, yes: bool) -> Self {
         self.verify = !yes;
-        self
-    }
-
-    /// Fetches the data with `n` ranged requests at once (at most 16) where the store
-    /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
-    /// answer 400, and the download is then one stream, as it also is for images under
-    /// 8 MiB). Segments of 4 MiB are handed out and hashed in order, so the data and its
-    /// verification are the single stream's; up to `(n + 1) * 4 MiB` is held in memory. It
-    /// helps where one connection is slower than the path (a per-connection limit, a long
-    /// fat pipe); a broken range is re-requested from where it broke. Default 1.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").parallel(4).to_file("disk.raw").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn parallel(mut self, n: usize) -> Self {
-        self.parallel = n;
         self
     }
 
