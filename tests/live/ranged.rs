@@ -114,6 +114,45 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
 }
 
 #[tokio::test]
+async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
+    let admin = admin();
+    let mut cleanup = Cleanup(vec![]);
+    // Five segments: the probe, a trial of two, then two more.
+    let data = patterned(5 * 4 * 1024 * 1024, 251);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "ranged-ramp",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
+    let (proxy, client) = glance_proxy(fast()).await;
+    let segment = |i: u64| Some(format!("bytes={}-{}", i << 22, ((i + 1) << 22) - 1));
+
+    // The local path is not limited per connection; the proxy makes it look so by holding
+    // the two trial responses back: two at once are slower than one, so the rest is one
+    // ranged stream.
+    proxy.on("GET", "/file", 1, Fault::Stall(Duration::ZERO));
+    proxy.on("GET", "/file", 2, Fault::Stall(Duration::from_secs(2)));
+    assert!(parallel_download(&client, &image, 4).await.unwrap() == data);
+    let mut ranges = data_ranges(&proxy);
+    ranges[1..3].sort();
+    let tail = Some(format!("bytes={}-{}", 3 << 22, data.len() - 1));
+    assert_eq!(ranges, [segment(0), segment(1), segment(2), tail]);
+
+    // Now the probe is the slow one: two at once beat it, and the rest goes in ranges too.
+    proxy.clear();
+    let before = data_ranges(&proxy).len();
+    proxy.on("GET", "/file", 1, Fault::Stall(Duration::from_secs(2)));
+    assert!(parallel_download(&client, &image, 4).await.unwrap() == data);
+    let mut ranges = data_ranges(&proxy)[before..].to_vec();
+    let mut want: Vec<_> = (0..5).map(segment).collect();
+    ranges.sort();
+    want.sort();
+    assert_eq!(ranges, want);
+}
+
+#[tokio::test]
 async fn a_store_that_refuses_ranges_gets_one_stream() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);

@@ -44,7 +44,7 @@ pub const COPY_SKIPPED_PROPERTIES: &[&str] = &[
 
 /// The prefix Glance reserves for its own properties (`os_glance_importing_to_stores`, ...).
 const RESERVED_PREFIX: &str = "os_glance_";
-/// Chunks in flight between the download and the upload: with 64 KiB chunks about 1 MiB,
+/// Chunks in flight between the download and the upload: of 64 KiB, about 1 MiB,
 /// enough for each side to keep going while the other pauses.
 const IN_FLIGHT_CHUNKS: usize = 16;
 /// How long [`CopyImage::send`] waits for the copy to become active, by default.
@@ -228,23 +228,43 @@ impl CopyImage {
     }
 }
 
-/// Moves the verified download into the channel (hashing it for the target when asked);
-/// a download error is passed on as the upload's source error, so the upload fails.
+/// Moves the verified download into the channel (hashing it for the target when asked) in
+/// chunks of [`CHUNK`] bytes: a download arrives in pieces of a few KiB, and Glance takes a
+/// chunked body of small pieces at a fraction of the speed (one `curl | curl -T -` pipe with
+/// 64 KiB chunks ran 1.7x faster than the pieces passed on as they came). A download error
+/// is passed on as the upload's source error, so the upload fails.
 async fn pump(
     mut data: ImageData,
     tx: mpsc::Sender<Result<Bytes>>,
     hash: Option<Arc<Mutex<Hasher>>>,
 ) {
+    let mut pending = bytes::BytesMut::with_capacity(CHUNK);
     while let Some(item) = data.next().await {
-        if let (Ok(chunk), Some(h)) = (&item, &hash)
+        let mut chunk = match item {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                let _ = tx.send(Err(e)).await;
+                return;
+            }
+        };
+        if let Some(h) = &hash
             && let Ok(mut h) = h.lock()
         {
-            h.state.update(chunk);
+            h.state.update(&chunk);
         }
-        let failed = item.is_err();
-        if tx.send(item).await.is_err() || failed {
-            return;
+        while !chunk.is_empty() {
+            let n = (CHUNK - pending.len()).min(chunk.len());
+            pending.extend_from_slice(&chunk.split_to(n));
+            if pending.len() == CHUNK {
+                let full = std::mem::replace(&mut pending, bytes::BytesMut::with_capacity(CHUNK));
+                if tx.send(Ok(full.freeze())).await.is_err() {
+                    return;
+                }
+            }
         }
+    }
+    if !pending.is_empty() {
+        let _ = tx.send(Ok(pending.freeze())).await;
     }
 }
 
@@ -260,15 +280,6 @@ fn source_error(e: Error) -> Error {
             }
         }
         other => other,
-    }
-}
-
-/// Aborts a spawned task when dropped: a failed or cancelled copy stops its download.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

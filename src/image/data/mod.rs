@@ -53,3 +53,13 @@ pub const DEFAULT_MAX_RESUMES: u32 = 5;
 pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// Aborts a spawned task when dropped: a download or copy that fails or is cancelled stops
+/// the task that feeds it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

@@ -1,33 +1,46 @@
-//! Parallel ranged downloads: N `Range` requests at once, handed out and hashed in order, so
-//! the result (and its verification) is the single stream's, only sooner where one connection
-//! is limited (a per-connection rate limit, a long fat pipe).
+//! Parallel ranged downloads: several `Range` requests at once, handed out and hashed in
+//! order, so the result (and its verification) is the single stream's, only sooner where one
+//! connection is limited (a per-connection rate limit, a long fat pipe).
 //!
 //! Only stores that serve ranges can do this: Glance's `file` and `cinder` stores answer 206;
 //! `rbd`, `swift`, `s3` and `http` answer 400. The first segment's request is the probe: a 206
-//! with the expected `Content-Range` starts the parallel download, a 200 or a 400 (or 416)
-//! falls back to one stream.
+//! with the expected `Content-Range` goes on in ranges, a 200 or a 400 (or 416) falls back to
+//! one stream. Where the path is not limited per connection, more connections only add work
+//! (a loaded Glance served 4 ranges at once at half the rate of one stream), so the download
+//! ramps: the probe alone, then two segments at once; unless two brought [`RAMP_GAIN`] times
+//! the rate of one, the rest comes as one ranged stream.
 
-use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
 
 use super::download::{Download, ImageData, open};
 use super::verify::{Expected, Hasher, expected_of};
 use super::*;
 
-/// Bytes per ranged request. Each segment in flight is held in memory until its turn, so a
-/// parallel download holds at most `(n + 1) * SEGMENT` bytes; smaller segments would cost a
-/// request (and Glance's per-request work) per few MiB.
+/// Bytes per ranged request. The segments in flight are held in memory until their turn, so a
+/// download with `n` requests holds at most `n * SEGMENT` bytes (and a few chunks on their
+/// way to the caller); smaller segments would cost a request (and Glance's per-request work)
+/// per few MiB.
 pub(super) const SEGMENT: u64 = 4 << 20;
 /// The most ranged requests in flight, whatever the caller asks.
 pub(super) const MAX_PARALLEL: usize = 16;
+/// How much faster two segments at once must arrive than one for the download to go on in
+/// parallel.
+const RAMP_GAIN: f64 = 1.3;
+/// Chunks on their way from the fetching task to the caller.
+const HANDOFF_CHUNKS: usize = 32;
 
 impl Download {
-    /// Fetches the data with `n` ranged requests at once (at most 16) where the store
+    /// Fetches the data with up to `n` ranged requests at once (at most 16) where the store
     /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
     /// answer 400, and the download is then one stream, as it also is for images under
     /// 8 MiB). Segments of 4 MiB are handed out and hashed in order, so the data and its
-    /// verification are the single stream's; up to `(n + 1) * 4 MiB` is held in memory. It
-    /// helps where one connection is slower than the path (a per-connection limit, a long
-    /// fat pipe); a broken range is re-requested from where it broke. Default 1.
+    /// verification are the single stream's; up to `n * 4 MiB` is held in memory. It helps
+    /// where one connection is slower than the path (a per-connection limit, a long fat
+    /// pipe), and it ramps so as not to hurt elsewhere: the first segment alone, then two at
+    /// once, and unless two came 1.3x as fast as one, the rest as one stream. A broken range
+    /// is re-requested from where it broke. Default 1.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -97,20 +110,20 @@ pub(super) async fn parallel(
             last: ((i + 1) * SEGMENT).min(total) - 1,
         })
         .collect();
+    let probe_sent = Instant::now();
     let Some(probe) = fetcher.probe(segments[0]).await? else {
         return Ok(None);
     };
-    tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "parallel ranged download starting");
-    let mut probe = Some(probe);
-    let bodies = stream::iter(segments.into_iter().map(move |seg| {
-        let fetcher = fetcher.clone();
-        let first = probe.take();
-        async move { fetcher.segment(seg, first).await }
-    }))
-    .buffered(n);
+    tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "ranged download starting");
+    let (tx, rx) = mpsc::channel(HANDOFF_CHUNKS);
+    let task = AbortOnDrop(tokio::spawn(async move {
+        if let Err(e) = fetcher.run(probe, probe_sent, segments, n, &tx).await {
+            let _ = tx.send(Err(e)).await;
+        }
+    }));
     let state = InOrder {
-        segments: Box::pin(bodies),
-        current: VecDeque::new(),
+        chunks: rx,
+        _task: task,
         hasher,
         expected,
         image_id: image.id.clone(),
@@ -127,7 +140,96 @@ pub(super) async fn parallel(
     }))
 }
 
+/// Where a range's bytes go: kept for their turn, or straight on to the caller.
+enum Sink<'a> {
+    Keep(Vec<Bytes>),
+    Send(&'a mpsc::Sender<Result<Bytes>>),
+}
+
+impl Sink<'_> {
+    /// Passes a chunk on; `false` when the caller went away.
+    async fn put(&mut self, chunk: Bytes) -> bool {
+        match self {
+            Sink::Keep(v) => {
+                v.push(chunk);
+                true
+            }
+            Sink::Send(tx) => tx.send(Ok(chunk)).await.is_ok(),
+        }
+    }
+}
+
+/// Bytes per second of `bytes` in `d`.
+fn rate(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / d.as_secs_f64().max(1e-6)
+}
+
 impl Fetcher {
+    /// Fetches every segment into `tx` in order: the probe's, then two at once, then the rest
+    /// with `n` in flight, or, when two were not faster than one, as one ranged stream.
+    async fn run(
+        &self,
+        probe: reqwest::Response,
+        probe_sent: Instant,
+        segments: Vec<Segment>,
+        n: usize,
+        tx: &mpsc::Sender<Result<Bytes>>,
+    ) -> Result<()> {
+        // Both rates count from the requests, so both include the server's time to answer.
+        let first = self.kept(segments[0], Some(probe)).await?;
+        let one = rate(segments[0].len(), probe_sent.elapsed());
+        if !send_all(tx, first).await {
+            return Ok(());
+        }
+        let trial = &segments[1..segments.len().min(3)];
+        let started = Instant::now();
+        let pair: Vec<_> = trial.iter().map(|s| self.clone().kept_owned(*s)).collect();
+        let pair = futures_util::future::try_join_all(pair).await?;
+        let two = rate(trial.iter().map(|s| s.len()).sum(), started.elapsed());
+        for seg in pair {
+            if !send_all(tx, seg).await {
+                return Ok(());
+            }
+        }
+        let rest = &segments[1 + trial.len()..];
+        let Some(next) = rest.first() else {
+            return Ok(());
+        };
+        if two < RAMP_GAIN * one {
+            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, two_mb_s = two / 1e6, "two ranges were not faster than one: one stream for the rest");
+            let tail = Segment {
+                first: next.first,
+                last: self.total - 1,
+            };
+            return self.fetch(tail, None, &mut Sink::Send(tx)).await;
+        }
+        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, two_mb_s = two / 1e6, requests = n, "ranges at once are faster: going on in parallel");
+        // One segment is always on its way to the caller: n - 1 more are fetched meanwhile.
+        let fetches: Vec<_> = rest.iter().map(|s| self.clone().kept_owned(*s)).collect();
+        let mut kept = stream::iter(fetches).buffered(n - 1);
+        while let Some(seg) = kept.next().await {
+            if !send_all(tx, seg?).await {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Fetcher::kept`] as a future that owns what it needs (to be run among others).
+    async fn kept_owned(self, seg: Segment) -> Result<Vec<Bytes>> {
+        self.kept(seg, None).await
+    }
+
+    /// All of `seg`'s bytes, kept for their turn.
+    async fn kept(&self, seg: Segment, first: Option<reqwest::Response>) -> Result<Vec<Bytes>> {
+        let mut sink = Sink::Keep(Vec::new());
+        self.fetch(seg, first, &mut sink).await?;
+        match sink {
+            Sink::Keep(v) => Ok(v),
+            Sink::Send(_) => unreachable!("a kept segment is collected"),
+        }
+    }
+
     /// The first segment's request, which shows whether the store serves ranges: its
     /// response when it does (206 with a matching `Content-Range`), `None` when it does not
     /// (200: the range was ignored; 400 or 416: refused).
@@ -163,11 +265,15 @@ impl Fetcher {
             .is_some_and(|v| v == want)
     }
 
-    /// All the bytes of `seg` (starting with `first`'s body when given), re-requesting the
-    /// rest after a broken connection as a single stream resumes: at most `max_resumes`
-    /// times, and not again after a retry that brought nothing.
-    async fn segment(&self, seg: Segment, first: Option<reqwest::Response>) -> Result<Vec<Bytes>> {
-        let mut chunks = Vec::new();
+    /// Passes all the bytes of `seg` to `sink` (starting with `first`'s body when given),
+    /// re-requesting the rest after a broken connection as a single stream resumes: at most
+    /// `max_resumes` times, and not again after a retry that brought nothing.
+    async fn fetch(
+        &self,
+        seg: Segment,
+        first: Option<reqwest::Response>,
+        sink: &mut Sink<'_>,
+    ) -> Result<()> {
         let mut got = 0u64;
         let mut resumes_left = self.max_resumes;
         let mut body = first;
@@ -211,10 +317,12 @@ impl Fetcher {
                                 seg.len()
                             )));
                         }
-                        chunks.push(chunk);
+                        if !sink.put(chunk).await {
+                            return Ok(());
+                        }
                     }
                     Ok(Some(Err(e))) => break transport_error(&Method::GET, &url, e),
-                    Ok(None) if got == seg.len() => return Ok(chunks),
+                    Ok(None) if got == seg.len() => return Ok(()),
                     Ok(None) => {
                         break Error::Protocol(format!(
                             "image {}: range {}-{} ended after {got} bytes",
@@ -234,10 +342,21 @@ impl Fetcher {
     }
 }
 
-/// Hands the segments out in order, hashing as they pass; checks size and hash at the end.
+/// Passes a kept segment on to the caller; `false` when the caller went away.
+async fn send_all(tx: &mpsc::Sender<Result<Bytes>>, chunks: Vec<Bytes>) -> bool {
+    for chunk in chunks {
+        if tx.send(Ok(chunk)).await.is_err() {
+            return false;
+        }
+    }
+    true
+}
+
+/// Hands the chunks out as the fetching task delivers them (in order), hashing as they
+/// pass; checks size and hash at the end. Dropping it stops the task.
 struct InOrder {
-    segments: Pin<Box<dyn Stream<Item = Result<Vec<Bytes>>> + Send>>,
-    current: VecDeque<Bytes>,
+    chunks: mpsc::Receiver<Result<Bytes>>,
+    _task: AbortOnDrop,
     hasher: Hasher,
     expected: Expected,
     image_id: String,
@@ -252,25 +371,22 @@ impl InOrder {
         if self.done {
             return None;
         }
-        loop {
-            if let Some(chunk) = self.current.pop_front() {
+        match self.chunks.recv().await {
+            Some(Ok(chunk)) => {
                 self.hasher.state.update(&chunk);
                 self.received += chunk.len() as u64;
                 if let Some(p) = &self.progress {
                     p(self.received, Some(self.total));
                 }
-                return Some(Ok(chunk));
+                Some(Ok(chunk))
             }
-            match self.segments.next().await {
-                Some(Ok(chunks)) => self.current = chunks.into(),
-                Some(Err(e)) => {
-                    self.done = true;
-                    return Some(Err(e));
-                }
-                None => {
-                    self.done = true;
-                    return self.finish().err().map(Err);
-                }
+            Some(Err(e)) => {
+                self.done = true;
+                Some(Err(e))
+            }
+            None => {
+                self.done = true;
+                self.finish().err().map(Err)
             }
         }
     }
