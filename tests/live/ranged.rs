@@ -15,8 +15,10 @@ use crate::cli::ok;
 use crate::harness::{Cleanup, admin, glance_proxy, image_with_data, patterned};
 use crate::proxy::{Fault, Proxy};
 
-/// Segments are 4 MiB: 9 MiB + 3 bytes is three of them, the last one short.
-const LEN: u32 = 9 * 1024 * 1024 + 3;
+/// Segments are 2 MiB: 5 MiB + 3 bytes is three of them, the last one short.
+const LEN: u32 = 5 * 1024 * 1024 + 3;
+/// log2 of the segment size.
+const SEGMENT_BITS: u32 = 21;
 
 fn fast() -> RetryPolicy {
     RetryPolicy::default()
@@ -72,9 +74,9 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
     let mut ranges = data_ranges(&proxy);
     ranges.sort();
     let want: Vec<Option<String>> = [
-        "bytes=0-4194303",
-        "bytes=4194304-8388607",
-        "bytes=8388608-9437186",
+        "bytes=0-2097151",
+        "bytes=2097152-4194303",
+        "bytes=4194304-5242882",
     ]
     .into_iter()
     .map(|r| Some(r.to_owned()))
@@ -118,7 +120,7 @@ async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
     // Five segments: the probe, a trial of two, then two more.
-    let data = patterned(5 * 4 * 1024 * 1024, 251);
+    let data = patterned(5 << SEGMENT_BITS, 251);
     let image = image_with_data(
         &admin,
         &mut cleanup,
@@ -127,7 +129,13 @@ async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
     )
     .await;
     let (proxy, client) = glance_proxy(fast()).await;
-    let segment = |i: u64| Some(format!("bytes={}-{}", i << 22, ((i + 1) << 22) - 1));
+    let segment = |i: u64| {
+        Some(format!(
+            "bytes={}-{}",
+            i << SEGMENT_BITS,
+            ((i + 1) << SEGMENT_BITS) - 1
+        ))
+    };
 
     // The local path is not limited per connection; the proxy makes it look so by holding
     // the two trial responses back: two at once are slower than one, so the rest is one
@@ -137,7 +145,7 @@ async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
     assert!(parallel_download(&client, &image, 4).await.unwrap() == data);
     let mut ranges = data_ranges(&proxy);
     ranges[1..3].sort();
-    let tail = Some(format!("bytes={}-{}", 3 << 22, data.len() - 1));
+    let tail = Some(format!("bytes={}-{}", 3 << SEGMENT_BITS, data.len() - 1));
     assert_eq!(ranges, [segment(0), segment(1), segment(2), tail]);
 
     // Now the probe is the slow one: two at once beat it, and the rest goes in ranges too.
@@ -165,7 +173,7 @@ async fn a_store_that_refuses_ranges_gets_one_stream() {
     assert!(got == data);
     assert_eq!(
         data_ranges(&proxy),
-        [Some("bytes=0-4194303".to_owned()), None],
+        [Some("bytes=0-2097151".to_owned()), None],
         "one refused probe, then one whole stream"
     );
 }
@@ -181,11 +189,11 @@ async fn a_broken_segment_is_re_requested_from_where_it_broke_and_a_flipped_byte
     let got = parallel_download(&client, &image, 2).await.unwrap();
     assert!(got == data);
     let ranges = data_ranges(&proxy);
-    assert_eq!(ranges[0].as_deref(), Some("bytes=0-4194303"));
+    assert_eq!(ranges[0].as_deref(), Some("bytes=0-2097151"));
     assert!(
         ranges
             .iter()
-            .any(|r| r.as_deref() == Some("bytes=100000-4194303")),
+            .any(|r| r.as_deref() == Some("bytes=100000-2097151")),
         "{ranges:?}"
     );
 

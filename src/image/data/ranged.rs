@@ -19,10 +19,10 @@ use super::verify::{Expected, Hasher, expected_of};
 use super::*;
 
 /// Bytes per ranged request. The segments in flight are held in memory until their turn, so a
-/// download with `n` requests holds at most `n * SEGMENT` bytes (and a few chunks on their
-/// way to the caller); smaller segments would cost a request (and Glance's per-request work)
-/// per few MiB.
-pub(super) const SEGMENT: u64 = 4 << 20;
+/// download with `n` requests holds at most `(n + 1) * SEGMENT` bytes; 4 MiB segments took a
+/// 4-range download to 35 MiB of RSS, and smaller ones would cost a request (and Glance's
+/// per-request work) per few hundred KiB.
+pub(super) const SEGMENT: u64 = 2 << 20;
 /// The most ranged requests in flight, whatever the caller asks.
 pub(super) const MAX_PARALLEL: usize = 16;
 /// How much faster two segments at once must arrive than one for the download to go on in
@@ -35,8 +35,8 @@ impl Download {
     /// Fetches the data with up to `n` ranged requests at once (at most 16) where the store
     /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
     /// answer 400, and the download is then one stream, as it also is for images under
-    /// 8 MiB). Segments of 4 MiB are handed out and hashed in order, so the data and its
-    /// verification are the single stream's; up to `n * 4 MiB` is held in memory. It helps
+    /// 4 MiB). Segments of 2 MiB are handed out and hashed in order, so the data and its
+    /// verification are the single stream's; up to `(n + 1) * 2 MiB` is held in memory. It helps
     /// where one connection is slower than the path (a per-connection limit, a long fat
     /// pipe), and it ramps so as not to hurt elsewhere: the first segment alone, then two at
     /// once, and unless two came 1.3x as fast as one, the rest as one stream. A broken range
@@ -142,7 +142,7 @@ pub(super) async fn parallel(
 
 /// Where a range's bytes go: kept for their turn, or straight on to the caller.
 enum Sink<'a> {
-    Keep(Vec<Bytes>),
+    Keep(&'a mut Vec<Bytes>),
     Send(&'a mpsc::Sender<Result<Bytes>>),
 }
 
@@ -204,9 +204,9 @@ impl Fetcher {
             return self.fetch(tail, None, &mut Sink::Send(tx)).await;
         }
         tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, two_mb_s = two / 1e6, requests = n, "ranges at once are faster: going on in parallel");
-        // One segment is always on its way to the caller: n - 1 more are fetched meanwhile.
+        // n segments are fetched while the one before them goes on to the caller.
         let fetches: Vec<_> = rest.iter().map(|s| self.clone().kept_owned(*s)).collect();
-        let mut kept = stream::iter(fetches).buffered(n - 1);
+        let mut kept = stream::iter(fetches).buffered(n);
         while let Some(seg) = kept.next().await {
             if !send_all(tx, seg?).await {
                 break;
@@ -222,12 +222,9 @@ impl Fetcher {
 
     /// All of `seg`'s bytes, kept for their turn.
     async fn kept(&self, seg: Segment, first: Option<reqwest::Response>) -> Result<Vec<Bytes>> {
-        let mut sink = Sink::Keep(Vec::new());
-        self.fetch(seg, first, &mut sink).await?;
-        match sink {
-            Sink::Keep(v) => Ok(v),
-            Sink::Send(_) => unreachable!("a kept segment is collected"),
-        }
+        let mut chunks = Vec::new();
+        self.fetch(seg, first, &mut Sink::Keep(&mut chunks)).await?;
+        Ok(chunks)
     }
 
     /// The first segment's request, which shows whether the store serves ranges: its

@@ -38,7 +38,9 @@ async fn relay(client: TcpStream, upstream: SocketAddr, rate: u64) -> std::io::R
         let _ = server_wr.shutdown().await;
     });
     let mut buf = vec![0u8; 64 * 1024];
-    // When the connection may send its next byte: no credit builds up while it is idle.
+    // When the connection may send its next byte. A sleep overshoots (timer granularity, a
+    // loaded machine), so the schedule is kept rather than restarted from now: the next
+    // reads catch up, and only an idle connection (over 100 ms behind) starts afresh.
     let mut next = tokio::time::Instant::now();
     loop {
         let n = server_rd.read(&mut buf).await?;
@@ -46,9 +48,14 @@ async fn relay(client: TcpStream, upstream: SocketAddr, rate: u64) -> std::io::R
             break;
         }
         client_wr.write_all(&buf[..n]).await?;
-        next =
-            next.max(tokio::time::Instant::now()) + Duration::from_secs_f64(n as f64 / rate as f64);
-        tokio::time::sleep_until(next).await;
+        let now = tokio::time::Instant::now();
+        if now > next + Duration::from_millis(100) {
+            next = now;
+        }
+        next += Duration::from_secs_f64(n as f64 / rate as f64);
+        if next > now {
+            tokio::time::sleep_until(next).await;
+        }
     }
     let _ = client_wr.shutdown().await;
     up.abort();
