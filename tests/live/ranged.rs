@@ -15,8 +15,9 @@ use crate::cli::ok;
 use crate::harness::{Cleanup, admin, glance_proxy, image_with_data, patterned};
 use crate::proxy::{Fault, Proxy};
 
-/// Segments are 2 MiB: 5 MiB + 3 bytes is three of them, the last one short.
-const LEN: u32 = 5 * 1024 * 1024 + 3;
+/// Segments are 2 MiB, and with 2 requests the probe is 4 MiB: 7 MiB + 3 bytes is the probe
+/// and two segments, the last one short.
+const LEN: u32 = 7 * 1024 * 1024 + 3;
 /// log2 of the segment size.
 const SEGMENT_BITS: u32 = 21;
 
@@ -66,7 +67,7 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
     let (image, data) = patterned_image(&admin, &mut cleanup, "ranged").await;
     let (proxy, client) = glance_proxy(fast()).await;
 
-    let got = parallel_download(&client, &image, 3).await.unwrap();
+    let got = parallel_download(&client, &image, 2).await.unwrap();
     assert!(
         got == data,
         "the parallel download's bytes differ from the image's"
@@ -74,9 +75,9 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
     let mut ranges = data_ranges(&proxy);
     ranges.sort();
     let want: Vec<Option<String>> = [
-        "bytes=0-2097151",
-        "bytes=2097152-4194303",
-        "bytes=4194304-5242882",
+        "bytes=0-4194303",
+        "bytes=4194304-6291455",
+        "bytes=6291456-7340034",
     ]
     .into_iter()
     .map(|r| Some(r.to_owned()))
@@ -116,11 +117,11 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
 }
 
 #[tokio::test]
-async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
+async fn the_download_ramps_to_parallel_only_when_ranges_at_once_beat_one_stream() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    // Five segments: the probe, a trial of two, then two more.
-    let data = patterned(5 << SEGMENT_BITS, 251);
+    // Six segments' worth: the probe (two), a trial of two, then two more.
+    let data = patterned(6 << SEGMENT_BITS, 251);
     let image = image_with_data(
         &admin,
         &mut cleanup,
@@ -142,19 +143,20 @@ async fn the_download_ramps_to_parallel_only_when_two_ranges_beat_one() {
     // ranged stream.
     proxy.on("GET", "/file", 1, Fault::Stall(Duration::ZERO));
     proxy.on("GET", "/file", 2, Fault::Stall(Duration::from_secs(2)));
-    assert!(parallel_download(&client, &image, 4).await.unwrap() == data);
+    assert!(parallel_download(&client, &image, 2).await.unwrap() == data);
     let mut ranges = data_ranges(&proxy);
     ranges[1..3].sort();
-    let tail = Some(format!("bytes={}-{}", 3 << SEGMENT_BITS, data.len() - 1));
-    assert_eq!(ranges, [segment(0), segment(1), segment(2), tail]);
+    let probe = Some(format!("bytes=0-{}", (2 << SEGMENT_BITS) - 1));
+    let tail = Some(format!("bytes={}-{}", 4 << SEGMENT_BITS, data.len() - 1));
+    assert_eq!(ranges, [probe.clone(), segment(2), segment(3), tail]);
 
     // Now the probe is the slow one: two at once beat it, and the rest goes in ranges too.
     proxy.clear();
     let before = data_ranges(&proxy).len();
     proxy.on("GET", "/file", 1, Fault::Stall(Duration::from_secs(2)));
-    assert!(parallel_download(&client, &image, 4).await.unwrap() == data);
+    assert!(parallel_download(&client, &image, 2).await.unwrap() == data);
     let mut ranges = data_ranges(&proxy)[before..].to_vec();
-    let mut want: Vec<_> = (0..5).map(segment).collect();
+    let mut want: Vec<_> = [probe].into_iter().chain((2..6).map(segment)).collect();
     ranges.sort();
     want.sort();
     assert_eq!(ranges, want);
@@ -169,11 +171,11 @@ async fn a_store_that_refuses_ranges_gets_one_stream() {
     // Glance's rbd, swift, s3 and http stores answer a Range request 400; the local file
     // store cannot be made to, so the proxy answers the first one (the probe) that way.
     proxy.on("GET", "/file", 1, Fault::status(400));
-    let got = parallel_download(&client, &image, 4).await.unwrap();
+    let got = parallel_download(&client, &image, 2).await.unwrap();
     assert!(got == data);
     assert_eq!(
         data_ranges(&proxy),
-        [Some("bytes=0-2097151".to_owned()), None],
+        [Some("bytes=0-4194303".to_owned()), None],
         "one refused probe, then one whole stream"
     );
 }
@@ -189,11 +191,11 @@ async fn a_broken_segment_is_re_requested_from_where_it_broke_and_a_flipped_byte
     let got = parallel_download(&client, &image, 2).await.unwrap();
     assert!(got == data);
     let ranges = data_ranges(&proxy);
-    assert_eq!(ranges[0].as_deref(), Some("bytes=0-2097151"));
+    assert_eq!(ranges[0].as_deref(), Some("bytes=0-4194303"));
     assert!(
         ranges
             .iter()
-            .any(|r| r.as_deref() == Some("bytes=100000-2097151")),
+            .any(|r| r.as_deref() == Some("bytes=100000-4194303")),
         "{ranges:?}"
     );
 
@@ -230,7 +232,7 @@ async fn image_save_parallel_writes_the_verified_image() {
         "--file",
         path.to_str().unwrap(),
         "--parallel",
-        "4",
+        "2",
     ]);
     assert!(std::fs::read(&path).unwrap() == data);
     let out = crate::cli::run(&[

@@ -3,12 +3,12 @@
 //! connection is limited (a per-connection rate limit, a long fat pipe).
 //!
 //! Only stores that serve ranges can do this: Glance's `file` and `cinder` stores answer 206;
-//! `rbd`, `swift`, `s3` and `http` answer 400. The first segment's request is the probe: a 206
+//! `rbd`, `swift`, `s3` and `http` answer 400. The first request is the probe: a 206
 //! with the expected `Content-Range` goes on in ranges, a 200 or a 400 (or 416) falls back to
 //! one stream. Where the path is not limited per connection, more connections only add work
 //! (a loaded Glance served 4 ranges at once at half the rate of one stream), so the download
-//! ramps: the probe alone, then two segments at once; unless two brought [`RAMP_GAIN`] times
-//! the rate of one, the rest comes as one ranged stream.
+//! ramps: the probe (n segments' worth in one request) alone, then n segments at once; unless
+//! those came [`RAMP_GAIN`] times as fast, the rest comes as one ranged stream.
 
 use std::time::{Duration, Instant};
 
@@ -25,8 +25,8 @@ use super::*;
 pub(super) const SEGMENT: u64 = 2 << 20;
 /// The most ranged requests in flight, whatever the caller asks.
 pub(super) const MAX_PARALLEL: usize = 16;
-/// How much faster two segments at once must arrive than one for the download to go on in
-/// parallel.
+/// How much faster n segments at once must arrive than the probe's one stream for the
+/// download to go on in parallel.
 const RAMP_GAIN: f64 = 1.3;
 /// Chunks on their way from the fetching task to the caller.
 const HANDOFF_CHUNKS: usize = 32;
@@ -34,13 +34,13 @@ const HANDOFF_CHUNKS: usize = 32;
 impl Download {
     /// Fetches the data with up to `n` ranged requests at once (at most 16) where the store
     /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
-    /// answer 400, and the download is then one stream, as it also is for images under
-    /// 4 MiB). Segments of 2 MiB are handed out and hashed in order, so the data and its
-    /// verification are the single stream's; up to `(n + 1) * 2 MiB` is held in memory. It helps
-    /// where one connection is slower than the path (a per-connection limit, a long fat
-    /// pipe), and it ramps so as not to hurt elsewhere: the first segment alone, then two at
-    /// once, and unless two came 1.3x as fast as one, the rest as one stream. A broken range
-    /// is re-requested from where it broke. Default 1.
+    /// answer 400, and the download is then one stream, as it also is for images of at most
+    /// `n * 2 MiB`). Segments of 2 MiB are handed out and hashed in order, so the data and
+    /// its verification are the single stream's; up to `(n + 1) * 2 MiB` is held in memory.
+    /// It helps where one connection is slower than the path (a per-connection limit, a long
+    /// fat pipe), and it ramps so as not to hurt elsewhere: the first `n * 2 MiB` as one
+    /// request, then `n` segments at once, and unless those came 1.3x as fast, the rest as one
+    /// stream. A broken range is re-requested from where it broke. Default 1.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -94,7 +94,9 @@ pub(super) async fn parallel(
     let Some(hasher) = Hasher::new(&expected.algorithm) else {
         return Ok(None);
     };
-    if n < 2 || total < 2 * SEGMENT {
+    // The probe moves n segments' worth; an image not larger than that is one stream.
+    let probe_len = n as u64 * SEGMENT;
+    if n < 2 || total <= probe_len {
         return Ok(None);
     }
     let fetcher = Fetcher {
@@ -104,20 +106,27 @@ pub(super) async fn parallel(
         total,
         max_resumes,
     };
-    let segments: Vec<Segment> = (0..total.div_ceil(SEGMENT))
+    let first = Segment {
+        first: 0,
+        last: probe_len - 1,
+    };
+    let segments: Vec<Segment> = (0..(total - probe_len).div_ceil(SEGMENT))
         .map(|i| Segment {
-            first: i * SEGMENT,
-            last: ((i + 1) * SEGMENT).min(total) - 1,
+            first: probe_len + i * SEGMENT,
+            last: (probe_len + (i + 1) * SEGMENT).min(total) - 1,
         })
         .collect();
     let probe_sent = Instant::now();
-    let Some(probe) = fetcher.probe(segments[0]).await? else {
+    let Some(probe) = fetcher.probe(first).await? else {
         return Ok(None);
     };
     tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "ranged download starting");
     let (tx, rx) = mpsc::channel(HANDOFF_CHUNKS);
     let task = AbortOnDrop(tokio::spawn(async move {
-        if let Err(e) = fetcher.run(probe, probe_sent, segments, n, &tx).await {
+        if let Err(e) = fetcher
+            .run((first, probe, probe_sent), segments, n, &tx)
+            .await
+        {
             let _ = tx.send(Err(e)).await;
         }
     }));
@@ -165,45 +174,43 @@ fn rate(bytes: u64, d: Duration) -> f64 {
 }
 
 impl Fetcher {
-    /// Fetches every segment into `tx` in order: the probe's, then two at once, then the rest
-    /// with `n` in flight, or, when two were not faster than one, as one ranged stream.
+    /// Fetches everything into `tx` in order: the probe's range (n segments' worth, passed
+    /// straight on), then n segments at once (the same bytes in as many requests, so the
+    /// two rates differ by what parallel requests gain, not by request latency), then the
+    /// rest with n in flight or, when n at once were not faster than one, as one stream.
     async fn run(
         &self,
-        probe: reqwest::Response,
-        probe_sent: Instant,
+        (first, probe, probe_sent): (Segment, reqwest::Response, Instant),
         segments: Vec<Segment>,
         n: usize,
         tx: &mpsc::Sender<Result<Bytes>>,
     ) -> Result<()> {
         // Both rates count from the requests, so both include the server's time to answer.
-        let first = self.kept(segments[0], Some(probe)).await?;
-        let one = rate(segments[0].len(), probe_sent.elapsed());
-        if !send_all(tx, first).await {
-            return Ok(());
-        }
-        let trial = &segments[1..segments.len().min(3)];
+        self.fetch(first, Some(probe), &mut Sink::Send(tx)).await?;
+        let one = rate(first.len(), probe_sent.elapsed());
+        let trial = &segments[..segments.len().min(n)];
         let started = Instant::now();
-        let pair: Vec<_> = trial.iter().map(|s| self.clone().kept_owned(*s)).collect();
-        let pair = futures_util::future::try_join_all(pair).await?;
-        let two = rate(trial.iter().map(|s| s.len()).sum(), started.elapsed());
-        for seg in pair {
+        let trial_fetches: Vec<_> = trial.iter().map(|s| self.clone().kept_owned(*s)).collect();
+        let kept_trial = futures_util::future::try_join_all(trial_fetches).await?;
+        let parallel = rate(trial.iter().map(|s| s.len()).sum(), started.elapsed());
+        for seg in kept_trial {
             if !send_all(tx, seg).await {
                 return Ok(());
             }
         }
-        let rest = &segments[1 + trial.len()..];
+        let rest = &segments[trial.len()..];
         let Some(next) = rest.first() else {
             return Ok(());
         };
-        if two < RAMP_GAIN * one {
-            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, two_mb_s = two / 1e6, "two ranges were not faster than one: one stream for the rest");
+        if parallel < RAMP_GAIN * one {
+            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, "ranges at once were not faster than one: one stream for the rest");
             let tail = Segment {
                 first: next.first,
                 last: self.total - 1,
             };
             return self.fetch(tail, None, &mut Sink::Send(tx)).await;
         }
-        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, two_mb_s = two / 1e6, requests = n, "ranges at once are faster: going on in parallel");
+        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, requests = n, "ranges at once are faster: going on in parallel");
         // n segments are fetched while the one before them goes on to the caller.
         let fetches: Vec<_> = rest.iter().map(|s| self.clone().kept_owned(*s)).collect();
         let mut kept = stream::iter(fetches).buffered(n);
@@ -227,7 +234,7 @@ impl Fetcher {
         Ok(chunks)
     }
 
-    /// The first segment's request, which shows whether the store serves ranges: its
+    /// The first request, which shows whether the store serves ranges: its
     /// response when it does (206 with a matching `Content-Range`), `None` when it does not
     /// (200: the range was ignored; 400 or 416: refused).
     async fn probe(&self, seg: Segment) -> Result<Option<reqwest::Response>> {
