@@ -18,7 +18,7 @@ const COPY_TAG: &str = "bench-copy";
 const MAX_BYTES: u64 = 512 << 20;
 
 pub const OSIMG: &str = "osimg image copy --to-cloud (verified both sides)";
-pub const CURL_PIPE: &str = "curl piped into curl -T - (not verified)";
+pub const CURL_PIPE: &str = "curl piped into curl -T -, own 2 tokens (not verified)";
 pub const SAVE_CREATE: &str = "osimg image save, then image create --file (via disk)";
 
 pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
@@ -39,7 +39,8 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
             )
             .send(),
     )?;
-    let token = curl_token(ctx)?;
+    // The curl pipe fetches its own two tokens, as osimg authenticates to both clouds.
+    let auth = ctx.auth_body()?;
     let peers = [OSIMG, CURL_PIPE, SAVE_CREATE];
     let mut rows: Vec<Row> = peers
         .iter()
@@ -49,7 +50,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         for r in 0..ctx.repeats {
             for k in 0..peers.len() {
                 let i = (k + r) % peers.len();
-                let (p, copy_id) = copy(ctx, &admin, &token, peers[i], &source.id)?;
+                let (p, copy_id) = copy(ctx, &admin, &auth, peers[i], &source.id)?;
                 let copied = ctx.rt.block_on(admin.images().get(&copy_id));
                 ctx.rt.block_on(admin.images().delete(&copy_id))?;
                 if copied?.os_hash_value != source.os_hash_value {
@@ -73,6 +74,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     })();
     ctx.rt.block_on(admin.images().delete(&source.id))?;
     let _ = std::fs::remove_file(ctx.out.join("copy-save.bin"));
+    let _ = std::fs::remove_file(&auth.0);
     result?;
     Ok(rows)
 }
@@ -81,7 +83,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
 fn copy(
     ctx: &Ctx,
     admin: &openstack_images::Client,
-    token: &str,
+    (auth_body, token_url): &(std::path::PathBuf, String),
     peer: &str,
     id: &str,
 ) -> Result<(Proc, String)> {
@@ -107,18 +109,15 @@ fn copy(
             )?;
             let base = format!("{}/v2/images", ctx.info.glance_url);
             let script = format!(
-                "curl -sS -f -H \"X-Auth-Token: $T\" {base}/{id}/file | curl -sS -f -X PUT -T - \
+                "tok() {{ curl -sS -f -i -X POST -H 'Content-Type: application/json' -d @{} {token_url} \
+                 | tr -d '\\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p'; }}; A=$(tok); B=$(tok); \
+                 curl -sS -f -H \"X-Auth-Token: $A\" {base}/{id}/file | curl -sS -f -X PUT -T - \
                  -H 'Transfer-Encoding: chunked' -H 'Expect:' -H 'Content-Type: \
-                 application/octet-stream' -H \"X-Auth-Token: $T\" {base}/{}/file",
+                 application/octet-stream' -H \"X-Auth-Token: $B\" {base}/{}/file",
+                auth_body.display(),
                 target.id
             );
-            let argv = [
-                "env".into(),
-                format!("T={token}"),
-                "sh".into(),
-                "-c".into(),
-                script,
-            ];
+            let argv = ["sh".to_owned(), "-c".into(), script];
             let p = proc::run(&argv, None, &ctx.out)?;
             (p, target.id)
         }
@@ -155,14 +154,6 @@ fn copy(
         }
         other => bail!("unknown copy peer {other}"),
     })
-}
-
-/// A token for curl, from Keystone through curl (untimed).
-fn curl_token(ctx: &Ctx) -> Result<String> {
-    let (body, url) = ctx.auth_body()?;
-    let t = proc::run(&super::curl_token_argv(&body, &url), None, &ctx.out);
-    let _ = std::fs::remove_file(&body);
-    super::subject_token(&t?.stdout)
 }
 
 /// Deletes images a failed run left behind (the source and copies carry COPY_TAG; the
