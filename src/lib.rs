@@ -58,7 +58,8 @@ pub use generated::*;
 pub use http::RetryPolicy;
 pub use image::cache::{CacheClear, CachePruned, CacheState, CachedImage};
 pub use image::data::{
-    DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource, Download, ImageData, Progress, Upload,
+    COPY_SKIPPED_PROPERTIES, CopyImage, DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource,
+    Download, ImageData, Progress, Upload,
 };
 pub use image::features::{ImageFeature, ImageFeatures};
 pub use image::images::{ImagePaginator, ImagesApi};

@@ -12,7 +12,7 @@ use crate::harness::{admin, clouds_yaml, require_stack, unique};
 
 /// Runs `osimg` with cloud `local` (unless the arguments name another) and the stack's
 /// clouds.yaml, or the one given.
-fn run_with(config: &Path, args: &[&str]) -> Output {
+pub(crate) fn run_with(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osimg"))
         .args(args)
         .env("OS_CLIENT_CONFIG_FILE", config)
@@ -21,7 +21,7 @@ fn run_with(config: &Path, args: &[&str]) -> Output {
         .expect("osimg runs")
 }
 
-fn run(args: &[&str]) -> Output {
+pub(crate) fn run(args: &[&str]) -> Output {
     run_with(&clouds_yaml(), args)
 }
 

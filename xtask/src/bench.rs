@@ -7,11 +7,14 @@
 //! a rotating order so none always goes first.
 
 mod build;
+mod copy;
 mod data;
 mod list;
 mod proc;
+mod ranged;
 mod report;
 mod seed;
+mod throttle;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,7 +26,7 @@ use crate::stack::StackInfo;
 use proc::Requests;
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 5] = ["list", "decode", "data", "nova", "build"];
+pub const SECTIONS: [&str; 7] = ["list", "decode", "data", "ranged", "copy", "nova", "build"];
 
 /// What a run measures and where it writes.
 pub struct Ctx {
@@ -226,6 +229,12 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     }
     if wanted("data") {
         rows.extend(data::run(&ctx)?);
+    }
+    if wanted("ranged") {
+        rows.extend(ranged::run(&ctx)?);
+    }
+    if wanted("copy") {
+        rows.extend(copy::run(&ctx)?);
     }
     if wanted("nova") {
         rows.extend(list::nova(&ctx, 2000)?);

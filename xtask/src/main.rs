@@ -46,7 +46,7 @@ enum Cmd {
         /// Fewer repeats, 2,000 images only, 256 MiB transfers.
         #[arg(long)]
         quick: bool,
-        /// Only these sections (list, decode, data, nova, build; comma-separated).
+        /// Only these sections (list, decode, data, ranged, copy, nova, build; comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
         /// MiB per transfer in the data section (default 1024, 256 with --quick).

@@ -33,6 +33,10 @@ pub enum ImageCmd {
     },
     /// Create an image; with --file, upload its data (or stage and import it with --import).
     Create(Box<CreateArgs>),
+    /// Copy an image into another cloud (streamed from its download into the other
+    /// cloud's upload, verified on both sides, with its properties and tags), or into more
+    /// stores of this cloud (--to-store: Glance's copy-image import).
+    Copy(Box<crate::copy_cmd::CopyArgs>),
     /// Change an image: properties, tags, visibility, state, or the caller's membership.
     Set(Box<SetArgs>),
     /// Remove properties or tags from an image.
@@ -77,6 +81,10 @@ pub enum ImageCmd {
         /// `image-download --prefer`). Glance falls back to the image's other stores.
         #[arg(long, value_name = "STORE,...", value_delimiter = ',')]
         prefer: Vec<String>,
+        /// Fetch with N ranged requests at once where the store serves ranges (file, cinder);
+        /// one stream otherwise. Helps when one connection is slower than the path.
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=16))]
+        parallel: u8,
     },
     /// Show a local image file's format, virtual size and whether it is safe to upload.
     Inspect(crate::inspect_cmd::InspectArgs),
@@ -511,6 +519,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             human_readable,
         } => print_image(out, images.find_json(&image).await?, human_readable),
         ImageCmd::Create(a) => create(client, out, *a).await,
+        ImageCmd::Copy(a) => crate::copy_cmd::run(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,
         ImageCmd::Unset {
             image,
@@ -531,6 +540,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             image,
             file,
             prefer,
+            parallel,
         } => {
             let file = file.as_deref().map(link_target).transpose()?;
             if file.is_none() && std::io::stdout().is_terminal() {
@@ -544,6 +554,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
                 .download(&image.id)
                 .image(image)
                 .prefer_stores(prefer)
+                .parallel(parallel.into())
                 .progress(progress::reporter(&bar));
             let result = match &file {
                 Some(path) => download.to_file(path).await.map(drop).map_err(Fail::from),

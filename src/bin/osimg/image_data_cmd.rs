@@ -84,6 +84,10 @@ pub struct CreateArgs {
     /// Import into this store (repeatable; multi-store clouds).
     #[arg(long = "store", value_name = "STORE", requires = "import")]
     pub(crate) stores: Vec<String>,
+    /// Hash the --file first and, when an active image visible to you already holds the same
+    /// bytes (same os_hash_value), show that image instead of uploading a copy.
+    #[arg(long, requires = "file")]
+    pub(crate) reuse_existing: bool,
 }
 
 /// `image import info`, beside `image import IMAGE --method ...`.
@@ -198,6 +202,12 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
         a.allow_format_mismatch,
     )?;
     let images = client.images();
+    if a.reuse_existing
+        && let Some(file) = &a.file
+        && let Some(found) = crate::reuse_cmd::existing(&images, file).await?
+    {
+        return show(&images, out, &found).await;
+    }
     let mut c = ImageCreate::new(&a.name)
         .disk_format(disk_format.as_str())
         .container_format(a.container_format.as_str());

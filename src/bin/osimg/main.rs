@@ -4,6 +4,7 @@
 mod cache_cmd;
 mod cells;
 mod compute_cmd;
+mod copy_cmd;
 mod escape;
 mod image_cmd;
 mod image_data_cmd;
@@ -17,6 +18,7 @@ mod metadef_contents_cmd;
 mod output;
 mod progress;
 mod record_output;
+mod reuse_cmd;
 mod schema_cmd;
 mod store_cmd;
 mod table;

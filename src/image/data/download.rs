@@ -33,6 +33,8 @@ pub struct Download {
     progress: Option<Progress>,
     /// Store ids for `?prefer=` (multi-store clouds).
     prefer: Vec<String>,
+    /// Ranged requests in flight (see `Download::parallel`, in `ranged`).
+    pub(super) parallel: usize,
 }
 
 impl std::fmt::Debug for Download {
@@ -42,6 +44,7 @@ impl std::fmt::Debug for Download {
             .field("max_resumes", &self.max_resumes)
             .field("verify", &self.verify)
             .field("prefer", &self.prefer)
+            .field("parallel", &self.parallel)
             .finish_non_exhaustive()
     }
 }
@@ -156,6 +159,21 @@ impl Download {
             let stores = self.prefer.join(",");
             path.push_str("?prefer=");
             path.extend(url::form_urlencoded::byte_serialize(stores.as_bytes()));
+        }
+        if self.parallel > 1 {
+            let client = &self.images.client;
+            let progress = self.progress.clone();
+            let ranged = super::ranged::parallel(
+                client,
+                &image,
+                &path,
+                self.parallel,
+                self.max_resumes,
+                progress,
+            );
+            if let Some(data) = ranged.await? {
+                return Ok(data);
+            }
         }
         let resp = open(&self.images.client, &self.id, &path, None).await?;
         let mut expected = expected_of(&image);
@@ -533,8 +551,8 @@ impl DownloadState {
 /// # Ok(()) }
 /// ```
 pub struct ImageData {
-    inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
-    size: Option<u64>,
+    pub(super) inner: Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>,
+    pub(super) size: Option<u64>,
 }
 
 impl std::fmt::Debug for ImageData {
@@ -584,6 +602,7 @@ impl ImagesApi {
             verify: true,
             progress: None,
             prefer: Vec::new(),
+            parallel: 1,
         }
     }
 

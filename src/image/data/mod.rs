@@ -6,14 +6,20 @@
 //!
 //! `source` (where upload data comes from), `upload`, `verify` (hashes and checksums) and
 //! `download` (verified, resumable; to a stream, a reader or a file), `worker` (hashing and
-//! file writes on threads of their own).
+//! file writes on threads of their own), `copy` (to another cloud, streamed; to another store,
+//! by import), `ranged` (parallel range requests for one download), `reuse` (finding an image
+//! that already holds a file's bytes).
 
+mod copy;
 mod download;
+mod ranged;
+mod reuse;
 mod source;
 mod upload;
 mod verify;
 mod worker;
 
+pub use copy::{COPY_SKIPPED_PROPERTIES, CopyImage};
 pub use download::{Download, ImageData};
 pub use source::DataSource;
 pub use upload::{DEFAULT_UPLOAD_HASH, Upload};
@@ -48,3 +54,13 @@ pub const DEFAULT_MAX_RESUMES: u32 = 5;
 pub type Progress = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+/// Aborts a spawned task when dropped: a download or copy that fails or is cancelled stops
+/// the task that feeds it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}

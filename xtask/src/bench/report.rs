@@ -170,6 +170,12 @@ fn targets(rows: &[Row], builds: Option<&Builds>) -> Vec<Target> {
             );
         }
     }
+    for (target, measured, met) in super::copy::targets(rows)
+        .into_iter()
+        .chain(super::ranged::targets(rows))
+    {
+        add(target, measured, met);
+    }
     if let (Some(o), Some(curl)) = (
         find(rows, "nova 2000", "osimg"),
         find(rows, "nova 2000", "curl loop"),
@@ -248,6 +254,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
                     );
                 }
             }
+            "copy" | "ranged download" => md.push_str(&super::copy::table(&rs)),
             "upload" | "download" => {
                 let _ = writeln!(
                     md,
