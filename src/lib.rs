@@ -37,6 +37,7 @@ mod compute;
 mod error;
 mod generated;
 mod http;
+mod identity;
 mod image;
 mod paging;
 mod runtime;
@@ -46,6 +47,7 @@ mod timestamp;
 mod tls;
 mod validate;
 
+pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
@@ -53,6 +55,7 @@ pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImage
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
+pub use identity::ProjectRef;
 pub use image::data::{DEFAULT_MAX_RESUMES, DataSource, Download, ImageData, Progress, Upload};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};

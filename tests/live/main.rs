@@ -11,5 +11,6 @@ mod data;
 mod faults;
 mod harness;
 mod images;
+mod projects;
 mod proxy;
 mod smoke;

@@ -16,6 +16,7 @@ use crate::image_data_cmd::{
     CreateArgs, ImportArgs, create, import_and_wait, import_method, link_target, save_to_stdout,
 };
 use crate::output::{Col, Printer, col, human_size, report};
+use crate::project_arg::{ProjectDomain, project_id};
 use crate::{CmdResult, Fail, exit_code, progress, with_causes};
 
 /// The largest page Glance serves by default (`api_limit_max`).
@@ -107,12 +108,14 @@ pub enum ImageCmd {
 
 #[derive(Subcommand)]
 pub enum MemberTarget {
-    /// A project (by id).
+    /// A project (by name or id).
     Project {
         /// Image id or name.
         image: String,
-        /// Project id.
+        /// Project name or id.
         project: String,
+        #[command(flatten)]
+        domain: ProjectDomain,
     },
 }
 
@@ -194,9 +197,11 @@ pub struct ListArgs {
     /// Only images with this status (queued, active, ...).
     #[arg(long, value_name = "STATUS")]
     status: Option<String>,
-    /// Only images owned by this project (id).
-    #[arg(long, value_name = "PROJECT")]
-    owner: Option<String>,
+    /// Only images owned by this project (name or id; `--owner` is an alias).
+    #[arg(long = "project", alias = "owner", value_name = "PROJECT")]
+    project: Option<String>,
+    #[command(flatten)]
+    project_domain: ProjectDomain,
     /// Only images with this tag (repeatable: all must match).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
@@ -271,9 +276,12 @@ pub struct SetArgs {
     /// Set the membership back to pending.
     #[arg(long, group = "membership")]
     pending: bool,
-    /// The project whose membership --accept/--reject/--pending change (id).
-    #[arg(long, value_name = "PROJECT", requires = "membership")]
+    /// The new owner (name or id); with --accept/--reject/--pending, the project whose
+    /// membership changes instead (as in `openstack image set`).
+    #[arg(long, value_name = "PROJECT")]
     project: Option<String>,
+    #[command(flatten)]
+    project_domain: ProjectDomain,
 }
 
 fn list_columns(long: bool) -> Vec<Col> {
@@ -300,7 +308,8 @@ fn list_columns(long: bool) -> Vec<Col> {
     }
 }
 
-fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
+/// `owner` is the id `--project` resolved to (the query is built without IO).
+fn list_query(a: &ListArgs, owner: Option<&str>) -> CmdResult<ImageListQuery> {
     let mut q = ImageListQuery::new();
     if let Some(v) = a.visibility.get() {
         q = q.visibility(v);
@@ -314,7 +323,7 @@ fn list_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
     if let Some(v) = &a.status {
         q = q.status(v.as_str());
     }
-    if let Some(v) = &a.owner {
+    if let Some(v) = owner {
         q = q.owner(v);
     }
     for t in &a.tags {
@@ -372,7 +381,15 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     let images = client.images();
     let image = images.find(&a.image).await?;
     let id = image.id.clone();
+    let project = match &a.project {
+        Some(p) => Some(project_id(client, p, &a.project_domain).await?),
+        None => None,
+    };
+    let membership = a.accept || a.reject || a.pending;
     let mut set: Vec<(String, Value)> = Vec::new();
+    if let Some(owner) = project.as_ref().filter(|_| !membership) {
+        set.push(("owner".into(), json!(owner)));
+    }
     if let Some(v) = &a.name {
         set.push(("name".into(), json!(v)));
     }
@@ -427,8 +444,8 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     .into_iter()
     .find_map(|(on, s)| on.then_some(s));
     if let Some(status) = status {
-        let project = match &a.project {
-            Some(p) => p.clone(),
+        let project = match project {
+            Some(p) => p,
             None => client
                 .project_id()
                 .await?
@@ -508,7 +525,11 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     match cmd {
         ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
         ImageCmd::List(a) => {
-            let q = list_query(&a)?;
+            let owner = match &a.project {
+                Some(p) => Some(project_id(client, p, &a.project_domain).await?),
+                None => None,
+            };
+            let q = list_query(&a, owner.as_deref())?;
             let max = a
                 .limit
                 .unwrap_or(usize::MAX)
@@ -579,18 +600,30 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
             Ok(())
         }
         ImageCmd::Add {
-            what: MemberTarget::Project { image, project },
+            what:
+                MemberTarget::Project {
+                    image,
+                    project,
+                    domain,
+                },
         } => {
             let image = images.find(&image).await?;
+            let project = project_id(client, &project, &domain).await?;
             let m = images.add_member(&image.id, &project).await?;
             out.show(&object(
                 serde_json::to_value(m).map_err(|e| Fail::other(e.to_string()))?,
             ))
         }
         ImageCmd::Remove {
-            what: MemberTarget::Project { image, project },
+            what:
+                MemberTarget::Project {
+                    image,
+                    project,
+                    domain,
+                },
         } => {
             let image = images.find(&image).await?;
+            let project = project_id(client, &project, &domain).await?;
             Ok(images.remove_member(&image.id, &project).await?)
         }
         ImageCmd::Member {

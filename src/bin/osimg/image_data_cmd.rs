@@ -61,6 +61,11 @@ pub struct CreateArgs {
     /// Import into this store (repeatable; multi-store clouds).
     #[arg(long = "store", value_name = "STORE", requires = "import")]
     pub(crate) stores: Vec<String>,
+    /// The owner of the new image (name or id; admin only).
+    #[arg(long, value_name = "PROJECT")]
+    pub(crate) project: Option<String>,
+    #[command(flatten)]
+    pub(crate) project_domain: crate::project_arg::ProjectDomain,
 }
 
 #[derive(Args)]
@@ -187,6 +192,9 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
     }
     if let Some(id) = &a.id {
         c = c.id(id);
+    }
+    if let Some(p) = &a.project {
+        c = c.owner(crate::project_arg::project_id(client, p, &a.project_domain).await?);
     }
     let method = a.import_method.as_deref();
     let id = match (&a.file, a.import, method) {

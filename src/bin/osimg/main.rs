@@ -8,6 +8,7 @@ mod image_data_cmd;
 mod inspect_cmd;
 mod output;
 mod progress;
+mod project_arg;
 mod schema_cmd;
 
 use std::process::ExitCode;
