@@ -14,3 +14,4 @@ mod images;
 mod projects;
 mod proxy;
 mod smoke;
+mod token_cache;

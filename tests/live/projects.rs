@@ -25,6 +25,7 @@ fn osimg(args: &[&str]) -> Output {
         .args(args)
         .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
         .env("OS_CLOUD", "local")
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .output()
         .expect("osimg runs")
 }

@@ -14,7 +14,7 @@ mod schema_cmd;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use openstack_images::{Client, Error};
+use openstack_images::{Client, CloudConfig, Error, TokenCache};
 
 use crate::output::{Format, Printer};
 
@@ -51,6 +51,10 @@ struct Cli {
     /// Log every request (method, URL, status, time) to stderr. Secrets are never logged.
     #[arg(long, global = true)]
     debug: bool,
+    /// Authenticate afresh instead of reusing a token cached in
+    /// $XDG_CACHE_HOME/openstack-images/tokens (also OSIMG_NO_TOKEN_CACHE=1).
+    #[arg(long, global = true, env = "OSIMG_NO_TOKEN_CACHE", value_parser = clap::builder::BoolishValueParser::new(), hide_env_values = true)]
+    no_token_cache: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -150,11 +154,17 @@ impl From<std::io::Error> for Fail {
 
 pub type CmdResult<T = ()> = Result<T, Fail>;
 
-fn client(cloud: Option<&str>) -> Result<Client, Error> {
-    match cloud {
-        Some(name) => Client::from_cloud(name),
-        None => Client::from_env(),
+/// The client of the chosen cloud; with the per-user token cache unless it is turned off.
+fn client(cloud: Option<&str>, token_cache: bool) -> Result<Client, Error> {
+    let config = match cloud {
+        Some(name) => CloudConfig::from_cloud(name)?,
+        None => CloudConfig::from_env()?,
+    };
+    let mut builder = Client::builder().cloud(config);
+    if let Some(cache) = TokenCache::user_default().filter(|_| token_cache) {
+        builder = builder.token_cache(cache);
     }
+    builder.build()
 }
 
 async fn run(cli: Cli) -> CmdResult {
@@ -165,7 +175,7 @@ async fn run(cli: Cli) -> CmdResult {
     {
         return inspect_cmd::run(&out, args); // local: needs no cloud
     }
-    let client = client(cli.os_cloud.as_deref())?;
+    let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;
     match cli.cmd {
         Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
         Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,
