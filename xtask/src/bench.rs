@@ -7,6 +7,7 @@
 //! a rotating order so none always goes first.
 
 mod build;
+mod cli;
 mod data;
 mod list;
 mod proc;
@@ -23,7 +24,7 @@ use crate::stack::StackInfo;
 use proc::Requests;
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 5] = ["list", "decode", "data", "nova", "build"];
+pub const SECTIONS: [&str; 6] = ["list", "decode", "data", "nova", "cli", "build"];
 
 /// What a run measures and where it writes.
 pub struct Ctx {
@@ -226,6 +227,10 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
     }
     if wanted("nova") {
         rows.extend(list::nova(&ctx, 2000)?);
+    }
+    if wanted("cli") {
+        rows.extend(cli::list(&ctx)?);
+        rows.extend(cli::show(&ctx, &mut notes)?);
     }
     let builds = if wanted("build") {
         Some(build::run(&ctx)?)

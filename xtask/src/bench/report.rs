@@ -119,6 +119,28 @@ fn targets(rows: &[Row], builds: Option<&Builds>) -> Vec<Target> {
             );
         }
     }
+    if let (Some(raw), Some(o)) = (
+        find(rows, "cli list 2000", "raw loop"),
+        find(rows, "cli list 2000", "osimg image list"),
+    ) {
+        let (r, m) = ratio(o, raw);
+        add(
+            "cli list 2000: repeated osimg (token cache) <= 1.05x raw loop".into(),
+            m,
+            r <= 1.05,
+        );
+    }
+    if let (Some(osc), Some(o)) = (
+        find(rows, "cli show", "osc "),
+        find(rows, "cli show", "osimg image show"),
+    ) {
+        let (r, m) = ratio(o, osc);
+        add(
+            "cli show: repeated osimg (token cache) <= 1.0x osc".into(),
+            m,
+            r <= 1.0,
+        );
+    }
     if let (Some(o), Some(curl)) = (
         find(rows, "nova 2000", "osimg"),
         find(rows, "nova 2000", "curl loop"),
@@ -219,7 +241,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
                     "| client | timed | min s | median s | images/s | requests: {} / other / Keystone{} | time vs {} |",
                     if nova { "Nova pages" } else { "pages" },
                     if nova { " / Nova->Glance" } else { "" },
-                    if nova { "curl loop" } else { "raw loop" }
+                    base.peer.split(" (").next().unwrap_or(&base.peer)
                 );
                 let _ = writeln!(md, "|---|---|---:|---:|---:|---|---:|");
                 for r in &rs {
