@@ -126,7 +126,9 @@ impl PipProgress {
         let secs = self.started.elapsed().as_secs_f64();
         if line.starts_with("Collecting ") {
             self.collected += 1;
-            return (self.collected % 25 == 0)
+            return self
+                .collected
+                .is_multiple_of(25)
                 .then(|| format!("    {} packages resolved ({secs:.0}s)", self.collected));
         }
         if let Some(list) = line.strip_prefix("Installing collected packages: ") {
