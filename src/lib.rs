@@ -71,3 +71,8 @@ pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;
 pub use service::{COMPUTE_MICROVERSION, COMPUTE_MICROVERSION_HEADER, ServiceType};
 pub use timestamp::parse_rfc3339;
+
+/// The README's Rust example, compiled (and its other blocks checked) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
