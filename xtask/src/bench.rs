@@ -11,6 +11,7 @@ mod cli;
 mod data;
 mod list;
 mod proc;
+mod readme;
 mod report;
 mod seed;
 
@@ -240,7 +241,18 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
     if !only.is_empty() {
         notes.push(format!("Partial run: sections {}.", only.join(", ")));
     }
-    report::write(&ctx, &rows, builds.as_ref(), &notes)
+    report::write(&ctx, &rows, builds.as_ref(), &notes)?;
+    // A partial run would replace the README's full table with a few rows: only whole runs.
+    if only.is_empty() {
+        readme::update(&ctx.root, &ctx.out.join("report.json"))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench --readme`: the README's table from the latest report, no measuring.
+pub fn readme_only() -> Result<()> {
+    let root = crate::workspace_root();
+    readme::update(&root, &root.join("target/bench/report.json"))
 }
 
 /// Release builds of osimg and the two examples, so no figure is debug code.

@@ -46,9 +46,13 @@ enum Cmd {
         /// Fewer repeats, 2,000 images only, 256 MiB transfers.
         #[arg(long)]
         quick: bool,
-        /// Only these sections (list, decode, data, nova, build; comma-separated).
+        /// Only these sections (list, decode, data, nova, cli, build; comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
+        /// Measure nothing: rewrite README.md's performance table from the latest
+        /// target/bench/report.json (whole runs do this themselves).
+        #[arg(long, conflicts_with_all = ["quick", "only"])]
+        readme: bool,
     },
     /// Run each cargo-fuzz target (fuzz/) for a fixed time; prints executions per target.
     Fuzz {
@@ -112,7 +116,8 @@ fn main() -> Result<()> {
         },
         Cmd::Test => test::run(),
         Cmd::Demo => demo::run(),
-        Cmd::Bench { quick, only } => bench::run(quick, &only),
+        Cmd::Bench { readme: true, .. } => bench::readme_only(),
+        Cmd::Bench { quick, only, .. } => bench::run(quick, &only),
         Cmd::Fuzz { seconds } => fuzz::run(seconds),
     }
 }

@@ -4,14 +4,14 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::build::Builds;
 use super::list::{only_pages, pages_needed};
 use super::{Ctx, Row};
 
-#[derive(Serialize)]
-struct Target {
+#[derive(Serialize, Deserialize)]
+pub struct Target {
     target: String,
     measured: String,
     met: bool,
@@ -287,7 +287,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
     md
 }
 
-fn targets_table(targets: &[Target]) -> String {
+pub fn targets_table(targets: &[Target]) -> String {
     let mut md = String::from("| target | measured (median, min) | met |\n|---|---|---|\n");
     for t in targets {
         let _ = writeln!(
