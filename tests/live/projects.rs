@@ -177,3 +177,127 @@ async fn osimg_create_set_and_list_by_project_name() {
     let out = osimg(&["image", "list", "--project", "no-such-project"]);
     assert_eq!(out.status.code(), Some(3));
 }
+
+/// Keystone's admin API with an admin token scoped to project `admin` (the library has no
+/// project-creating calls): `(method, path, body)` -> JSON answer.
+struct KeystoneAdmin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl KeystoneAdmin {
+    async fn new() -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let c = crate::harness::cloud("local");
+        let base = c
+            .auth_url
+            .as_deref()
+            .unwrap()
+            .trim_end_matches('/')
+            .to_owned();
+        let body = serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": c.username.as_deref().unwrap(),
+                "domain": {"name": c.user_domain_name.as_deref().unwrap()},
+                "password": c.password.as_ref().unwrap().expose()}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+        let http = reqwest::Client::new();
+        let resp = http
+            .post(format!("{base}/auth/tokens"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 201);
+        let token = resp.headers()["x-subject-token"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        KeystoneAdmin { http, base, token }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: serde_json::Value,
+    ) -> serde_json::Value {
+        let resp = self
+            .http
+            .request(method, format!("{}/{path}", self.base))
+            .header("x-auth-token", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(resp.status().is_success(), "{path}: {}", resp.status());
+        resp.json().await.unwrap_or(serde_json::Value::Null)
+    }
+
+    /// Disables and deletes a domain (and with it its projects).
+    async fn drop_domain(&self, id: &str) {
+        let path = format!("domains/{id}");
+        self.call(
+            reqwest::Method::PATCH,
+            &path,
+            serde_json::json!({"domain": {"enabled": false}}),
+        )
+        .await;
+        self.call(reqwest::Method::DELETE, &path, serde_json::json!({}))
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn a_name_in_two_domains_is_ambiguous_until_the_domain_is_given() {
+    let keystone = KeystoneAdmin::new().await;
+    let name = crate::harness::unique("dup-project");
+    let mut domains = Vec::new();
+    for _ in 0..2 {
+        let d = keystone
+            .call(
+                reqwest::Method::POST,
+                "domains",
+                serde_json::json!({"domain": {"name": crate::harness::unique("dup-domain")}}),
+            )
+            .await;
+        let (id, dname) = (
+            d["domain"]["id"].as_str().unwrap(),
+            d["domain"]["name"].as_str().unwrap(),
+        );
+        let p = keystone
+            .call(
+                reqwest::Method::POST,
+                "projects",
+                serde_json::json!({"project": {"name": name, "domain_id": id}}),
+            )
+            .await;
+        domains.push((
+            id.to_owned(),
+            dname.to_owned(),
+            p["project"]["id"].as_str().unwrap().to_owned(),
+        ));
+    }
+    let admin = admin();
+    let result = admin.find_project(&name, None).await;
+    let found = admin.find_project(&name, Some(&domains[1].1)).await;
+    let by_domain_id = admin.find_project(&name, Some(&domains[0].0)).await;
+    for (id, _, _) in &domains {
+        keystone.drop_domain(id).await;
+    }
+    match result {
+        Err(Error::Ambiguous {
+            kind, count, ids, ..
+        }) => {
+            assert_eq!((kind, count), ("project", 2));
+            assert!(
+                ids.contains(&domains[0].2) && ids.contains(&domains[1].2),
+                "{ids}"
+            );
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+    assert_eq!(found.unwrap().id, domains[1].2);
+    assert_eq!(by_domain_id.unwrap().id, domains[0].2);
+}
