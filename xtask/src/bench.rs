@@ -209,7 +209,12 @@ pub fn run(quick: bool, only: &[String]) -> Result<()> {
     if !build_only {
         let client = ctx.client()?;
         build_release(&ctx)?;
-        let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
+        // Only the list section lists the larger sets; the others use the 2,000 set.
+        let want = if wanted("list") {
+            ctx.list_sizes.iter().copied().max().unwrap_or(0)
+        } else {
+            2000
+        };
         ctx.rt.block_on(seed::images(&client, want))?;
     }
 
