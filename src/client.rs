@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use crate::auth::Session;
+use crate::auth::cache::TokenCache;
 use crate::clouds::CloudConfig;
 use crate::error::{Error, Result};
 use crate::http::{Pipeline, RetryPolicy, Settings, url_of};
@@ -58,6 +59,7 @@ pub struct ClientBuilder {
     read_timeout: Option<Duration>,
     timeout: Option<Duration>,
     max_json_bytes: Option<u64>,
+    token_cache: Option<TokenCache>,
 }
 
 /// Default cap on a JSON response body: 64 MiB (a 1,000-image page is about 1 MiB).
@@ -105,6 +107,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Keeps tokens in this on-disk cache, so that another client (another process) with
+    /// the same auth parameters reuses a still-valid token and its catalog instead of
+    /// authenticating (off by default; `osimg` turns it on). Passwords and secrets are never
+    /// written; see [`TokenCache`] for the file rules. `auth_type: token` and `none` are not
+    /// cached.
+    ///
+    /// ```no_run
+    /// # fn run() -> openstack_images::Result<()> {
+    /// use openstack_images::{Client, CloudConfig, TokenCache};
+    /// let mut builder = Client::builder().cloud(CloudConfig::from_env()?);
+    /// if let Some(cache) = TokenCache::user_default() {
+    ///     builder = builder.token_cache(cache);
+    /// }
+    /// let client = builder.build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn token_cache(mut self, cache: TokenCache) -> Self {
+        self.token_cache = Some(cache);
+        self
+    }
+
     /// Builds the client. Authentication happens lazily, on the first request.
     pub fn build(self) -> Result<Client> {
         let cloud = self
@@ -121,7 +144,7 @@ impl ClientBuilder {
             read_timeout: self.read_timeout.unwrap_or(Duration::from_secs(60)),
         };
         let pipeline = Pipeline { http, settings };
-        let session = Session::new(pipeline.clone(), cloud)?;
+        let session = Session::new(pipeline.clone(), cloud, self.token_cache.as_ref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 pipeline,

@@ -40,6 +40,7 @@ mod compute;
 mod error;
 mod generated;
 mod http;
+mod identity;
 mod image;
 mod paging;
 mod runtime;
@@ -49,6 +50,7 @@ mod timestamp;
 mod tls;
 mod validate;
 
+pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
@@ -56,6 +58,7 @@ pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImage
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
 pub use http::RetryPolicy;
+pub use identity::ProjectRef;
 pub use image::cache::{CacheClear, CachePruned, CacheState, CachedImage};
 pub use image::data::{
     COPY_SKIPPED_PROPERTIES, CopyImage, DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource,
@@ -82,3 +85,8 @@ pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;
 pub use service::{COMPUTE_MICROVERSION, COMPUTE_MICROVERSION_HEADER, ServiceType};
 pub use timestamp::parse_rfc3339;
+
+/// The README's Rust example, compiled (and its other blocks checked) as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

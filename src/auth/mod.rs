@@ -10,11 +10,12 @@
 //! retries, size cap and redirect policy, so a password body never follows a redirect to
 //! another origin.
 
+pub(crate) mod cache;
 pub(crate) mod catalog;
 pub(crate) mod token;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use reqwest::{Method, StatusCode};
@@ -27,10 +28,11 @@ use crate::error::{Error, Result};
 use crate::http::{Anonymous, Credentials, Pipeline, Req, decode_bytes};
 use crate::secret::Secret;
 use crate::service::ServiceType;
+use cache::{CacheFile, CachedToken, FORMAT_VERSION, TokenCache};
 use catalog::{
     compute_base, is_version_segment, last_segment, select_endpoint, versions_offer_v2, with_slash,
 };
-use token::{Token, TokenBody, TokenInfo, auth_body, auth_url_v3, refresh_time};
+use token::{Token, TokenBody, TokenInfo, auth_body, auth_url_v3, token_from_body};
 
 /// The authentication session shared by all clones of a client.
 pub(crate) struct Session {
@@ -46,6 +48,10 @@ pub(crate) struct Session {
     image_versions: std::sync::OnceLock<Value>,
     compute: OnceCell<Url>,
     auth_count: AtomicU64,
+    /// The on-disk cache of this session's auth parameters, if one is used.
+    cache: Option<CacheFile>,
+    /// Set once the cache has been read: a token it held is not read again after a 401.
+    cache_read: AtomicBool,
 }
 
 impl std::fmt::Debug for Session {
@@ -70,18 +76,30 @@ impl Credentials for Session {
         if let Some(t) = state.as_mut().filter(|t| &t.value == token) {
             tracing::debug!("token rejected; the next request re-authenticates");
             t.stale = true;
+            if let Some(file) = &self.cache {
+                file.remove();
+            }
         }
     }
 }
 
 impl Session {
-    pub(crate) fn new(pipeline: Pipeline, cloud: CloudConfig) -> Result<Self> {
+    pub(crate) fn new(
+        pipeline: Pipeline,
+        cloud: CloudConfig,
+        cache: Option<&TokenCache>,
+    ) -> Result<Self> {
         cloud.validate()?;
         let auth_url = match cloud.auth_type {
             AuthType::None => None,
             _ => Some(auth_url_v3(cloud.auth_url.as_deref().unwrap_or_default())?),
         };
+        let cache = cache
+            .zip(auth_url.as_ref())
+            .and_then(|(c, url)| CacheFile::for_cloud(c, &cloud, url.as_str()));
         Ok(Session {
+            cache,
+            cache_read: AtomicBool::new(false),
             pipeline,
             cloud,
             auth_url,
@@ -104,6 +122,7 @@ impl Session {
             return Ok(None);
         };
         let mut state = self.state.lock().await;
+        self.read_cache(&mut state);
         if let Some(t) = state.as_ref().filter(|t| t.usable(SystemTime::now())) {
             return Ok(Some((t.value.clone(), t.info.clone())));
         }
@@ -111,6 +130,46 @@ impl Session {
         let out = (token.value.clone(), token.info.clone());
         *state = Some(token);
         Ok(Some(out))
+    }
+
+    /// Takes the cached token (and endpoint) on the first call, before any endpoint is
+    /// resolved (the endpoint cell cannot be filled while it is being initialised).
+    fn read_cache(&self, state: &mut Option<Token>) {
+        if state.is_none() && !self.cache_read.swap(true, Ordering::Relaxed) {
+            *state = self.cached_token();
+        }
+    }
+
+    /// A still-usable token of the on-disk cache (and the Image endpoint found with it).
+    fn cached_token(&self) -> Option<Token> {
+        let entry = self.cache.as_ref()?.load()?;
+        let body: TokenBody = serde_json::from_value(entry.body).ok()?;
+        let token = token_from_body(Secret::new(entry.token), body, SystemTime::now());
+        // A token without an expiry is not trusted from disk: nothing says when to drop it.
+        if token.refresh_at.is_none() || !token.usable(SystemTime::now()) {
+            return None;
+        }
+        if let Some(url) = entry.image_endpoint.and_then(|u| Url::parse(&u).ok()) {
+            let _ = self.image.set(url);
+        }
+        tracing::debug!(
+            expires_at = token.info.expires_at.as_deref().unwrap_or("?"),
+            "using a cached token"
+        );
+        Some(token)
+    }
+
+    /// Adds the discovered Image endpoint to the cache file of the current token.
+    async fn cache_image_endpoint(&self, base: &Url) {
+        let Some(file) = &self.cache else { return };
+        let current = self.state.lock().await.as_ref().map(|t| t.value.clone());
+        if let Some(mut entry) = file
+            .load()
+            .filter(|e| current.is_some_and(|t| t.expose() == e.token))
+        {
+            entry.image_endpoint = Some(base.to_string());
+            file.store(&entry);
+        }
     }
 
     /// How many authentication requests this session has sent.
@@ -160,27 +219,19 @@ impl Session {
             .map(Secret::new)
             .ok_or_else(|| Error::Protocol("Keystone answered without X-Subject-Token".into()))?;
         let body: TokenBody = decode_bytes(&Method::POST, &fetched.url, &fetched.body)?;
-        let now = SystemTime::now();
-        let expires = body
-            .token
-            .expires_at
-            .as_deref()
-            .and_then(crate::timestamp::parse_rfc3339);
-        let issued = body
-            .token
-            .issued_at
-            .as_deref()
-            .and_then(crate::timestamp::parse_rfc3339);
         tracing::debug!(
             expires_at = body.token.expires_at.as_deref().unwrap_or("?"),
             "authenticated"
         );
-        Ok(Token {
-            value,
-            refresh_at: refresh_time(expires, issued, now),
-            stale: false,
-            info: Arc::new(body.token),
-        })
+        if let (Some(file), Ok(raw)) = (&self.cache, serde_json::from_slice(&fetched.body)) {
+            file.store(&CachedToken {
+                version: FORMAT_VERSION,
+                token: value.expose().to_owned(),
+                body: raw,
+                image_endpoint: None,
+            });
+        }
+        Ok(token_from_body(value, body, SystemTime::now()))
     }
 
     /// The versioned base URL of a service, ending with `/`.
@@ -195,6 +246,9 @@ impl Session {
                     .ok_or_else(|| Error::Config("no identity endpoint: auth_type none".into()));
             }
         };
+        if self.cache.is_some() && !self.cache_read.load(Ordering::Relaxed) {
+            self.read_cache(&mut *self.state.lock().await);
+        }
         cell.get_or_try_init(|| self.resolve(service))
             .await
             .cloned()
@@ -234,7 +288,11 @@ impl Session {
         };
         let url = catalog::http_url(&raw, &format!("{service} endpoint"))?;
         let base = match service {
-            ServiceType::Image => self.discover_image(url).await?,
+            ServiceType::Image => {
+                let base = self.discover_image(url).await?;
+                self.cache_image_endpoint(&base).await;
+                base
+            }
             ServiceType::Compute => compute_base(url),
             ServiceType::Identity => with_slash(url),
         };

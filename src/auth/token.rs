@@ -196,6 +196,21 @@ impl Token {
     }
 }
 
+/// A token as Keystone described it in its body (just now, or when it was cached).
+pub(crate) fn token_from_body(value: Secret, body: TokenBody, now: SystemTime) -> Token {
+    let time = |t: &Option<String>| t.as_deref().and_then(crate::timestamp::parse_rfc3339);
+    Token {
+        refresh_at: refresh_time(
+            time(&body.token.expires_at),
+            time(&body.token.issued_at),
+            now,
+        ),
+        value,
+        stale: false,
+        info: Arc::new(body.token),
+    }
+}
+
 /// When to replace a token: 60 s before it expires, or a tenth of its lifetime before for
 /// short-lived tokens.
 pub(crate) fn refresh_time(

@@ -437,7 +437,7 @@ impl ImagesApi {
     }
 }
 
-fn looks_like_uuid(s: &str) -> bool {
+pub(crate) fn looks_like_uuid(s: &str) -> bool {
     let hex = s.chars().filter(char::is_ascii_hexdigit).count();
     s.len() == 36 && hex == 32 && s.chars().filter(|c| *c == '-').count() == 4
 }

@@ -7,9 +7,10 @@ use serde_json::Value;
 
 use crate::client::{Req, ServiceType};
 use crate::error::Result;
-use crate::image::images::{ImagesApi, ListItem, image_path};
+use crate::image::images::{ImagesApi, ListItem, image_path, looks_like_uuid};
 use crate::image::query::ImageListQuery;
 use crate::paging::{Page, Paginator};
+use crate::validate::check_path_value;
 
 /// The images of a listing as raw JSON objects, one page at a time (from
 /// [`ImagesApi::list_json`]).
@@ -43,8 +44,16 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn find_json(&self, name_or_id: &str) -> Result<Value> {
-        let image = self.find(name_or_id).await?;
-        self.get_json(&image.id).await
+        // By id in one request (not `find` and then a second GET): `osimg image show ID`.
+        check_path_value("image", name_or_id)?;
+        if looks_like_uuid(name_or_id) {
+            match self.get_json(name_or_id).await {
+                Err(e) if e.is_not_found() => {}
+                other => return other,
+            }
+        }
+        let id = self.id_from_name(name_or_id).await?;
+        self.get_json(&id).await
     }
 
     /// One page of images as raw JSON objects; paged exactly like [`ImagesApi::list_page`].

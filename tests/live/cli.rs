@@ -11,12 +11,13 @@ use serde_json::Value;
 use crate::harness::{admin, clouds_yaml, require_stack, unique};
 
 /// Runs `osimg` with cloud `local` (unless the arguments name another) and the stack's
-/// clouds.yaml, or the one given.
+/// clouds.yaml, or the one given; its token cache is under the target dir, not the user's.
 pub(crate) fn run_with(config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osimg"))
         .args(args)
         .env("OS_CLIENT_CONFIG_FILE", config)
         .env("OS_CLOUD", "local")
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
         .output()
         .expect("osimg runs")
 }
@@ -397,7 +398,9 @@ async fn exit_codes_for_usage_not_found_and_auth() {
         .join("\n");
     let config = dir.path().join("clouds.yaml");
     std::fs::write(&config, bad).unwrap();
-    let out = run_with(&config, &["image", "list"]);
+    // The token cache is keyed by who and where, not by the password: a token cached for
+    // the same user would be used without asking Keystone, so this run does not use it.
+    let out = run_with(&config, &["--no-token-cache", "image", "list"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(4), "stderr: {err}");
     assert!(

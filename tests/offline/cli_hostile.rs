@@ -35,13 +35,15 @@ fn config(mock: &Mock) -> tempfile::TempDir {
     dir
 }
 
-/// `osimg` with cloud `hostile` of that config and nothing else in its environment.
+/// `osimg` with cloud `hostile` of that config and nothing else in its environment (no
+/// token cache either: each run meets the mock's Keystone answer afresh).
 fn osimg(config: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_osimg"));
     cmd.args(args)
         .env_clear()
         .env("OS_CLIENT_CONFIG_FILE", config.join("clouds.yaml"))
         .env("OS_CLOUD", "hostile")
+        .env("OSIMG_NO_TOKEN_CACHE", "1")
         .stdin(Stdio::null());
     cmd
 }

@@ -7,11 +7,13 @@
 //! a rotating order so none always goes first.
 
 mod build;
+mod cli;
 mod copy;
 mod data;
 mod list;
 mod proc;
 mod ranged;
+mod readme;
 mod report;
 mod seed;
 mod throttle;
@@ -26,7 +28,9 @@ use crate::stack::StackInfo;
 use proc::Requests;
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 7] = ["list", "decode", "data", "ranged", "copy", "nova", "build"];
+pub const SECTIONS: [&str; 8] = [
+    "list", "decode", "data", "ranged", "copy", "nova", "cli", "build",
+];
 
 /// What a run measures and where it writes.
 pub struct Ctx {
@@ -210,9 +214,16 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     if !build_only {
         let client = ctx.client()?;
         build_release(&ctx)?;
-        // Only the list, decode and nova sections read the seeded images.
-        if ["list", "decode", "nova"].iter().any(|s| wanted(s)) {
-            let want = ctx.list_sizes.iter().copied().max().unwrap_or(0);
+        // The list section lists the larger sets; decode, nova and cli use the 2,000 set;
+        // the data sections need none (10,000 take minutes to make).
+        let want = if wanted("list") {
+            ctx.list_sizes.iter().copied().max().unwrap_or(0)
+        } else if ["decode", "nova", "cli"].iter().any(|s| wanted(s)) {
+            2000
+        } else {
+            0
+        };
+        if want > 0 {
             ctx.rt.block_on(seed::images(&client, want))?;
         }
     }
@@ -239,6 +250,10 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     if wanted("nova") {
         rows.extend(list::nova(&ctx, 2000)?);
     }
+    if wanted("cli") {
+        rows.extend(cli::list(&ctx)?);
+        rows.extend(cli::show(&ctx, &mut notes)?);
+    }
     let builds = if wanted("build") {
         Some(build::run(&ctx)?)
     } else {
@@ -247,7 +262,18 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     if !only.is_empty() {
         notes.push(format!("Partial run: sections {}.", only.join(", ")));
     }
-    report::write(&ctx, &rows, builds.as_ref(), &notes)
+    report::write(&ctx, &rows, builds.as_ref(), &notes)?;
+    // A partial run would replace the README's full table with a few rows: only whole runs.
+    if only.is_empty() {
+        readme::update(&ctx.root, &ctx.out.join("report.json"))?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask bench --readme`: the README's table from the latest report, no measuring.
+pub fn readme_only() -> Result<()> {
+    let root = crate::workspace_root();
+    readme::update(&root, &root.join("target/bench/report.json"))
 }
 
 /// Release builds of osimg and the two examples, so no figure is debug code.

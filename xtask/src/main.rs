@@ -46,12 +46,17 @@ enum Cmd {
         /// Fewer repeats, 2,000 images only, 256 MiB transfers.
         #[arg(long)]
         quick: bool,
-        /// Only these sections (list, decode, data, ranged, copy, nova, build; comma-separated).
+        /// Only these sections (list, decode, data, ranged, copy, nova, cli, build;
+        /// comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
         /// MiB per transfer in the data section (default 1024, 256 with --quick).
         #[arg(long, value_name = "MIB")]
         data_mib: Option<u64>,
+        /// Measure nothing: rewrite README.md's performance table from the latest
+        /// target/bench/report.json (whole runs do this themselves).
+        #[arg(long, conflicts_with_all = ["quick", "only", "data_mib"])]
+        readme: bool,
     },
     /// Run each cargo-fuzz target (fuzz/) for a fixed time; prints executions per target.
     Fuzz {
@@ -115,10 +120,12 @@ fn main() -> Result<()> {
         },
         Cmd::Test => test::run(),
         Cmd::Demo => demo::run(),
+        Cmd::Bench { readme: true, .. } => bench::readme_only(),
         Cmd::Bench {
             quick,
             only,
             data_mib,
+            ..
         } => bench::run(quick, &only, data_mib),
         Cmd::Fuzz { seconds } => fuzz::run(seconds),
     }

@@ -341,6 +341,11 @@ async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
                     ..State::default()
                 }),
             };
+            println!(
+                "initialising PostgreSQL, Glance, Keystone and Nova in {} (about a minute, \
+                 once; the steps run side by side and print their times as they finish)",
+                p.dir.display()
+            );
             let result = cold(&live).await;
             let mut state = live.snapshot();
             if let Err(e) = result {

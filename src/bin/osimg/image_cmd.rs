@@ -13,6 +13,7 @@ use crate::image_data_cmd::{
     CreateArgs, ImportArgs, create, import_and_wait, import_method, link_target, save_to_stdout,
 };
 use crate::output::{Printer, col, human_size, report};
+use crate::project_arg::{ProjectDomain, project_id};
 use crate::{CmdResult, Fail, exit_code, progress, with_causes};
 
 /// How long an import or upload may take to make the image active.
@@ -137,12 +138,14 @@ pub enum ImageCmd {
 
 #[derive(Subcommand)]
 pub enum MemberTarget {
-    /// A project (by id).
+    /// A project (by name or id).
     Project {
         /// Image id or name.
         image: String,
-        /// Project id.
+        /// Project name or id.
         project: String,
+        #[command(flatten)]
+        domain: ProjectDomain,
     },
 }
 
@@ -315,9 +318,12 @@ pub struct SetArgs {
     /// Set the membership back to pending.
     #[arg(long, group = "membership")]
     pending: bool,
-    /// The project whose membership --accept/--reject/--pending change (id).
-    #[arg(long, value_name = "PROJECT", requires = "membership")]
+    /// The new owner (name or id); with --accept/--reject/--pending, the project whose
+    /// membership changes instead (as in `openstack image set`).
+    #[arg(long, value_name = "PROJECT")]
     project: Option<String>,
+    #[command(flatten)]
+    project_domain: ProjectDomain,
 }
 
 fn object(v: Value) -> serde_json::Map<String, Value> {
@@ -368,7 +374,15 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     let images = client.images();
     let image = images.find(&a.image).await?;
     let id = image.id.clone();
+    let project = match &a.project {
+        Some(p) => Some(project_id(client, p, &a.project_domain).await?),
+        None => None,
+    };
+    let membership = a.accept || a.reject || a.pending;
     let mut set: Vec<(String, Value)> = Vec::new();
+    if let Some(owner) = project.as_ref().filter(|_| !membership) {
+        set.push(("owner".into(), json!(owner)));
+    }
     if let Some(v) = &a.name {
         set.push(("name".into(), json!(v)));
     }
@@ -432,8 +446,8 @@ async fn set(client: &Client, a: SetArgs) -> CmdResult {
     .into_iter()
     .find_map(|(on, s)| on.then_some(s));
     if let Some(status) = status {
-        let project = match &a.project {
-            Some(p) => p.clone(),
+        let project = match project {
+            Some(p) => p,
             None => client
                 .project_id()
                 .await?
@@ -513,7 +527,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     match cmd {
         ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
         ImageCmd::Metadef { cmd } => crate::metadef_cmd::run(client, out, cmd).await,
-        ImageCmd::List(a) => crate::image_list_cmd::run(&images, out, &a).await,
+        ImageCmd::List(a) => crate::image_list_cmd::run(client, out, &a).await,
         ImageCmd::Show {
             image,
             human_readable,
@@ -594,15 +608,27 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         }
         ImageCmd::Task { cmd } => crate::image_task_cmd::run(&images, out, cmd).await,
         ImageCmd::Add {
-            what: MemberTarget::Project { image, project },
+            what:
+                MemberTarget::Project {
+                    image,
+                    project,
+                    domain,
+                },
         } => {
             let image = images.find(&image).await?;
+            let project = project_id(client, &project, &domain).await?;
             print_member(out, &images.add_member(&image.id, &project).await?)
         }
         ImageCmd::Remove {
-            what: MemberTarget::Project { image, project },
+            what:
+                MemberTarget::Project {
+                    image,
+                    project,
+                    domain,
+                },
         } => {
             let image = images.find(&image).await?;
+            let project = project_id(client, &project, &domain).await?;
             Ok(images.remove_member(&image.id, &project).await?)
         }
         ImageCmd::Member {

@@ -88,6 +88,11 @@ pub struct CreateArgs {
     /// bytes (same os_hash_value), show that image instead of uploading a copy.
     #[arg(long, requires = "file")]
     pub(crate) reuse_existing: bool,
+    /// The owner of the new image (name or id; admin only).
+    #[arg(long, value_name = "PROJECT")]
+    pub(crate) project: Option<String>,
+    #[command(flatten)]
+    pub(crate) project_domain: crate::project_arg::ProjectDomain,
 }
 
 /// `image import info`, beside `image import IMAGE --method ...`.
@@ -240,6 +245,9 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
     }
     if a.check_metadefs {
         crate::metadef_cmd::check_image_properties(client, &a.properties).await?;
+    }
+    if let Some(p) = &a.project {
+        c = c.owner(crate::project_arg::project_id(client, p, &a.project_domain).await?);
     }
     let method = a.import_method.as_deref();
     let data = match &a.file {

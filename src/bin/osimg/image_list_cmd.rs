@@ -3,12 +3,13 @@
 
 use clap::Args;
 use futures_util::TryStreamExt;
-use openstack_images::{ImageListQuery, ImagesApi, SortDir};
+use openstack_images::{Client, ImageListQuery, ImagesApi, SortDir};
 use serde_json::Value;
 
 use crate::image_cmd::parse_kv;
 use crate::image_record::{list_columns, list_row, property_matches, sort_images};
 use crate::output::{Col, Printer, TABLE_MAX_BYTES, col};
+use crate::project_arg::{ProjectDomain, project_id};
 use crate::{CmdResult, Fail};
 
 /// The largest page Glance serves by default (`api_limit_max`).
@@ -27,9 +28,11 @@ pub struct ListArgs {
     /// Only images with this status (queued, active, ...).
     #[arg(long, value_name = "STATUS")]
     status: Option<String>,
-    /// Only images owned by this project (id).
-    #[arg(long, value_name = "PROJECT")]
-    owner: Option<String>,
+    /// Only images owned by this project (name or id; `--owner` is an alias).
+    #[arg(long = "project", alias = "owner", value_name = "PROJECT")]
+    project: Option<String>,
+    #[command(flatten)]
+    project_domain: ProjectDomain,
     /// Only images with this tag (repeatable: all must match).
     #[arg(long = "tag", value_name = "TAG")]
     tags: Vec<String>,
@@ -91,7 +94,8 @@ fn raw_columns(long: bool) -> Vec<Col> {
 }
 
 /// The query of a `--raw` list: every filter and the sort go to Glance.
-fn raw_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
+/// `owner` is the id `--project` resolved to (the query is built without IO).
+fn raw_query(a: &ListArgs, owner: Option<&str>) -> CmdResult<ImageListQuery> {
     let mut q = ImageListQuery::new();
     if let Some(v) = a.visibility.get() {
         q = q.visibility(v);
@@ -105,7 +109,7 @@ fn raw_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
     if let Some(v) = &a.status {
         q = q.status(v.as_str());
     }
-    if let Some(v) = &a.owner {
+    if let Some(v) = owner {
         q = q.owner(v);
     }
     for t in &a.tags {
@@ -145,7 +149,7 @@ fn raw_query(a: &ListArgs) -> CmdResult<ImageListQuery> {
 }
 
 /// The filters openstack sends to Glance (not `--property`, not `--sort`).
-fn osc_query(a: &ListArgs) -> ImageListQuery {
+fn osc_query(a: &ListArgs, owner: Option<&str>) -> ImageListQuery {
     let mut q = ImageListQuery::new();
     if let Some(v) = a.visibility.get() {
         q = q.visibility(v);
@@ -159,7 +163,7 @@ fn osc_query(a: &ListArgs) -> ImageListQuery {
     if let Some(v) = &a.status {
         q = q.status(v.as_str());
     }
-    if let Some(v) = &a.owner {
+    if let Some(v) = owner {
         q = q.owner(v);
     }
     for t in &a.tags {
@@ -178,8 +182,13 @@ fn osc_query(a: &ListArgs) -> ImageListQuery {
 /// page up to `--max-items`), filtered by `--property`, sorted by `--sort` (default
 /// `name:asc`), then printed; they are held in memory for the sort, up to
 /// [`TABLE_MAX_BYTES`] of JSON.
-async fn osc_list(images: &ImagesApi, out: &Printer, a: &ListArgs) -> CmdResult {
-    let mut q = osc_query(a);
+async fn osc_list(
+    images: &ImagesApi,
+    out: &Printer,
+    a: &ListArgs,
+    owner: Option<&str>,
+) -> CmdResult {
+    let mut q = osc_query(a, owner);
     if let Some(m) = &a.marker {
         q = q.marker(&images.find(m).await?.id);
     }
@@ -218,11 +227,16 @@ async fn osc_list(images: &ImagesApi, out: &Printer, a: &ListArgs) -> CmdResult 
     out.list_records(&cols, rows)
 }
 
-pub async fn run(images: &ImagesApi, out: &Printer, a: &ListArgs) -> CmdResult {
+pub async fn run(client: &Client, out: &Printer, a: &ListArgs) -> CmdResult {
+    let images = client.images();
+    let owner = match &a.project {
+        Some(p) => Some(project_id(client, p, &a.project_domain).await?),
+        None => None,
+    };
     if !out.raw {
-        return osc_list(images, out, a).await;
+        return osc_list(&images, out, a, owner.as_deref()).await;
     }
-    let q = raw_query(a)?;
+    let q = raw_query(a, owner.as_deref())?;
     let max = a
         .limit
         .unwrap_or(usize::MAX)

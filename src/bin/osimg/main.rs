@@ -17,6 +17,7 @@ mod metadef_cmd;
 mod metadef_contents_cmd;
 mod output;
 mod progress;
+mod project_arg;
 mod record_output;
 mod reuse_cmd;
 mod schema_cmd;
@@ -26,7 +27,7 @@ mod table;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use openstack_images::{Client, Error};
+use openstack_images::{Client, CloudConfig, Error, TokenCache};
 
 use crate::output::{OutputArgs, Printer};
 
@@ -65,6 +66,10 @@ struct Cli {
     debug: bool,
     #[command(flatten)]
     output: OutputArgs,
+    /// Authenticate afresh instead of reusing a token cached in
+    /// $XDG_CACHE_HOME/openstack-images/tokens (also OSIMG_NO_TOKEN_CACHE=1).
+    #[arg(long, global = true, env = "OSIMG_NO_TOKEN_CACHE", value_parser = clap::builder::BoolishValueParser::new(), hide_env_values = true)]
+    no_token_cache: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -169,11 +174,17 @@ impl From<std::io::Error> for Fail {
 
 pub type CmdResult<T = ()> = Result<T, Fail>;
 
-fn client(cloud: Option<&str>) -> Result<Client, Error> {
-    match cloud {
-        Some(name) => Client::from_cloud(name),
-        None => Client::from_env(),
+/// The client of the chosen cloud; with the per-user token cache unless it is turned off.
+fn client(cloud: Option<&str>, token_cache: bool) -> Result<Client, Error> {
+    let config = match cloud {
+        Some(name) => CloudConfig::from_cloud(name)?,
+        None => CloudConfig::from_env()?,
+    };
+    let mut builder = Client::builder().cloud(config);
+    if let Some(cache) = TokenCache::user_default().filter(|_| token_cache) {
+        builder = builder.token_cache(cache);
     }
+    builder.build()
 }
 
 async fn run(cli: Cli) -> CmdResult {
@@ -184,7 +195,7 @@ async fn run(cli: Cli) -> CmdResult {
     {
         return inspect_cmd::run(&out, args); // local: needs no cloud
     }
-    let client = client(cli.os_cloud.as_deref())?;
+    let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;
     match cli.cmd {
         Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
         Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,

@@ -10,7 +10,7 @@ use super::{Ctx, Row, seed};
 
 /// User-Agent fragments that attribute access-log lines to a client.
 pub const UA_CRATE: &str = "openstack-images/";
-const UA_RAW: &str = "bench-raw-http";
+pub const UA_RAW: &str = "bench-raw-http";
 const UA_SDK: &str = "openstacksdk";
 const UA_GLANCECLIENT: &str = "python-glanceclient";
 /// keystoneauth's own User-Agent: glanceclient authenticates through a plain session.
@@ -18,20 +18,20 @@ const UA_KEYSTONEAUTH: &str = "keystoneauth1";
 const UA_CURL: &str = "curl/";
 
 /// One contender of a listing.
-struct Peer {
-    name: String,
-    timed: &'static str,
+pub struct Peer {
+    pub name: String,
+    pub timed: &'static str,
     /// User-Agent fragments of its requests to the service, and to Keystone.
-    ua: (&'static str, &'static str),
-    argv: Vec<String>,
+    pub ua: (&'static str, &'static str),
+    pub argv: Vec<String>,
     /// Items are counted as output lines (`-f value`) rather than read from a JSON line.
-    lines: bool,
+    pub lines: bool,
 }
 
 /// Runs every peer `ctx.repeats` times in a rotating order; `filter` marks the listing's
 /// own requests in the access log (`nova`: of Nova, with Nova's calls to Glance marked by
 /// the second filter).
-fn measure(
+pub fn measure(
     ctx: &Ctx,
     section: &str,
     n: usize,

@@ -4,15 +4,15 @@
 use std::fmt::Write;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::build::Builds;
 use super::data;
 use super::list::{only_pages, pages_needed};
 use super::{Ctx, Row};
 
-#[derive(Serialize)]
-struct Target {
+#[derive(Serialize, Deserialize)]
+pub struct Target {
     target: String,
     measured: String,
     met: bool,
@@ -176,6 +176,28 @@ fn targets(rows: &[Row], builds: Option<&Builds>) -> Vec<Target> {
     {
         add(target, measured, met);
     }
+    if let (Some(raw), Some(o)) = (
+        find(rows, "cli list 2000", "raw loop"),
+        find(rows, "cli list 2000", "osimg image list"),
+    ) {
+        let (r, m) = ratio(o, raw);
+        add(
+            "cli list 2000: repeated osimg (token cache) <= 1.05x raw loop".into(),
+            m,
+            r <= 1.05,
+        );
+    }
+    if let (Some(osc), Some(o)) = (
+        find(rows, "cli show", "osc "),
+        find(rows, "cli show", "osimg image show"),
+    ) {
+        let (r, m) = ratio(o, osc);
+        add(
+            "cli show: repeated osimg (token cache) <= 1.0x osc".into(),
+            m,
+            r <= 1.0,
+        );
+    }
     if let (Some(o), Some(curl)) = (
         find(rows, "nova 2000", "osimg"),
         find(rows, "nova 2000", "curl loop"),
@@ -282,7 +304,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
                     "| client | timed | min s | median s | images/s | requests: {} / other / Keystone{} | time vs {} |",
                     if nova { "Nova pages" } else { "pages" },
                     if nova { " / Nova->Glance" } else { "" },
-                    if nova { "curl loop" } else { "raw loop" }
+                    base.peer.split(" (").next().unwrap_or(&base.peer)
                 );
                 let _ = writeln!(md, "|---|---|---:|---:|---:|---|---:|");
                 for r in &rs {
@@ -328,7 +350,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
     md
 }
 
-fn targets_table(targets: &[Target]) -> String {
+pub fn targets_table(targets: &[Target]) -> String {
     let mut md = String::from("| target | measured (median, min) | met |\n|---|---|---|\n");
     for t in targets {
         let _ = writeln!(

@@ -5,6 +5,7 @@ use super::procs;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::fs;
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -61,16 +62,31 @@ pub fn ensure_venv() -> Result<PathBuf> {
     let assets = crate::workspace_root().join("xtask/stack");
     let log_path = venv.with_extension("pip.log");
     let log = fs::File::create(&log_path)?;
-    let status = Command::new(venv.join("bin/pip"))
+    println!(
+        "  pip install (pinned: xtask/stack/constraints.txt; full log: {})",
+        log_path.display()
+    );
+    let mut child = Command::new(venv.join("bin/pip"))
         .args(["install", "--progress-bar", "off", "-c"])
         .arg(assets.join("constraints.txt"))
         .arg("-r")
         .arg(assets.join("requirements.txt"))
         .stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .status()
+        .stdout(Stdio::piped())
+        .stderr(log.try_clone()?)
+        .spawn()
         .context("running pip")?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut progress = PipProgress::new(started);
+    let mut log = log;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        writeln!(log, "{line}")?;
+        if let Some(update) = progress.line(&line) {
+            println!("{update}");
+        }
+    }
+    let status = child.wait().context("waiting for pip")?;
     if !status.success() {
         bail!(
             "pip install failed ({status}); last lines of {}:\n{}",
@@ -88,6 +104,46 @@ pub fn ensure_venv() -> Result<PathBuf> {
         log_path.display()
     );
     Ok(venv)
+}
+
+/// pip's output condensed to a few lines with elapsed times: how many packages are resolved
+/// (every 25), when installing starts (the long, silent part) and when it is done.
+struct PipProgress {
+    started: Instant,
+    collected: usize,
+}
+
+impl PipProgress {
+    fn new(started: Instant) -> Self {
+        PipProgress {
+            started,
+            collected: 0,
+        }
+    }
+
+    /// The line to print for this line of pip's output, if any.
+    fn line(&mut self, line: &str) -> Option<String> {
+        let secs = self.started.elapsed().as_secs_f64();
+        if line.starts_with("Collecting ") {
+            self.collected += 1;
+            return self
+                .collected
+                .is_multiple_of(25)
+                .then(|| format!("    {} packages resolved ({secs:.0}s)", self.collected));
+        }
+        if let Some(list) = line.strip_prefix("Installing collected packages: ") {
+            let n = list.split(", ").count();
+            return Some(format!(
+                "    {} packages resolved; installing {n} packages ({secs:.0}s; this takes a while)",
+                self.collected
+            ));
+        }
+        if let Some(list) = line.strip_prefix("Successfully installed ") {
+            let n = list.split_whitespace().count();
+            return Some(format!("    installed {n} packages ({secs:.0}s)"));
+        }
+        line.starts_with("ERROR").then(|| format!("    {line}"))
+    }
 }
 
 /// Fails with the missing prerequisite named when python3 or its venv module is unusable.
@@ -121,4 +177,36 @@ fn check_python() -> Result<()> {
         String::from_utf8_lossy(&out.stdout).trim(),
         stderr.trim()
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pip_output_is_condensed_to_milestones() {
+        let mut p = PipProgress::new(Instant::now());
+        let mut printed = Vec::new();
+        for i in 0..60 {
+            printed.extend(p.line(&format!("Collecting pkg{i}==1.0 (from -r req.txt)")));
+            printed.extend(p.line("  Using cached pkg-1.0-py3-none-any.whl (10 kB)"));
+        }
+        printed.extend(p.line("Installing collected packages: a, b, c"));
+        printed.extend(p.line("Successfully installed a-1 b-2 c-3"));
+        printed.extend(p.line("ERROR: No matching distribution found for zzz"));
+        let printed: Vec<String> = printed
+            .iter()
+            .map(|l| l.split(" (").next().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            printed,
+            [
+                "    25 packages resolved",
+                "    50 packages resolved",
+                "    60 packages resolved; installing 3 packages",
+                "    installed 3 packages",
+                "    ERROR: No matching distribution found for zzz",
+            ]
+        );
+    }
 }

@@ -1,0 +1,141 @@
+//! The on-disk token cache against the real Keystone: a second client (or `osimg` run) with
+//! the same auth parameters sends no token request; a revoked cached token meets a 401, is
+//! replaced and the file rewritten; `--no-token-cache` and `OSIMG_NO_TOKEN_CACHE` turn it off.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use futures_util::TryStreamExt;
+use openstack_images::{Client, ImageListQuery, ServiceType, TokenCache};
+
+use crate::harness::{cloud, clouds_yaml, stack_secrets};
+
+fn cached_client(dir: &Path) -> Client {
+    Client::builder()
+        .cloud(cloud("local"))
+        .token_cache(TokenCache::new(dir))
+        .build()
+        .unwrap()
+}
+
+async fn list_some(client: &Client) {
+    let mut images = client
+        .images()
+        .list(ImageListQuery::new().page_size(5))
+        .max_items(5);
+    while images.try_next().await.unwrap().is_some() {}
+}
+
+/// The one cache file in `dir` and the token it holds.
+fn cache_file(dir: &Path) -> (PathBuf, String) {
+    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
+    (files[0].clone(), v["token"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn a_second_client_reuses_the_cached_token_and_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = cached_client(tmp.path());
+    list_some(&first).await;
+    assert_eq!(first.auth_count(), 1);
+    let (path, token) = cache_file(tmp.path());
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let second = cached_client(tmp.path());
+    list_some(&second).await;
+    assert_eq!(second.auth_count(), 0, "the cached token was not used");
+    assert_eq!(cache_file(tmp.path()).1, token);
+
+    // Other auth parameters (another user) have their own file: no token is shared.
+    let demo = Client::builder()
+        .cloud(cloud("local-demo"))
+        .token_cache(TokenCache::new(tmp.path()))
+        .build()
+        .unwrap();
+    list_some(&demo).await;
+    assert_eq!(demo.auth_count(), 1);
+    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+}
+
+#[tokio::test]
+async fn a_revoked_cached_token_is_replaced_and_the_file_rewritten() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Revoked before Glance ever sees it: its keystonemiddleware caches validated tokens for
+    // minutes, so a token it already accepted would stay accepted.
+    let first = cached_client(tmp.path());
+    first.endpoint(ServiceType::Image).await.unwrap();
+    let (_, old) = cache_file(tmp.path());
+    first.revoke_token_unnoticed().await.unwrap();
+
+    let second = cached_client(tmp.path());
+    list_some(&second).await; // 401 with the cached token, then a fresh one
+    assert_eq!(second.auth_count(), 1);
+    let (_, new) = cache_file(tmp.path());
+    assert_ne!(new, old, "the rejected token is still cached");
+
+    let third = cached_client(tmp.path());
+    list_some(&third).await;
+    assert_eq!(third.auth_count(), 0);
+}
+
+/// Runs `osimg --debug image list` with this cache home; returns stderr.
+fn osimg_debug(cache_home: &Path, extra: &[&str], env: Option<(&str, &str)>) -> String {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_osimg"));
+    cmd.args(["--debug", "image", "list", "--limit", "1"])
+        .args(extra)
+        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
+        .env("OS_CLOUD", "local")
+        .env("XDG_CACHE_HOME", cache_home)
+        .env_remove("OSIMG_NO_TOKEN_CACHE");
+    if let Some((k, v)) = env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("osimg runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{err}");
+    err
+}
+
+#[tokio::test]
+async fn osimg_reuses_its_token_unless_told_not_to() {
+    let tmp = tempfile::tempdir().unwrap();
+    let first = osimg_debug(tmp.path(), &[], None);
+    assert!(
+        first.contains("POST url=") && first.contains("/auth/tokens"),
+        "{first}"
+    );
+    let dir = tmp.path().join("openstack-images/tokens");
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    let (_, token) = cache_file(&dir);
+
+    let second = osimg_debug(tmp.path(), &[], None);
+    assert!(!second.contains("/auth/tokens"), "{second}");
+    assert!(second.contains("using a cached token"), "{second}");
+    // Version discovery was cached too: the only request is the listing.
+    assert_eq!(second.matches(" request method=").count(), 1, "{second}");
+
+    for text in [&first, &second] {
+        for secret in stack_secrets(&token) {
+            assert!(!text.contains(&secret), "a secret in the debug log");
+        }
+    }
+
+    let flag = osimg_debug(tmp.path(), &["--no-token-cache"], None);
+    assert!(flag.contains("/auth/tokens"), "{flag}");
+    let env = osimg_debug(tmp.path(), &[], Some(("OSIMG_NO_TOKEN_CACHE", "1")));
+    assert!(env.contains("/auth/tokens"), "{env}");
+    // Neither touched the cache.
+    assert_eq!(cache_file(&dir).1, token);
+}
