@@ -210,11 +210,12 @@ async fn image_copy_to_cloud_and_to_store() {
     let copy_id = shown["id"].as_str().unwrap().to_owned();
     cleanup.0.push(copy_id.clone());
     assert_eq!(shown["name"], name.as_str());
+    // openstack's `show` shape: what is not a core field sits under `properties`.
     assert_eq!(
-        shown["os_hash_value"],
+        shown["properties"]["os_hash_value"],
         image.os_hash_value.as_deref().unwrap()
     );
-    assert_eq!(shown["copy_custom"], "kept");
+    assert_eq!(shown["properties"]["copy_custom"], "kept");
     assert!(
         err.contains(&format!(
             "copied image {} to cloud local-demo as {copy_id}",
@@ -228,7 +229,11 @@ async fn image_copy_to_cloud_and_to_store() {
     // Within the cloud, into its second store, by Glance's copy-image import.
     assert_eq!(image.stores.as_deref(), Some("fs"));
     let shown = json(&["image", "copy", &image.id, "--to-store", "fs2"]);
-    let mut stores: Vec<&str> = shown["stores"].as_str().unwrap().split(',').collect();
+    let mut stores: Vec<&str> = shown["properties"]["stores"]
+        .as_str()
+        .unwrap()
+        .split(',')
+        .collect();
     stores.sort();
     assert_eq!(stores, ["fs", "fs2"]);
 

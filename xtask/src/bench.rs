@@ -253,6 +253,7 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     if wanted("cli") {
         rows.extend(cli::list(&ctx)?);
         rows.extend(cli::show(&ctx, &mut notes)?);
+        rows.extend(cli::versus_openstack(&ctx)?);
     }
     let builds = if wanted("build") {
         Some(build::run(&ctx)?)

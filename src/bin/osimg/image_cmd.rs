@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use crate::image_data_cmd::{
     CreateArgs, ImportArgs, create, import_and_wait, import_method, link_target, save_to_stdout,
 };
-use crate::output::{Printer, col, human_size, report};
+use crate::output::{Printer, col, human_size};
 use crate::project_arg::{ProjectDomain, project_id};
-use crate::{CmdResult, Fail, exit_code, progress, with_causes};
+use crate::{CmdResult, Fail, progress};
 
 /// How long an import or upload may take to make the image active.
 pub(crate) const WAIT: Duration = Duration::from_secs(600);
@@ -498,28 +498,11 @@ async fn unset(client: &Client, image: &str, props: &[String], tags: &[String]) 
 }
 
 async fn delete(client: &Client, names: &[String]) -> CmdResult {
-    let images = client.images();
-    let mut codes = Vec::new();
-    for name in names {
-        let result = match images.find(name).await {
-            Ok(image) => images.delete(&image.id).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            report(&format!(
-                "failed to delete image {name}: {}",
-                with_causes(&e)
-            ));
-            codes.push(exit_code(&e));
-        }
-    }
-    match codes.len() {
-        0 => Ok(()),
-        n => Err(Fail {
-            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
-            message: format!("{n} of {} images failed to delete", names.len()),
-        }),
-    }
+    let images = &client.images();
+    crate::delete_each("image", "", names, |name| async move {
+        images.delete(&images.find(&name).await?.id).await
+    })
+    .await
 }
 
 pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {

@@ -93,36 +93,13 @@ fn raw_columns(long: bool) -> Vec<Col> {
     }
 }
 
-/// The query of a `--raw` list: every filter and the sort go to Glance.
+/// The query of a `--raw` list: every filter and the sort go to Glance (openstack's
+/// filters, then `--property`, `--sort`, the page size and `--marker`).
 /// `owner` is the id `--project` resolved to (the query is built without IO).
 fn raw_query(a: &ListArgs, owner: Option<&str>) -> CmdResult<ImageListQuery> {
-    let mut q = ImageListQuery::new();
-    if let Some(v) = a.visibility.get() {
-        q = q.visibility(v);
-    }
-    if a.all {
-        q = q.all_visibilities();
-    }
-    if let Some(v) = &a.name {
-        q = q.name(v);
-    }
-    if let Some(v) = &a.status {
-        q = q.status(v.as_str());
-    }
-    if let Some(v) = owner {
-        q = q.owner(v);
-    }
-    for t in &a.tags {
-        q = q.tag(t);
-    }
+    let mut q = osc_query(a, owner);
     for (k, v) in &a.properties {
         q = q.filter(k, v);
-    }
-    if let Some(v) = &a.member_status {
-        q = q.member_status(v.as_str());
-    }
-    if a.hidden {
-        q = q.os_hidden(true);
     }
     if let Some(sort) = &a.sort {
         for part in sort.split(',').filter(|p| !p.is_empty()) {

@@ -174,6 +174,34 @@ impl From<std::io::Error> for Fail {
 
 pub type CmdResult<T = ()> = Result<T, Fail>;
 
+/// Deletes every name with `each`, reports each failure on stderr as it happens (`failed to
+/// delete image NAME: ...`), and fails if any did: status 3 when every failure was "not
+/// found", else 1, as `openstack image delete` goes on past a failure. `place` ends both
+/// lines (`" from store fs2"`, or nothing).
+pub async fn delete_each<F, Fut>(what: &str, place: &str, names: &[String], each: F) -> CmdResult
+where
+    F: Fn(String) -> Fut,
+    Fut: std::future::Future<Output = openstack_images::Result<()>>,
+{
+    let mut codes = Vec::new();
+    for name in names {
+        if let Err(e) = each(name.clone()).await {
+            output::report(&format!(
+                "failed to delete {what} {name}{place}: {}",
+                with_causes(&e)
+            ));
+            codes.push(exit_code(&e));
+        }
+    }
+    match codes.len() {
+        0 => Ok(()),
+        n => Err(Fail {
+            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
+            message: format!("{n} of {} {what}s failed to delete{place}", names.len()),
+        }),
+    }
+}
+
 /// The client of the chosen cloud; with the per-user token cache unless it is turned off.
 fn client(cloud: Option<&str>, token_cache: bool) -> Result<Client, Error> {
     let config = match cloud {

@@ -11,8 +11,8 @@ use openstack_images::{
 use serde_json::{Map, Value, json};
 
 use crate::metadef_contents_cmd::{ObjectCmd, PropertyCmd};
-use crate::output::{Printer, col, report};
-use crate::{CmdResult, Fail, exit_code, with_causes};
+use crate::output::{Printer, col};
+use crate::{CmdResult, Fail};
 
 #[derive(Subcommand)]
 pub enum MetadefCmd {
@@ -235,32 +235,6 @@ fn namespace_view(ns: &MetadefNamespace) -> CmdResult<Map<String, Value>> {
     Ok(out)
 }
 
-/// Runs `each` for every name, reports each failure, and fails (3 when every failure was
-/// "not found") if any did.
-pub(crate) async fn for_each_reported<F, Fut>(what: &str, names: &[String], each: F) -> CmdResult
-where
-    F: Fn(String) -> Fut,
-    Fut: std::future::Future<Output = openstack_images::Result<()>>,
-{
-    let mut codes = Vec::new();
-    for name in names {
-        if let Err(e) = each(name.clone()).await {
-            report(&format!(
-                "failed to delete {what} {name}: {}",
-                with_causes(&e)
-            ));
-            codes.push(exit_code(&e));
-        }
-    }
-    match codes.len() {
-        0 => Ok(()),
-        n => Err(Fail {
-            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
-            message: format!("{n} of {} {what}s failed to delete", names.len()),
-        }),
-    }
-}
-
 /// `--check-metadefs` of `image create` and `image set`: the properties given, checked
 /// against the namespaces associated with `OS::Glance::Image` (a usage error, status 2).
 pub(crate) async fn check_image_properties(
@@ -323,7 +297,7 @@ async fn namespace(client: &Client, out: &Printer, cmd: NamespaceCmd) -> CmdResu
             Ok(())
         }
         NamespaceCmd::Delete { namespaces } => {
-            for_each_reported("namespace", &namespaces, |name| {
+            crate::delete_each("namespace", "", &namespaces, |name| {
                 let api = api.clone();
                 async move { api.delete_namespace(&name).await }
             })
@@ -386,7 +360,7 @@ async fn resource_type(client: &Client, out: &Printer, cmd: ResourceTypeCmd) -> 
                 open.protected = Some(false);
                 api.update_namespace(&namespace, &open).await?;
             }
-            let result = for_each_reported("resource type association", &names, |name| {
+            let result = crate::delete_each("resource type association", "", &names, |name| {
                 let (api, namespace) = (api.clone(), namespace.clone());
                 async move { api.dissociate_resource_type(&namespace, &name).await }
             })

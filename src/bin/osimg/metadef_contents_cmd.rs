@@ -5,7 +5,7 @@ use clap::Subcommand;
 use openstack_images::{Client, MetadefObject, MetadefProperty};
 use serde_json::{Map, Value, json};
 
-use crate::metadef_cmd::{for_each_reported, object as json_object};
+use crate::metadef_cmd::object as json_object;
 use crate::output::{Printer, col};
 use crate::{CmdResult, Fail};
 
@@ -216,7 +216,7 @@ pub async fn object(client: &Client, out: &Printer, cmd: ObjectCmd) -> CmdResult
             Ok(api.delete_objects(&namespace).await?)
         }
         ObjectCmd::Delete { namespace, objects } => {
-            for_each_reported("object", &objects, |name| {
+            crate::delete_each("object", "", &objects, |name| {
                 let (api, namespace) = (api.clone(), namespace.clone());
                 async move { api.delete_object(&namespace, &name).await }
             })
@@ -319,7 +319,7 @@ pub async fn property(client: &Client, out: &Printer, cmd: PropertyCmd) -> CmdRe
             namespace,
             properties,
         } => {
-            for_each_reported("property", &properties, |name| {
+            crate::delete_each("property", "", &properties, |name| {
                 let (api, namespace) = (api.clone(), namespace.clone());
                 async move { api.delete_property(&namespace, &name).await }
             })

@@ -6,8 +6,8 @@ use clap::Subcommand;
 use openstack_images::Client;
 use serde_json::{Value, json};
 
-use crate::output::{Printer, col, report};
-use crate::{CmdResult, Fail, exit_code, with_causes};
+use crate::output::{Printer, col};
+use crate::CmdResult;
 
 #[derive(Subcommand)]
 pub enum StoresCmd {
@@ -56,29 +56,12 @@ pub async fn run(client: &Client, out: &Printer, cmd: StoresCmd) -> CmdResult {
 
 /// `image delete --store STORE IMAGE...`: removes each image's data from that store only.
 pub async fn delete_from_store(client: &Client, store: &str, names: &[String]) -> CmdResult {
-    let images = client.images();
-    let mut codes = Vec::new();
-    for name in names {
-        let result = match images.find(name).await {
-            Ok(image) => images.delete_from_store(store, &image.id).await,
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            report(&format!(
-                "failed to delete image {name} from store {store}: {}",
-                with_causes(&e)
-            ));
-            codes.push(exit_code(&e));
-        }
-    }
-    match codes.len() {
-        0 => Ok(()),
-        n => Err(Fail {
-            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
-            message: format!(
-                "{n} of {} images failed to delete from store {store}",
-                names.len()
-            ),
-        }),
-    }
+    let images = &client.images();
+    let place = format!(" from store {store}");
+    crate::delete_each("image", &place, names, |name| async move {
+        images
+            .delete_from_store(store, &images.find(&name).await?.id)
+            .await
+    })
+    .await
 }

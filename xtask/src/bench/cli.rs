@@ -18,6 +18,17 @@ pub fn osc_binary() -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// The id of one image of the seeded set tagged `tag`.
+fn first_seeded(ctx: &Ctx, tag: &str) -> Result<String> {
+    let client = ctx.client()?;
+    let first = ctx.rt.block_on(async {
+        use futures_util::TryStreamExt;
+        let q = openstack_images::ImageListQuery::new().tag(tag);
+        client.images().list(q).max_items(1).try_next().await
+    })?;
+    Ok(first.context("no seeded image")?.id)
+}
+
 fn osimg_argv(ctx: &Ctx, cached: bool, args: &[&str]) -> Vec<String> {
     let mut v = vec![ctx.osimg().display().to_string()];
     if !cached {
@@ -65,17 +76,8 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Row>> {
 
 /// `image show` of one image, repeated: osc (when installed) first, the base of the ratios.
 pub fn show(ctx: &Ctx, notes: &mut Vec<String>) -> Result<Vec<Row>> {
-    let client = ctx.client()?;
     let tag = seed::set_tag(2000);
-    let id = ctx
-        .rt
-        .block_on(async {
-            use futures_util::TryStreamExt;
-            let q = openstack_images::ImageListQuery::new().tag(&tag);
-            client.images().list(q).max_items(1).try_next().await
-        })?
-        .context("no seeded image")?
-        .id;
+    let id = first_seeded(ctx, &tag)?;
     let mut peers: Vec<(String, &str, Vec<String>)> = Vec::new();
     match osc_binary() {
         Some(osc) => peers.push((
@@ -132,6 +134,66 @@ pub fn show(ctx: &Ctx, notes: &mut Vec<String>) -> Result<Vec<Row>> {
             );
             rows[i].push(run.secs, run.rss_kib, Some(req));
         }
+    }
+    Ok(rows)
+}
+
+/// `openstack image ...` (python-openstackclient, pinned in the stack's venv) against the
+/// same `osimg image ...`, one short command at a time: what a user switching over sees. Each
+/// command is its own section, `openstack` first (the base of the ratios); osimg runs with
+/// its token cache warm and without it, so the cache's effect shows beside the difference
+/// between the two clients.
+pub fn versus_openstack(ctx: &Ctx) -> Result<Vec<Row>> {
+    let tag = seed::set_tag(2000);
+    let id = first_seeded(ctx, &tag)?;
+    let openstack = ctx.info.openstack().display().to_string();
+    // (`image unset` is left out: repeated, all but its first run would find nothing to unset.)
+    let commands: [&[&str]; 7] = [
+        &["image", "show", &id],
+        &["image", "show", &id, "-f", "json"],
+        &["image", "list", "--tag", &tag, "--limit", "100"],
+        &[
+            "image", "list", "--tag", &tag, "--limit", "100", "--long", "-f", "json",
+        ],
+        &["image", "member", "list", &id],
+        &["image", "import", "info"],
+        &["image", "set", &id, "--property", "bench_cli=1"],
+    ];
+    // Warm the cache, as any earlier command of the user's would have.
+    proc::run(
+        &osimg_argv(ctx, true, &["image", "show", &id]),
+        None,
+        &ctx.out,
+    )?;
+    let mut rows = Vec::new();
+    for args in commands {
+        let shown = args.join(" ").replace(&id, "ID").replace(&tag, "TAG");
+        let section = format!("cli vs openstack: {shown}");
+        let mut openstack_argv = vec![openstack.clone()];
+        openstack_argv.extend(args.iter().map(|a| (*a).to_owned()));
+        let peers = [
+            ("openstack (python-openstackclient 10.5.0)", openstack_argv),
+            ("osimg (token cache)", osimg_argv(ctx, true, args)),
+            ("osimg --no-token-cache", osimg_argv(ctx, false, args)),
+        ];
+        let mut group: Vec<Row> = peers
+            .iter()
+            .map(|(name, _)| Row::new(&section, name, "whole process", 1.0, "commands"))
+            .collect();
+        for r in 0..ctx.repeats.min(3) {
+            for k in 0..peers.len() {
+                let i = (k + r) % peers.len();
+                let run = proc::run(&peers[i].1, None, &ctx.out)?;
+                println!(
+                    "{section} [{}] {:<44} {:>7.3}s",
+                    r + 1,
+                    peers[i].0,
+                    run.secs
+                );
+                group[i].push(run.secs, run.rss_kib, None);
+            }
+        }
+        rows.extend(group);
     }
     Ok(rows)
 }
