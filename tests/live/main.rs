@@ -17,6 +17,7 @@ mod harness;
 mod images;
 mod metadefs;
 mod osc_compat;
+mod osc_compat_glance;
 mod projects;
 mod proxy;
 mod ranged;

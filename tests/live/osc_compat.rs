@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use crate::harness::{clouds_yaml, require_stack, unique};
 
 /// The venv's `openstack`.
-fn osc_bin() -> PathBuf {
+pub(crate) fn osc_bin() -> PathBuf {
     require_stack();
     let path = std::env::var_os("OPENSTACK_IMAGES_OSC").map(PathBuf::from).expect(
         "OPENSTACK_IMAGES_OSC is not set: `eval \"$(cargo xtask stack env)\"` or `cargo xtask test`",
@@ -31,7 +31,7 @@ fn osc_bin() -> PathBuf {
 }
 
 /// Runs one CLI with the stack's cloud `local`, feeding `stdin` if given.
-fn run_cli(bin: &Path, args: &[&str], stdin: Option<&[u8]>) -> (Output, f64) {
+pub(crate) fn run_cli(bin: &Path, args: &[&str], stdin: Option<&[u8]>) -> (Output, f64) {
     let mut cmd = Command::new(bin);
     cmd.args(args)
         .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
@@ -53,12 +53,12 @@ fn run_cli(bin: &Path, args: &[&str], stdin: Option<&[u8]>) -> (Output, f64) {
     (out, started.elapsed().as_secs_f64())
 }
 
-fn osimg(args: &[&str]) -> Output {
+pub(crate) fn osimg(args: &[&str]) -> Output {
     run_cli(Path::new(env!("CARGO_BIN_EXE_osimg")), args, None).0
 }
 
 /// Both CLIs' outputs for the same arguments, wall times printed.
-fn both_with(args: &[&str], stdin: Option<&[u8]>) -> (Output, Output) {
+pub(crate) fn both_with(args: &[&str], stdin: Option<&[u8]>) -> (Output, Output) {
     let (o, to) = run_cli(&osc_bin(), args, stdin);
     let (m, tm) = run_cli(Path::new(env!("CARGO_BIN_EXE_osimg")), args, stdin);
     println!(
@@ -70,7 +70,7 @@ fn both_with(args: &[&str], stdin: Option<&[u8]>) -> (Output, Output) {
     (o, m)
 }
 
-fn both(args: &[&str]) -> (String, String) {
+pub(crate) fn both(args: &[&str]) -> (String, String) {
     let (o, m) = both_with(args, None);
     assert_eq!(
         o.status.code(),
@@ -86,7 +86,7 @@ fn both(args: &[&str]) -> (String, String) {
 }
 
 /// Both outputs parsed as JSON.
-fn both_json(args: &[&str]) -> (Value, Value) {
+pub(crate) fn both_json(args: &[&str]) -> (Value, Value) {
     let (o, m) = both(args);
     let parse = |who: &str, t: &str| {
         serde_json::from_str::<Value>(t).unwrap_or_else(|e| panic!("{who} {args:?}: {e}: {t}"))
@@ -163,13 +163,13 @@ fn table(text: &str) -> Vec<Vec<String>> {
 
 /// The shared images, made once by osimg (so no openstacksdk bookkeeping properties):
 /// names sort `a`, `b` (twice: equal names keep Glance's newest-first order), `c`.
-struct Fixture {
-    tag: String,
+pub(crate) struct Fixture {
+    pub(crate) tag: String,
     /// Ids in creation order: `a`, `b` (with data), `b` (empty, newer), `c`.
-    ids: Vec<String>,
+    pub(crate) ids: Vec<String>,
 }
 
-fn fixture() -> &'static Fixture {
+pub(crate) fn fixture() -> &'static Fixture {
     static FIXTURE: OnceLock<Fixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
         let tag = unique("osc-cmp");
@@ -564,7 +564,7 @@ fn members_tasks_import_info_and_save_match_openstack() {
 }
 
 /// openstack's stdout for the arguments (a step that only one CLI takes).
-fn o_stdout(args: &[&str]) -> Vec<u8> {
+pub(crate) fn o_stdout(args: &[&str]) -> Vec<u8> {
     let (out, _) = run_cli(&osc_bin(), args, None);
     assert!(
         out.status.success(),

@@ -201,17 +201,17 @@ pub(crate) fn object(value: &impl serde::Serialize) -> CmdResult<Map<String, Val
     }
 }
 
-/// A namespace shown as openstack shows it: its own fields, and its properties and
-/// resource types by name.
+/// A namespace shown as openstack 10.5 shows it (compared in `live osc_compat_glance`): its
+/// own fields without `schema`, its resource types and tags by name, and not its properties
+/// (`image metadef property list NS` lists them).
 fn namespace_view(ns: &MetadefNamespace) -> CmdResult<Map<String, Value>> {
-    const FIELDS: [&str; 9] = [
+    const FIELDS: [&str; 8] = [
         "created_at",
         "description",
         "display_name",
         "namespace",
         "owner",
         "protected",
-        "schema",
         "updated_at",
         "visibility",
     ];
@@ -228,10 +228,8 @@ fn namespace_view(ns: &MetadefNamespace) -> CmdResult<Map<String, Value>> {
             .collect();
         out.insert("resource_type_associations".into(), json!(names));
     }
-    if !ns.properties.is_empty() {
-        let names: Vec<&String> = ns.properties.keys().collect();
-        out.insert("properties".into(), json!(names));
-    }
+    let tags: Vec<&str> = ns.tags.iter().map(|t| t.name.as_str()).collect();
+    out.insert("tags".into(), json!(tags));
     Ok(out)
 }
 

@@ -6,8 +6,8 @@ use clap::Subcommand;
 use openstack_images::Client;
 use serde_json::{Value, json};
 
-use crate::output::{Printer, col};
 use crate::CmdResult;
+use crate::output::{Printer, col};
 
 #[derive(Subcommand)]
 pub enum StoresCmd {
@@ -39,7 +39,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: StoresCmd) -> CmdResult {
             .await?
             .into_iter()
             .map(|s| {
-                json!({"id": s.id, "description": s.description, "is_default": s.default,
+                json!({"id": s.id, "description": s.description, "is_default": s.default.then_some(true),
                        "type": s.store_type, "weight": s.weight, "properties": s.properties})
             })
             .collect()
@@ -48,7 +48,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: StoresCmd) -> CmdResult {
             .stores_info()
             .await?
             .into_iter()
-            .map(|s| json!({"id": s.id, "description": s.description, "is_default": s.default}))
+            .map(|s| json!({"id": s.id, "description": s.description, "is_default": s.default.then_some(true)}))
             .collect()
     };
     out.list(&cols, &rows, false)

@@ -44,7 +44,14 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Row>> {
     let tag = seed::set_tag(n);
     let limit = n.to_string();
     let args = [
-        "image", "list", "--tag", &tag, "--limit", &limit, "-f", "value",
+        "image",
+        "list",
+        "--tag",
+        &tag,
+        "--max-items",
+        &limit,
+        "-f",
+        "value",
     ];
     // One run fills the cache, as any earlier command of the user's would have.
     proc::run(&osimg_argv(ctx, true, &args), None, &ctx.out)?;
@@ -57,14 +64,14 @@ pub fn list(ctx: &Ctx) -> Result<Vec<Row>> {
             lines: false,
         },
         Peer {
-            name: format!("osimg image list --limit {n} -f value (token cache)"),
+            name: format!("osimg image list --max-items {n} -f value (token cache)"),
             timed: "whole process",
             ua: (UA_CRATE, UA_CRATE),
             argv: osimg_argv(ctx, true, &args),
             lines: true,
         },
         Peer {
-            name: format!("osimg --no-token-cache image list --limit {n} -f value"),
+            name: format!("osimg --no-token-cache image list --max-items {n} -f value"),
             timed: "whole process",
             ua: (UA_CRATE, UA_CRATE),
             argv: osimg_argv(ctx, false, &args),
