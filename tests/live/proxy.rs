@@ -16,11 +16,13 @@
 //! how many attempts a retry made or that a rejected input never left the process, and it
 //! notes the tokens it sees so a test can search logs for them.
 
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// A JSON body rewrite (for a page whose `next` marker repeats, a field of the wrong type).
@@ -392,13 +394,59 @@ async fn serve(mut client: TcpStream, st: Arc<State>) -> std::io::Result<()> {
     });
     let now = st.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
     st.max_in_flight.fetch_max(now, Ordering::SeqCst);
-    let result = respond(&mut client, &st, &method, &head, &body, fault).await;
-    st.in_flight.fetch_sub(1, Ordering::SeqCst);
-    result
+    let mut answer = Answering {
+        stream: &mut client,
+        in_flight: Some(&st.in_flight),
+    };
+    respond(&mut answer, &st, &method, &head, &body, fault).await
+}
+
+/// The client's connection while the proxy answers it. The request stops counting as in
+/// flight when the first byte of the answer is written (or the connection is reset or
+/// dropped): a client whose response is complete may start its next request while the
+/// proxy is still closing the first connection, and that overlap is not two requests in
+/// flight as the client sees them.
+struct Answering<'a> {
+    stream: &'a mut TcpStream,
+    in_flight: Option<&'a AtomicUsize>,
+}
+
+impl Answering<'_> {
+    fn answered(&mut self) {
+        if let Some(count) = self.in_flight.take() {
+            count.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+}
+
+impl Drop for Answering<'_> {
+    fn drop(&mut self) {
+        self.answered();
+    }
+}
+
+impl AsyncWrite for Answering<'_> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.answered();
+        Pin::new(&mut *self.stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.answered();
+        Pin::new(&mut *self.stream).poll_shutdown(cx)
+    }
 }
 
 async fn respond(
-    client: &mut TcpStream,
+    client: &mut Answering<'_>,
     st: &State,
     method: &str,
     head: &Head,
@@ -584,7 +632,8 @@ async fn respond(
 }
 
 /// Drops the connection with a TCP reset (not an orderly close).
-fn reset(client: &mut TcpStream) -> std::io::Result<()> {
-    client.set_zero_linger()?;
+fn reset(client: &mut Answering<'_>) -> std::io::Result<()> {
+    client.answered();
+    client.stream.set_zero_linger()?;
     Ok(())
 }
