@@ -68,7 +68,14 @@ struct Cli {
     output: OutputArgs,
     /// Authenticate afresh instead of reusing a token cached in
     /// $XDG_CACHE_HOME/openstack-images/tokens (also OSIMG_NO_TOKEN_CACHE=1).
-    #[arg(long, global = true, env = "OSIMG_NO_TOKEN_CACHE", value_parser = clap::builder::BoolishValueParser::new(), hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "OSIMG_NO_TOKEN_CACHE",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        hide_env_values = true,
+        help_heading = "Global options"
+    )]
     no_token_cache: bool,
     #[command(subcommand)]
     cmd: Cmd,

@@ -79,7 +79,7 @@ pub struct OutputArgs {
     /// JSON on one line.
     #[arg(long, global = true)]
     pub noindent: bool,
-    /// Today's raw API output instead of openstack's: `show`, `create` and `-f json` of
+    /// The raw API output instead of openstack's: `show`, `create` and `-f json` of
     /// `list --long` print images exactly as Glance returned them (every key, no
     /// `properties` nesting), and `list` writes rows as they arrive, in Glance's order
     /// (`--sort` goes to Glance, `--property` too) instead of sorting them client-side.
