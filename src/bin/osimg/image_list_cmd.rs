@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::image_cmd::parse_kv;
 use crate::image_record::{list_columns, list_row, property_matches, sort_images};
-use crate::output::{Col, Printer, TABLE_MAX_BYTES, col};
+use crate::output::{Col, Printer, TABLE_MAX_BYTES};
 use crate::project_arg::{ProjectDomain, project_id};
 use crate::{CmdResult, Fail};
 
@@ -68,29 +68,13 @@ pub struct ListArgs {
     long: bool,
 }
 
-/// The columns of today's raw list (`--raw`).
+/// The columns of the raw list (`--raw`): openstack's, without `--long`'s hash columns
+/// (the raw list kept the columns it had before openstack's were matched).
 fn raw_columns(long: bool) -> Vec<Col> {
-    if long {
-        vec![
-            col("ID", "id"),
-            col("Name", "name"),
-            col("Disk Format", "disk_format"),
-            col("Container Format", "container_format"),
-            col("Size", "size"),
-            col("Checksum", "checksum"),
-            col("Status", "status"),
-            col("Visibility", "visibility"),
-            col("Protected", "protected"),
-            col("Project", "owner"),
-            col("Tags", "tags"),
-        ]
-    } else {
-        vec![
-            col("ID", "id"),
-            col("Name", "name"),
-            col("Status", "status"),
-        ]
-    }
+    list_columns(long)
+        .into_iter()
+        .filter(|c| !c.key.starts_with("os_hash_"))
+        .collect()
 }
 
 /// The query of a `--raw` list: every filter and the sort go to Glance (openstack's
