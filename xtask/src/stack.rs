@@ -541,6 +541,13 @@ fn start_server(live: &Live, svc: Svc) -> Result<u32> {
         .args(["--bind", &format!("127.0.0.1:{}", state.port(svc))])
         .args(["--workers", "1", "--threads", "4", "--timeout", "120"])
         .args(["--graceful-timeout", "5", "--no-control-socket"])
+        // Apache httpd's default KeepAliveTimeout (devstack serves Glance behind it), not
+        // gunicorn's 2 s: a kept-alive connection whose client stalls for 2 s between two
+        // requests (a test process starved of CPU on a loaded 2-core runner) is closed
+        // just as the next request arrives, and that request (a POST or a streamed PUT,
+        // which cannot be retried) fails with "connection reset by peer". Seen in CI;
+        // the client's pool drops idle connections after 1.5 s either way (src/tls.rs).
+        .args(["--keep-alive", "5"])
         .args(["--name", &format!("openstack-images-{}", svc.name())])
         .arg("--access-logfile")
         .arg(dir.join("access.log"))
