@@ -15,7 +15,7 @@ use crate::cli::ok;
 use crate::harness::{Cleanup, admin, glance_proxy, image_with_data, patterned};
 use crate::proxy::{Fault, Proxy};
 
-/// Segments are 2 MiB, and with 2 requests the probe is 4 MiB: 7 MiB + 3 bytes is the probe
+/// Segments are 2 MiB, and the probe is two of them (4 MiB): 7 MiB + 3 bytes is the probe
 /// and two segments, the last one short.
 const LEN: u32 = 7 * 1024 * 1024 + 3;
 /// log2 of the segment size.
@@ -88,7 +88,8 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
         "ranges were fetched one after the other"
     );
 
-    // To a file, through the same path; a small image is one stream whatever is asked.
+    // To a file, through the same path, with more requests asked than there are segments;
+    // an image of at most the probe (4 MiB) is one stream whatever is asked.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("disk.raw");
     let n = client
@@ -160,6 +161,57 @@ async fn the_download_ramps_to_parallel_only_when_ranges_at_once_beat_one_stream
     ranges.sort();
     want.sort();
     assert_eq!(ranges, want);
+}
+
+/// A caller slower than the connection (a hash, a disk) holds the probe's bytes back; that
+/// wait is not the connection's, and must not make the trial's segments (kept in memory, not
+/// held back) look faster than one stream. Here the caller takes 3 s over the probe's first
+/// chunk and the proxy holds each trial response back 1 s: counting the caller's wait, the
+/// probe came at 4 MiB / 3 s and the trial at 4 MiB / 1 s (so it went on in ranges); without
+/// it the probe's connection was far faster than the trial, so the rest is one stream.
+#[tokio::test]
+async fn a_slow_caller_does_not_make_the_download_go_parallel() {
+    let admin = admin();
+    let mut cleanup = Cleanup(vec![]);
+    let data = patterned(6 << SEGMENT_BITS, 251);
+    let image = image_with_data(
+        &admin,
+        &mut cleanup,
+        "ranged-slow-caller",
+        DataSource::bytes(data.clone()),
+    )
+    .await;
+    let (proxy, client) = glance_proxy(fast()).await;
+    proxy.on("GET", "/file", 1, Fault::Stall(Duration::ZERO));
+    proxy.on("GET", "/file", 2, Fault::Stall(Duration::from_secs(1)));
+    let mut stream = client
+        .images()
+        .download(&image.id)
+        .image(image.clone())
+        .parallel(2)
+        .stream()
+        .await
+        .unwrap();
+    let mut got = Vec::with_capacity(data.len());
+    while let Some(chunk) = stream.next().await {
+        if got.is_empty() {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+        }
+        got.extend_from_slice(&chunk.unwrap());
+    }
+    assert!(got == data, "the download's bytes differ from the image's");
+    let mut ranges = data_ranges(&proxy);
+    ranges[1..3].sort();
+    let segment = |i: u64| {
+        Some(format!(
+            "bytes={}-{}",
+            i << SEGMENT_BITS,
+            ((i + 1) << SEGMENT_BITS) - 1
+        ))
+    };
+    let probe = Some(format!("bytes=0-{}", (2 << SEGMENT_BITS) - 1));
+    let tail = Some(format!("bytes={}-{}", 4 << SEGMENT_BITS, data.len() - 1));
+    assert_eq!(ranges, [probe, segment(2), segment(3), tail]);
 }
 
 #[tokio::test]

@@ -7,40 +7,53 @@
 //! with the expected `Content-Range` goes on in ranges, a 200 or a 400 (or 416) falls back to
 //! one stream. Where the path is not limited per connection, more connections only add work
 //! (a loaded Glance served 4 ranges at once at half the rate of one stream), so the download
-//! ramps: the probe (n segments' worth in one request) alone, then n segments at once; unless
-//! those came [`RAMP_GAIN`] times as fast, the rest comes as one ranged stream.
+//! ramps: the probe (two segments' worth in one request) alone, then two segments at once;
+//! unless those came [`RAMP_GAIN`] times as fast as the probe's connection delivered (not
+//! counting the time the caller, hashing or writing, held its bytes back), the rest comes as
+//! one ranged stream. The hash runs on a thread of its own, as a single stream's does.
 
 use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{Semaphore, mpsc};
 
 use super::download::{Download, ImageData, open};
 use super::verify::{Expected, Hasher, expected_of};
+use super::worker::Worker;
 use super::*;
 
 /// Bytes per ranged request. The segments in flight are held in memory until their turn, so a
-/// download with `n` requests holds at most `(n + 1) * SEGMENT` bytes; 4 MiB segments took a
-/// 4-range download to 35 MiB of RSS, and smaller ones would cost a request (and Glance's
-/// per-request work) per few hundred KiB.
+/// download with `n` requests holds at most `(n + 1) * SEGMENT` bytes (and [`HANDOFF_BYTES`]
+/// on their way out); 4 MiB segments took a 4-range download to 35 MiB of RSS, and smaller
+/// ones would cost a request (and Glance's per-request work) per few hundred KiB.
 pub(super) const SEGMENT: u64 = 2 << 20;
 /// The most ranged requests in flight, whatever the caller asks.
 pub(super) const MAX_PARALLEL: usize = 16;
-/// How much faster n segments at once must arrive than the probe's one stream for the
-/// download to go on in parallel.
+/// How much faster the trial's segments at once must arrive than the probe's one stream for
+/// the download to go on in parallel.
 const RAMP_GAIN: f64 = 1.3;
-/// Chunks on their way from the fetching task to the caller.
-const HANDOFF_CHUNKS: usize = 32;
+/// Segments in the probe (one request), and requests at once in the trial that follows it
+/// (one segment each: the same bytes, so the two rates differ by what parallel requests gain,
+/// not by request latency). Two whatever n is: each request costs the local Glance ~30 ms of
+/// its one worker's time, and a trial of n = 4 made a direct download that ends as one stream
+/// 1.06x slower than one stream from the start; where two at once gain, n do as well.
+const TRIAL: usize = 2;
+/// Bytes on their way from the fetching task to the caller at most. In chunks, it would hold
+/// anything from 256 KiB to 13 MiB (hyper's chunks run from 8 to 408 KiB here), and a probe
+/// would fit in it whole, so that a slow caller showed in no wait of the fetching task.
+const HANDOFF_BYTES: usize = 2 << 20;
 
 impl Download {
     /// Fetches the data with up to `n` ranged requests at once (at most 16) where the store
     /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
     /// answer 400, and the download is then one stream, as it also is for images of at most
-    /// `n * 2 MiB`). Segments of 2 MiB are handed out and hashed in order, so the data and
-    /// its verification are the single stream's; up to `(n + 1) * 2 MiB` is held in memory.
+    /// 4 MiB). Segments of 2 MiB are handed out and hashed in order, so the data and
+    /// its verification are the single stream's; up to `(n + 2) * 2 MiB` is held in memory.
     /// It helps where one connection is slower than the path (a per-connection limit, a long
-    /// fat pipe), and it ramps so as not to hurt elsewhere: the first `n * 2 MiB` as one
-    /// request, then `n` segments at once, and unless those came 1.3x as fast, the rest as one
-    /// stream. A broken range is re-requested from where it broke. Default 1.
+    /// fat pipe), and it ramps so as not to hurt elsewhere: the first 4 MiB as one request,
+    /// then two 2 MiB segments at once, and unless those came 1.3x as fast, the rest as one
+    /// stream; otherwise `n` at once. A broken range is re-requested from where it broke. Default 1.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -94,8 +107,8 @@ pub(super) async fn parallel(
     let Some(hasher) = Hasher::new(&expected.algorithm) else {
         return Ok(None);
     };
-    // The probe moves n segments' worth; an image not larger than that is one stream.
-    let probe_len = n as u64 * SEGMENT;
+    // The probe moves TRIAL segments' worth; an image not larger than that is one stream.
+    let probe_len = TRIAL as u64 * SEGMENT;
     if n < 2 || total <= probe_len {
         return Ok(None);
     }
@@ -121,19 +134,23 @@ pub(super) async fn parallel(
         return Ok(None);
     };
     tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "ranged download starting");
-    let (tx, rx) = mpsc::channel(HANDOFF_CHUNKS);
+    let (tx, rx) = handoff();
     let task = AbortOnDrop(tokio::spawn(async move {
         if let Err(e) = fetcher
             .run((first, probe, probe_sent), segments, n, &tx)
             .await
         {
-            let _ = tx.send(Err(e)).await;
+            tx.fail(e);
         }
     }));
     let state = InOrder {
-        chunks: rx,
+        chunks: rx.chunks,
+        budget: rx.budget,
         _task: task,
-        hasher,
+        // On a thread of its own, as a single stream's: hashed on the task that hands the
+        // chunks out, the download took turns with it on one core and went 1.08x slower
+        // than one stream on a fast path (bench `ranged`).
+        hasher: Worker::start("image-hash", hasher)?,
         expected,
         image_id: image.id.clone(),
         received: 0,
@@ -149,10 +166,11 @@ pub(super) async fn parallel(
     }))
 }
 
-/// Where a range's bytes go: kept for their turn, or straight on to the caller.
+/// Where a range's bytes go: kept for their turn, or straight on to the caller (counting
+/// how long the caller kept them waiting).
 enum Sink<'a> {
     Keep(&'a mut Vec<Bytes>),
-    Send(&'a mpsc::Sender<Result<Bytes>>),
+    Send { tx: &'a Handoff, waited: Duration },
 }
 
 impl Sink<'_> {
@@ -163,7 +181,20 @@ impl Sink<'_> {
                 v.push(chunk);
                 true
             }
-            Sink::Send(tx) => tx.send(Ok(chunk)).await.is_ok(),
+            Sink::Send { tx, waited } => {
+                let asked = Instant::now();
+                let sent = tx.send(chunk).await;
+                *waited += asked.elapsed();
+                sent
+            }
+        }
+    }
+
+    /// A sink that passes chunks straight on to `tx`.
+    fn send(tx: &Handoff) -> Sink<'_> {
+        Sink::Send {
+            tx,
+            waited: Duration::ZERO,
         }
     }
 }
@@ -174,21 +205,30 @@ fn rate(bytes: u64, d: Duration) -> f64 {
 }
 
 impl Fetcher {
-    /// Fetches everything into `tx` in order: the probe's range (n segments' worth, passed
-    /// straight on), then n segments at once (the same bytes in as many requests, so the
-    /// two rates differ by what parallel requests gain, not by request latency), then the
-    /// rest with n in flight or, when n at once were not faster than one, as one stream.
+    /// Fetches everything into `tx` in order: the probe's range ([`TRIAL`] segments' worth,
+    /// passed straight on), then [`TRIAL`] segments at once, then the rest with n in flight
+    /// or, when those at once were not faster than one, as one stream.
     async fn run(
         &self,
         (first, probe, probe_sent): (Segment, reqwest::Response, Instant),
         segments: Vec<Segment>,
         n: usize,
-        tx: &mpsc::Sender<Result<Bytes>>,
+        tx: &Handoff,
     ) -> Result<()> {
         // Both rates count from the requests, so both include the server's time to answer.
-        self.fetch(first, Some(probe), &mut Sink::Send(tx)).await?;
-        let one = rate(first.len(), probe_sent.elapsed());
-        let trial = &segments[..segments.len().min(n)];
+        // The probe's bytes go on to the caller as they come, and a caller slower than the
+        // connection (its hash, a disk) holds them back: that wait is not the connection's,
+        // so it is left out. Otherwise, where the hash sets the pace, the trial's segments
+        // (kept in memory, not held back) look faster than one stream, and the download
+        // goes parallel where that only adds work (1.08x one stream's time, bench `ranged`).
+        let mut sink = Sink::send(tx);
+        self.fetch(first, Some(probe), &mut sink).await?;
+        let waited = match sink {
+            Sink::Send { waited, .. } => waited,
+            Sink::Keep(_) => Duration::ZERO,
+        };
+        let one = rate(first.len(), probe_sent.elapsed().saturating_sub(waited));
+        let trial = &segments[..segments.len().min(TRIAL)];
         let started = Instant::now();
         let trial_fetches: Vec<_> = trial.iter().map(|s| self.clone().kept_owned(*s)).collect();
         let kept_trial = futures_util::future::try_join_all(trial_fetches).await?;
@@ -203,14 +243,14 @@ impl Fetcher {
             return Ok(());
         };
         if parallel < RAMP_GAIN * one {
-            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, "ranges at once were not faster than one: one stream for the rest");
+            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, "ranges at once were not faster than one: one stream for the rest");
             let tail = Segment {
                 first: next.first,
                 last: self.total - 1,
             };
-            return self.fetch(tail, None, &mut Sink::Send(tx)).await;
+            return self.fetch(tail, None, &mut Sink::send(tx)).await;
         }
-        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, requests = n, "ranges at once are faster: going on in parallel");
+        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, requests = n, "ranges at once are faster: going on in parallel");
         // n segments are fetched while the one before them goes on to the caller.
         let fetches: Vec<_> = rest.iter().map(|s| self.clone().kept_owned(*s)).collect();
         let mut kept = stream::iter(fetches).buffered(n);
@@ -347,21 +387,67 @@ impl Fetcher {
 }
 
 /// Passes a kept segment on to the caller; `false` when the caller went away.
-async fn send_all(tx: &mpsc::Sender<Result<Bytes>>, chunks: Vec<Bytes>) -> bool {
+async fn send_all(tx: &Handoff, chunks: Vec<Bytes>) -> bool {
     for chunk in chunks {
-        if tx.send(Ok(chunk)).await.is_err() {
+        if !tx.send(chunk).await {
             return false;
         }
     }
     true
 }
 
-/// Hands the chunks out as the fetching task delivers them (in order), hashing as they
-/// pass; checks size and hash at the end. Dropping it stops the task.
+/// The fetching task's end of the hand-off: a channel bounded in bytes ([`HANDOFF_BYTES`]).
+struct Handoff {
+    tx: mpsc::UnboundedSender<Result<Bytes>>,
+    budget: Arc<Semaphore>,
+}
+
+/// The caller's end: it gives a chunk's bytes back to the budget as it takes the chunk.
+struct Taken {
+    chunks: mpsc::UnboundedReceiver<Result<Bytes>>,
+    budget: Arc<Semaphore>,
+}
+
+/// What a chunk of `len` bytes takes of the budget (a chunk larger than all of it, all).
+fn cost(len: usize) -> u32 {
+    u32::try_from(len.min(HANDOFF_BYTES)).unwrap_or(u32::MAX)
+}
+
+fn handoff() -> (Handoff, Taken) {
+    let (tx, chunks) = mpsc::unbounded_channel();
+    let budget = Arc::new(Semaphore::new(HANDOFF_BYTES));
+    (
+        Handoff {
+            tx,
+            budget: budget.clone(),
+        },
+        Taken { chunks, budget },
+    )
+}
+
+impl Handoff {
+    /// Passes a chunk on, waiting while the budget is spent; `false` when the caller went away.
+    async fn send(&self, chunk: Bytes) -> bool {
+        match self.budget.acquire_many(cost(chunk.len())).await {
+            Ok(permit) => permit.forget(),
+            Err(_) => return false,
+        }
+        self.tx.send(Ok(chunk)).is_ok()
+    }
+
+    /// Passes the error that ends the download on.
+    fn fail(&self, err: Error) {
+        let _ = self.tx.send(Err(err));
+    }
+}
+
+/// Hands the chunks out as the fetching task delivers them (in order), hashing them on the
+/// hash thread as they pass; checks size and hash at the end. Dropping it stops the task.
 struct InOrder {
-    chunks: mpsc::Receiver<Result<Bytes>>,
+    chunks: mpsc::UnboundedReceiver<Result<Bytes>>,
+    budget: Arc<Semaphore>,
     _task: AbortOnDrop,
-    hasher: Hasher,
+    hasher: Worker<String>,
     expected: Expected,
     image_id: String,
     received: u64,
@@ -377,7 +463,11 @@ impl InOrder {
         }
         match self.chunks.recv().await {
             Some(Ok(chunk)) => {
-                self.hasher.state.update(&chunk);
+                self.budget.add_permits(cost(chunk.len()) as usize);
+                if self.hasher.push(chunk.clone()).await.is_err() {
+                    self.done = true;
+                    return Some(Err(self.hash_failed().await));
+                }
                 self.received += chunk.len() as u64;
                 if let Some(p) = &self.progress {
                     p(self.received, Some(self.total));
@@ -390,12 +480,20 @@ impl InOrder {
             }
             None => {
                 self.done = true;
-                self.finish().err().map(Err)
+                self.finish().await.err().map(Err)
             }
         }
     }
 
-    fn finish(&mut self) -> Result<()> {
+    /// The error of a hash thread that stopped taking chunks.
+    async fn hash_failed(&mut self) -> Error {
+        match self.hasher.finish().await {
+            Err(e) => Error::Io(e),
+            Ok(_) => Error::Io(io::Error::other("the hashing thread stopped early")),
+        }
+    }
+
+    async fn finish(&mut self) -> Result<()> {
         if self.received != self.total {
             return Err(Error::Integrity {
                 image_id: self.image_id.clone(),
@@ -404,7 +502,7 @@ impl InOrder {
                 actual: self.received.to_string(),
             });
         }
-        let actual = self.hasher.hex();
+        let actual = self.hasher.finish().await.map_err(Error::Io)?;
         if actual != self.expected.hex {
             return Err(Error::Integrity {
                 image_id: self.image_id.clone(),

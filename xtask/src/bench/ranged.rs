@@ -161,7 +161,7 @@ pub fn targets(rows: &[Row]) -> Vec<(String, String, bool)> {
     if let Some(kib) = find(PARALLEL_DIRECT).and_then(|r| r.rss_kib) {
         let mib = kib as f64 / 1024.0;
         t.push((
-            "ranged: --parallel 4 peak RSS <= 32 MiB ((4 + 1) x 2 MiB segments in flight)".into(),
+            "ranged: --parallel 4 peak RSS <= 32 MiB ((4 + 1) x 2 MiB segments in flight, 2 MiB handed on)".into(),
             format!("{mib:.1} MiB"),
             mib <= 32.0,
         ));
