@@ -7,10 +7,11 @@
 //! with the expected `Content-Range` goes on in ranges, a 200 or a 400 (or 416) falls back to
 //! one stream. Where the path is not limited per connection, more connections only add work
 //! (a loaded Glance served 4 ranges at once at half the rate of one stream), so the download
-//! ramps: the probe (two segments' worth in one request) alone, then two segments at once;
-//! unless those came [`RAMP_GAIN`] times as fast as the probe's connection delivered (not
-//! counting the time the caller, hashing or writing, held its bytes back), the rest comes as
-//! one ranged stream. The hash runs on a thread of its own, as a single stream's does.
+//! ramps: the probe (one request for all but the trial's last two segments) alone for its
+//! first two segments' worth, then the trial's two segments at once; unless those came
+//! [`RAMP_GAIN`] times as fast as the probe's connection delivered (not counting the time the
+//! caller, hashing or writing, held its bytes back), the probe goes on as the one stream. The
+//! hash runs on a thread of its own, as a single stream's does.
 
 use std::time::{Duration, Instant};
 
@@ -49,11 +50,13 @@ impl Download {
     /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
     /// answer 400, and the download is then one stream, as it also is for images of at most
     /// 4 MiB). Segments of 2 MiB are handed out and hashed in order, so the data and
-    /// its verification are the single stream's; up to `(n + 2) * 2 MiB` is held in memory.
+    /// its verification are the single stream's; up to `(n + 4) * 2 MiB` is held in memory.
     /// It helps where one connection is slower than the path (a per-connection limit, a long
-    /// fat pipe), and it ramps so as not to hurt elsewhere: the first 4 MiB as one request,
-    /// then two 2 MiB segments at once, and unless those came 1.3x as fast, the rest as one
-    /// stream; otherwise `n` at once. A broken range is re-requested from where it broke. Default 1.
+    /// fat pipe), and it ramps so as not to hurt elsewhere: the first request asks for all
+    /// but the last two 2 MiB segments and, after its first 4 MiB, waits while those two come
+    /// at once; unless they came 1.3x as fast, the first request goes on to its end (one
+    /// stream, no further request), else the rest comes `n` at once. A broken range is
+    /// re-requested from where it broke. Default 1.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -119,27 +122,33 @@ pub(super) async fn parallel(
         total,
         max_resumes,
     };
-    let first = Segment {
-        first: 0,
-        last: probe_len - 1,
-    };
     let segments: Vec<Segment> = (0..(total - probe_len).div_ceil(SEGMENT))
         .map(|i| Segment {
             first: probe_len + i * SEGMENT,
             last: (probe_len + (i + 1) * SEGMENT).min(total) - 1,
         })
         .collect();
+    // The trial takes the last segments, so that the probe can ask for everything before
+    // them: should one stream win, it goes on without another request.
+    let (middle, trial) = segments.split_at(segments.len().saturating_sub(TRIAL));
+    let plan = Plan {
+        probe: Segment {
+            first: 0,
+            last: trial.first().map_or(total, |s| s.first) - 1,
+        },
+        probe_len,
+        middle: middle.to_vec(),
+        trial: trial.to_vec(),
+        n,
+    };
     let probe_sent = Instant::now();
-    let Some(probe) = fetcher.probe(first).await? else {
+    let Some(probe) = fetcher.probe(plan.probe).await? else {
         return Ok(None);
     };
     tracing::debug!(image = %image.id, size = total, requests = n, segments = segments.len(), "ranged download starting");
     let (tx, rx) = handoff();
     let task = AbortOnDrop(tokio::spawn(async move {
-        if let Err(e) = fetcher
-            .run((first, probe, probe_sent), segments, n, &tx)
-            .await
-        {
+        if let Err(e) = fetcher.run(plan, probe, probe_sent, &tx).await {
             tx.fail(e);
         }
     }));
@@ -205,14 +214,17 @@ fn rate(bytes: u64, d: Duration) -> f64 {
 }
 
 impl Fetcher {
-    /// Fetches everything into `tx` in order: the probe's range ([`TRIAL`] segments' worth,
-    /// passed straight on), then [`TRIAL`] segments at once, then the rest with n in flight
-    /// or, when those at once were not faster than one, as one stream.
+    /// Fetches everything into `tx` in order. The probe's response (which asks for all that
+    /// comes before the trial) passes its first `probe_len` bytes straight on, and waits;
+    /// the trial's [`TRIAL`] segments (the image's last ones) come at once and are kept for
+    /// the end; then, if those at once were faster than the probe's one stream, the probe is
+    /// dropped and the segments between come with n in flight, or else the probe's response
+    /// goes on to its end (one stream, no further request).
     async fn run(
         &self,
-        (first, probe, probe_sent): (Segment, reqwest::Response, Instant),
-        segments: Vec<Segment>,
-        n: usize,
+        plan: Plan,
+        probe: reqwest::Response,
+        probe_sent: Instant,
         tx: &Handoff,
     ) -> Result<()> {
         // Both rates count from the requests, so both include the server's time to answer.
@@ -221,41 +233,50 @@ impl Fetcher {
         // so it is left out. Otherwise, where the hash sets the pace, the trial's segments
         // (kept in memory, not held back) look faster than one stream, and the download
         // goes parallel where that only adds work (1.08x one stream's time, bench `ranged`).
+        let mut lane = Lane::new(plan.probe, Some(probe), self.max_resumes);
         let mut sink = Sink::send(tx);
-        self.fetch(first, Some(probe), &mut sink).await?;
+        if !self.pump(&mut lane, plan.probe_len, &mut sink).await? {
+            return Ok(());
+        }
         let waited = match sink {
             Sink::Send { waited, .. } => waited,
             Sink::Keep(_) => Duration::ZERO,
         };
-        let one = rate(first.len(), probe_sent.elapsed().saturating_sub(waited));
-        let trial = &segments[..segments.len().min(TRIAL)];
+        let one = rate(plan.probe_len, probe_sent.elapsed().saturating_sub(waited));
         let started = Instant::now();
-        let trial_fetches: Vec<_> = trial.iter().map(|s| self.clone().kept_owned(*s)).collect();
+        let trial_fetches: Vec<_> = plan
+            .trial
+            .iter()
+            .map(|s| self.clone().kept_owned(*s))
+            .collect();
         let kept_trial = futures_util::future::try_join_all(trial_fetches).await?;
-        let parallel = rate(trial.iter().map(|s| s.len()).sum(), started.elapsed());
-        for seg in kept_trial {
-            if !send_all(tx, seg).await {
+        let parallel = rate(plan.trial.iter().map(|s| s.len()).sum(), started.elapsed());
+        if plan.middle.is_empty() {
+            // The probe was all there is before the trial.
+        } else if parallel < RAMP_GAIN * one {
+            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, "ranges at once were not faster than one: the probe's stream goes on");
+            let len = plan.probe.len();
+            if !self.pump(&mut lane, len, &mut Sink::send(tx)).await? {
                 return Ok(());
             }
+        } else {
+            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, requests = plan.n, "ranges at once are faster: going on in parallel");
+            drop(lane);
+            // n segments are fetched while the one before them goes on to the caller.
+            let fetches: Vec<_> = plan
+                .middle
+                .iter()
+                .map(|s| self.clone().kept_owned(*s))
+                .collect();
+            let mut kept = stream::iter(fetches).buffered(plan.n);
+            while let Some(seg) = kept.next().await {
+                if !send_all(tx, seg?).await {
+                    return Ok(());
+                }
+            }
         }
-        let rest = &segments[trial.len()..];
-        let Some(next) = rest.first() else {
-            return Ok(());
-        };
-        if parallel < RAMP_GAIN * one {
-            tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, "ranges at once were not faster than one: one stream for the rest");
-            let tail = Segment {
-                first: next.first,
-                last: self.total - 1,
-            };
-            return self.fetch(tail, None, &mut Sink::send(tx)).await;
-        }
-        tracing::debug!(image = %self.image_id, one_mb_s = one / 1e6, parallel_mb_s = parallel / 1e6, caller_wait_ms = waited.as_millis() as u64, requests = n, "ranges at once are faster: going on in parallel");
-        // n segments are fetched while the one before them goes on to the caller.
-        let fetches: Vec<_> = rest.iter().map(|s| self.clone().kept_owned(*s)).collect();
-        let mut kept = stream::iter(fetches).buffered(n);
-        while let Some(seg) = kept.next().await {
-            if !send_all(tx, seg?).await {
+        for seg in kept_trial {
+            if !send_all(tx, seg).await {
                 break;
             }
         }
@@ -270,7 +291,9 @@ impl Fetcher {
     /// All of `seg`'s bytes, kept for their turn.
     async fn kept(&self, seg: Segment, first: Option<reqwest::Response>) -> Result<Vec<Bytes>> {
         let mut chunks = Vec::new();
-        self.fetch(seg, first, &mut Sink::Keep(&mut chunks)).await?;
+        let mut lane = Lane::new(seg, first, self.max_resumes);
+        self.pump(&mut lane, seg.len(), &mut Sink::Keep(&mut chunks))
+            .await?;
         Ok(chunks)
     }
 
@@ -309,79 +332,135 @@ impl Fetcher {
             .is_some_and(|v| v == want)
     }
 
-    /// Passes all the bytes of `seg` to `sink` (starting with `first`'s body when given),
-    /// re-requesting the rest after a broken connection as a single stream resumes: at most
-    /// `max_resumes` times, and not again after a retry that brought nothing.
-    async fn fetch(
-        &self,
-        seg: Segment,
-        first: Option<reqwest::Response>,
-        sink: &mut Sink<'_>,
-    ) -> Result<()> {
-        let mut got = 0u64;
-        let mut resumes_left = self.max_resumes;
-        let mut body = first;
-        let mut last_resume_at = None;
+    /// Passes `lane`'s bytes on to `sink` until `until` of them went (a chunk that crosses
+    /// that point is split, its rest kept for later); `false` when the caller went away. A
+    /// broken connection is re-requested from the first byte not received, as a single
+    /// stream resumes: at most `max_resumes` times per lane, and not again after a retry
+    /// that brought nothing.
+    async fn pump(&self, lane: &mut Lane, until: u64, sink: &mut Sink<'_>) -> Result<bool> {
+        let until = until.min(lane.seg.len());
+        let idle = self.client.settings().read_timeout;
         loop {
-            let resp = match body.take() {
-                Some(r) => r,
-                None => {
-                    let part = Segment {
-                        first: seg.first + got,
-                        last: seg.last,
-                    };
-                    let range = format!("bytes={}-{}", part.first, part.last);
-                    let resp = open(&self.client, &self.image_id, &self.path, Some(range)).await?;
-                    if resp.status() != StatusCode::PARTIAL_CONTENT
-                        || !self.content_range_fits(&resp, part)
-                    {
+            if let Some(mut chunk) = lane.leftover.take() {
+                let room = until.saturating_sub(lane.passed);
+                if chunk.len() as u64 > room {
+                    // `room` is less than the chunk's length, so it fits a usize.
+                    lane.leftover = Some(chunk.split_off(room as usize));
+                }
+                lane.passed += chunk.len() as u64;
+                if !chunk.is_empty() && !sink.put(chunk).await {
+                    return Ok(false);
+                }
+            }
+            if lane.passed >= until {
+                return Ok(true);
+            }
+            if lane.body.is_none() {
+                lane.body = Some(self.open_rest(lane.seg, lane.got).await?);
+            }
+            let Some((url, stream)) = lane.body.as_mut() else {
+                continue;
+            };
+            let seg = lane.seg;
+            let broke = match tokio::time::timeout(idle, stream.next()).await {
+                Ok(Some(Ok(chunk))) => {
+                    lane.got += chunk.len() as u64;
+                    if lane.got > seg.len() {
                         return Err(Error::Protocol(format!(
-                            "image {}: a range the server served before now answers {} ({:?})",
+                            "image {}: range {}-{} brought more than {} bytes",
                             self.image_id,
-                            resp.status(),
-                            resp.headers().get("content-range")
+                            seg.first,
+                            seg.last,
+                            seg.len()
                         )));
                     }
-                    resp
+                    lane.leftover = Some(chunk);
+                    continue;
                 }
-            };
-            let url = resp.url().clone();
-            let mut stream = resp.bytes_stream();
-            let idle = self.client.settings().read_timeout;
-            let broke = loop {
-                match tokio::time::timeout(idle, stream.next()).await {
-                    Ok(Some(Ok(chunk))) => {
-                        got += chunk.len() as u64;
-                        if got > seg.len() {
-                            return Err(Error::Protocol(format!(
-                                "image {}: range {}-{} brought more than {} bytes",
-                                self.image_id,
-                                seg.first,
-                                seg.last,
-                                seg.len()
-                            )));
-                        }
-                        if !sink.put(chunk).await {
-                            return Ok(());
-                        }
-                    }
-                    Ok(Some(Err(e))) => break transport_error(&Method::GET, &url, e),
-                    Ok(None) if got == seg.len() => return Ok(()),
-                    Ok(None) => {
-                        break Error::Protocol(format!(
-                            "image {}: range {}-{} ended after {got} bytes",
-                            self.image_id, seg.first, seg.last
-                        ));
-                    }
-                    Err(_) => break idle_timeout(&Method::GET, &url, idle),
+                Ok(Some(Err(e))) => transport_error(&Method::GET, url, e),
+                Ok(None) if lane.got == seg.len() => {
+                    // Everything received; what is left to pass on is in `leftover`.
+                    lane.body = None;
+                    continue;
                 }
+                Ok(None) => Error::Protocol(format!(
+                    "image {}: range {}-{} ended after {} bytes",
+                    self.image_id, seg.first, seg.last, lane.got
+                )),
+                Err(_) => idle_timeout(&Method::GET, url, idle),
             };
-            if resumes_left == 0 || last_resume_at == Some(got) {
+            if lane.resumes_left == 0 || lane.last_resume_at == Some(lane.got) {
                 return Err(broke);
             }
-            tracing::debug!(image = %self.image_id, at = seg.first + got, error = %broke, "ranged request broke: resuming it");
-            resumes_left -= 1;
-            last_resume_at = Some(got);
+            tracing::debug!(image = %self.image_id, at = seg.first + lane.got, error = %broke, "ranged request broke: resuming it");
+            lane.resumes_left -= 1;
+            lane.last_resume_at = Some(lane.got);
+            lane.body = None;
+        }
+    }
+
+    /// Requests the part of `seg` after its first `got` bytes; it must come as that exact
+    /// range.
+    async fn open_rest(&self, seg: Segment, got: u64) -> Result<(url::Url, BodyStream)> {
+        let part = Segment {
+            first: seg.first + got,
+            last: seg.last,
+        };
+        let range = format!("bytes={}-{}", part.first, part.last);
+        let resp = open(&self.client, &self.image_id, &self.path, Some(range)).await?;
+        if resp.status() != StatusCode::PARTIAL_CONTENT || !self.content_range_fits(&resp, part) {
+            return Err(Error::Protocol(format!(
+                "image {}: a range the server served before now answers {} ({:?})",
+                self.image_id,
+                resp.status(),
+                resp.headers().get("content-range")
+            )));
+        }
+        Ok(body_of(resp))
+    }
+}
+
+/// A response body as the lanes read it.
+type BodyStream = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
+
+fn body_of(resp: reqwest::Response) -> (url::Url, BodyStream) {
+    (resp.url().clone(), Box::pin(resp.bytes_stream()))
+}
+
+/// How a download goes after its probe: the probe's range (everything before the trial),
+/// how much of it measures one stream, the trial's segments (the image's last ones) and the
+/// segments between.
+struct Plan {
+    probe: Segment,
+    probe_len: u64,
+    middle: Vec<Segment>,
+    trial: Vec<Segment>,
+    n: usize,
+}
+
+/// One range being read, possibly over several requests (after a break) and in several
+/// goes (a probe that waits for its trial).
+struct Lane {
+    seg: Segment,
+    body: Option<(url::Url, BodyStream)>,
+    /// Bytes of `seg` received, and passed on (the difference is in `leftover`).
+    got: u64,
+    passed: u64,
+    leftover: Option<Bytes>,
+    resumes_left: u32,
+    last_resume_at: Option<u64>,
+}
+
+impl Lane {
+    fn new(seg: Segment, first: Option<reqwest::Response>, max_resumes: u32) -> Lane {
+        Lane {
+            seg,
+            body: first.map(body_of),
+            got: 0,
+            passed: 0,
+            leftover: None,
+            resumes_left: max_resumes,
+            last_resume_at: None,
         }
     }
 }
