@@ -62,6 +62,23 @@ fn in_any_order_after_the_first(mut ranges: Vec<Option<String>>) -> Vec<Option<S
     ranges
 }
 
+/// Six segments' worth: the probe (two), two more, and a trial of the last two; the probe
+/// asks for all four before the trial.
+async fn six_segment_image(cleanup: &mut Cleanup, prefix: &str) -> (Image, Vec<u8>) {
+    let data = patterned(6 << SEGMENT_BITS, 251);
+    let image = image_with_data(&admin(), cleanup, prefix, DataSource::bytes(data.clone())).await;
+    (image, data)
+}
+
+/// The `Range` header of segment `i` (2 MiB each).
+fn segment(i: u64) -> Option<String> {
+    Some(format!(
+        "bytes={}-{}",
+        i << SEGMENT_BITS,
+        ((i + 1) << SEGMENT_BITS) - 1
+    ))
+}
+
 async fn patterned_image(client: &Client, cleanup: &mut Cleanup, prefix: &str) -> (Image, Vec<u8>) {
     let data = patterned(LEN, 251);
     let image = image_with_data(client, cleanup, prefix, DataSource::bytes(data.clone())).await;
@@ -127,26 +144,9 @@ async fn parallel_download_fetches_ranges_at_once_and_yields_the_single_streams_
 
 #[tokio::test]
 async fn the_download_ramps_to_parallel_only_when_ranges_at_once_beat_one_stream() {
-    let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    // Six segments' worth: the probe (two), two more, and a trial of the last two; the
-    // probe asks for all four before the trial.
-    let data = patterned(6 << SEGMENT_BITS, 251);
-    let image = image_with_data(
-        &admin,
-        &mut cleanup,
-        "ranged-ramp",
-        DataSource::bytes(data.clone()),
-    )
-    .await;
+    let (image, data) = six_segment_image(&mut cleanup, "ranged-ramp").await;
     let (proxy, client) = glance_proxy(fast()).await;
-    let segment = |i: u64| {
-        Some(format!(
-            "bytes={}-{}",
-            i << SEGMENT_BITS,
-            ((i + 1) << SEGMENT_BITS) - 1
-        ))
-    };
 
     // The local path is not limited per connection; the proxy makes it look so by holding
     // the two trial responses back: two at once are slower than one, so the rest is one
@@ -186,16 +186,8 @@ async fn the_download_ramps_to_parallel_only_when_ranges_at_once_beat_one_stream
 /// it the probe's connection was far faster than the trial, so the rest is one stream.
 #[tokio::test]
 async fn a_slow_caller_does_not_make_the_download_go_parallel() {
-    let admin = admin();
     let mut cleanup = Cleanup(vec![]);
-    let data = patterned(6 << SEGMENT_BITS, 251);
-    let image = image_with_data(
-        &admin,
-        &mut cleanup,
-        "ranged-slow-caller",
-        DataSource::bytes(data.clone()),
-    )
-    .await;
+    let (image, data) = six_segment_image(&mut cleanup, "ranged-slow-caller").await;
     let (proxy, client) = glance_proxy(fast()).await;
     proxy.on("GET", "/file", 1, Fault::Stall(Duration::ZERO));
     proxy.on("GET", "/file", 2, Fault::Stall(Duration::from_secs(1)));
@@ -216,13 +208,6 @@ async fn a_slow_caller_does_not_make_the_download_go_parallel() {
     }
     assert!(got == data, "the download's bytes differ from the image's");
     let ranges = data_ranges(&proxy);
-    let segment = |i: u64| {
-        Some(format!(
-            "bytes={}-{}",
-            i << SEGMENT_BITS,
-            ((i + 1) << SEGMENT_BITS) - 1
-        ))
-    };
     let probe = Some(format!("bytes=0-{}", (4 << SEGMENT_BITS) - 1));
     assert_eq!(
         in_any_order_after_the_first(ranges),
