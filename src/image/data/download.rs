@@ -504,11 +504,8 @@ impl DownloadState {
 
     /// Why the hashing thread stopped early.
     async fn hash_failed(&mut self) -> Error {
-        match self.hasher.as_mut().map(|h| h.finish()) {
-            Some(f) => match f.await {
-                Err(e) => Error::Io(e),
-                Ok(_) => Error::Io(io::Error::other("the hashing thread stopped early")),
-            },
+        match &mut self.hasher {
+            Some(h) => h.hash_failure().await,
             None => Error::Io(io::Error::other("no hashing thread")),
         }
     }

@@ -545,7 +545,7 @@ impl InOrder {
                 self.budget.add_permits(cost(chunk.len()) as usize);
                 if self.hasher.push(chunk.clone()).await.is_err() {
                     self.done = true;
-                    return Some(Err(self.hash_failed().await));
+                    return Some(Err(self.hasher.hash_failure().await));
                 }
                 self.received += chunk.len() as u64;
                 if let Some(p) = &self.progress {
@@ -561,14 +561,6 @@ impl InOrder {
                 self.done = true;
                 self.finish().await.err().map(Err)
             }
-        }
-    }
-
-    /// The error of a hash thread that stopped taking chunks.
-    async fn hash_failed(&mut self) -> Error {
-        match self.hasher.finish().await {
-            Err(e) => Error::Io(e),
-            Ok(_) => Error::Io(io::Error::other("the hashing thread stopped early")),
         }
     }
 

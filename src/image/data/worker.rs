@@ -209,6 +209,14 @@ impl<T: Send + 'static> Worker<T> {
             None => Err(io::Error::other("the worker already finished")),
         }
     }
+
+    /// Why a hashing worker stopped taking chunks (a [`Worker::push`] failed).
+    pub(super) async fn hash_failure(&mut self) -> Error {
+        match self.finish().await {
+            Err(e) => Error::Io(e),
+            Ok(_) => Error::Io(io::Error::other("the hashing thread stopped early")),
+        }
+    }
 }
 
 #[cfg(test)]
