@@ -13,9 +13,8 @@
 //! caller, hashing or writing, held its bytes back), the probe goes on as the one stream. The
 //! hash runs on a thread of its own, as a single stream's does.
 
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
@@ -355,12 +354,11 @@ impl Fetcher {
             if lane.passed >= until {
                 return Ok(true);
             }
-            if lane.body.is_none() {
-                lane.body = Some(self.open_rest(lane.seg, lane.got).await?);
-            }
-            let Some((url, stream)) = lane.body.as_mut() else {
-                continue;
+            let body = match lane.body.take() {
+                Some(body) => body,
+                None => self.open_rest(lane.seg, lane.got).await?,
             };
+            let (url, stream) = lane.body.insert(body);
             let seg = lane.seg;
             let broke = match tokio::time::timeout(idle, stream.next()).await {
                 Ok(Some(Ok(chunk))) => {
