@@ -99,6 +99,26 @@ fn qemu_img_present() -> Result<()> {
     }
 }
 
+/// The crate's default `openssl` feature links the system libcrypto through pkg-config: say
+/// what to install before cargo fails deep inside openssl-sys's build script.
+pub fn openssl_present() -> Result<()> {
+    let found = Command::new("pkg-config")
+        .args(["--exists", "openssl"])
+        .status();
+    match found {
+        Ok(status) if status.success() => Ok(()),
+        Ok(_) => bail!(
+            "pkg-config finds no OpenSSL: install its development files (Debian/Ubuntu: \
+             apt-get install libssl-dev; Fedora: dnf install openssl-devel), which the crate's \
+             default `openssl` feature (its fast SHA-512) links"
+        ),
+        Err(e) => bail!(
+            "pkg-config not found ({e}): install pkg-config and OpenSSL's development files \
+             (Debian/Ubuntu: apt-get install pkg-config libssl-dev)"
+        ),
+    }
+}
+
 /// Hook for `cargo xtask schema check` (drift between the live schemas and schemas/).
 fn schema_check(stack: &StackInfo) -> Result<()> {
     crate::schema::check_stack(stack)
@@ -170,6 +190,7 @@ pub fn run() -> Result<()> {
 }
 
 fn run_steps(steps: &mut Steps) -> Result<()> {
+    steps.run("OpenSSL development files present", openssl_present)?;
     steps.run("cargo fmt --check", || {
         check(cargo(&["fmt", "--all", "--", "--check"]))
     })?;
@@ -196,6 +217,19 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     steps.run("doc tests", || {
         check(cargo(&["test", "--workspace", "--all-features", "--doc"]))
     })?;
+    steps.run(
+        "hashes without the openssl feature (the pure-Rust fallback)",
+        || {
+            check(cargo(&[
+                "test",
+                "-p",
+                "openstack-images",
+                "--no-default-features",
+                "--lib",
+                "hash::",
+            ]))
+        },
+    )?;
     steps.run(
         "qemu-img present (tests/offline/inspect.rs)",
         qemu_img_present,

@@ -1,8 +1,9 @@
 //! Verified downloads that resume after a dropped connection, and range reads.
 
-use super::verify::{Expected, Hasher, content_md5, expected_of};
+use super::verify::{Expected, content_md5, expected_of};
 use super::worker::{SyncedFile, Worker};
 use super::*;
+use crate::hash::Hasher;
 
 /// A download of image data, built by [`ImagesApi::download`]: as a stream, an
 /// [`AsyncRead`], or into a file.

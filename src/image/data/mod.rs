@@ -35,7 +35,6 @@ use futures_core::Stream;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use reqwest::header::HeaderValue;
 use reqwest::{Method, StatusCode};
-use sha2::digest::DynDigest;
 use tokio::io::AsyncRead;
 
 use crate::client::{Client, Req, ReqBody, ServiceType, idle_timeout, transport_error};

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, mpsc};
 
 use super::download::{Download, ImageData, open};
-use super::verify::{Expected, Hasher, expected_of};
+use super::verify::{Expected, expected_of};
 use super::worker::Worker;
 use super::*;
+use crate::hash::Hasher;
 
 /// Bytes per ranged request. The segments in flight are held in memory until their turn, so a
 /// download with `n` requests holds at most `(n + 1) * SEGMENT` bytes (and [`HANDOFF_BYTES`]

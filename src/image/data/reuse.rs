@@ -3,9 +3,9 @@
 
 use std::io::Read;
 
-use super::verify::Hasher;
 use super::*;
 use crate::generated::ImageStatus;
+use crate::hash::Hasher;
 use crate::image::query::{ImageListQuery, SortDir};
 
 /// The algorithm Glance hashes with when the cloud gives no sign of another
@@ -129,10 +129,10 @@ async fn hash_file(path: PathBuf, algorithm: String) -> Result<(String, u64)> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(with_path(e)),
             };
-            hasher.state.update(&buf[..n]);
+            hasher.update(&buf[..n]).map_err(with_path)?;
             size += n as u64;
         }
-        Ok((hasher.hex(), size))
+        Ok((hasher.hex()?, size))
     };
     tokio::task::spawn_blocking(work)
         .await

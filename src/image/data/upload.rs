@@ -1,9 +1,9 @@
 //! Uploads and staging: the body is streamed from its source, counted, checked and hashed,
 //! and the hash Glance stores for an upload is compared with the hash of what was sent.
 
-use super::verify::Hasher;
 use super::worker::Worker;
 use super::*;
+use crate::hash::Hasher;
 
 /// The algorithm an upload is hashed with unless told otherwise: Glance's documented default
 /// for `hashing_algorithm`, the option it fills `os_hash_algo` from (Glance publishes the
@@ -100,6 +100,11 @@ impl Upload {
 
     /// Sends the data. It is sent once: a failed upload is not retried (the source is
     /// consumed), and a token is refreshed before the request rather than after a 401.
+    ///
+    /// Dropped before it finishes, the future cuts the request: the image it uploads to
+    /// stays (Glance puts it back to `queued`, or keeps a partial staging file until the
+    /// image is deleted); the image is the caller's, so deleting it is the caller's call
+    /// ([`ImagesApi::delete_on_drop`] does it for an image made for the upload).
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {

@@ -1,39 +1,12 @@
 //! What a download is checked against: the image's multihash or md5 checksum.
 
 use super::*;
+use crate::hash::Hasher;
 
 /// The checksum a download is verified against.
 pub(super) struct Expected {
     pub algorithm: String,
     pub hex: String,
-}
-
-/// A running hash, named by its hashlib name (the spelling Glance stores in `os_hash_algo`).
-pub(super) struct Hasher {
-    pub state: Box<dyn DynDigest + Send + Sync>,
-}
-
-impl Hasher {
-    /// The hashlib algorithms Glance's `hashing_algorithm` is commonly set to.
-    pub(super) fn new(algorithm: &str) -> Option<Hasher> {
-        let state: Box<dyn DynDigest + Send + Sync> = match algorithm.to_ascii_lowercase().as_str()
-        {
-            "sha512" => Box::new(sha2::Sha512::default()),
-            "sha384" => Box::new(sha2::Sha384::default()),
-            "sha256" => Box::new(sha2::Sha256::default()),
-            "sha224" => Box::new(sha2::Sha224::default()),
-            "sha512_256" => Box::new(sha2::Sha512_256::default()),
-            "sha512_224" => Box::new(sha2::Sha512_224::default()),
-            "md5" => Box::new(md5::Md5::default()),
-            _ => return None,
-        };
-        Some(Hasher { state })
-    }
-
-    pub(super) fn hex(&mut self) -> String {
-        let digest = self.state.finalize_reset();
-        digest.iter().map(|b| format!("{b:02x}")).collect()
-    }
 }
 
 /// Picks what to verify: the multihash when its algorithm is supported, else the md5
@@ -64,7 +37,7 @@ pub(super) fn content_md5(resp: &reqwest::Response) -> Option<String> {
     if v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Some(v.to_ascii_lowercase());
     }
-    base64_16(v).map(|b| b.iter().map(|x| format!("{x:02x}")).collect())
+    base64_16(v).map(|b| crate::hash::hex(&b))
 }
 
 /// Decodes 16 bytes of standard base64 (the RFC 1864 `Content-MD5` form).
@@ -88,23 +61,6 @@ fn base64_16(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex_of(algo: &str, data: &[u8]) -> String {
-        let mut h = Hasher::new(algo).unwrap();
-        h.state.update(data);
-        h.hex()
-    }
-
-    #[test]
-    fn known_digests() {
-        assert_eq!(hex_of("md5", b""), "d41d8cd98f00b204e9800998ecf8427e");
-        assert_eq!(
-            hex_of("SHA256", b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-        assert!(hex_of("sha512", b"").starts_with("cf83e1357eefb8bd"));
-        assert!(Hasher::new("whirlpool").is_none());
-    }
 
     #[test]
     fn content_md5_hex_and_base64() {
