@@ -183,9 +183,9 @@ pub fn targets(rows: &[Row]) -> Vec<(String, String, bool)> {
     if let (Some(o), Some(c)) = (find(OSIMG), find(CURL_PIPE)) {
         let med = o.median / c.median;
         t.push((
-            "copy: osimg (verified) <= 1.1x the unverified curl pipe".into(),
+            "copy: osimg (verified) <= 1.05x the unverified curl pipe".into(),
             format!("{med:.2}x (min {:.2}x)", o.min / c.min),
-            med <= 1.1,
+            med <= 1.05,
         ));
     }
     t

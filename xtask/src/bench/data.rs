@@ -7,9 +7,10 @@
 //! Beside the clients, the download section has the verified peers a user would script
 //! (curl piped into `openssl dgst -sha512` or `sha512sum`; the whole-process one also fetches
 //! its own token from Keystone and writes the file through `tee`, the fixed costs
-//! `osimg image save` has), and the hash-only limit: the crate's own sha512 over the same
-//! number of bytes on one core, with no I/O. No verified download can beat the hash it has to
-//! compute, so the download targets are set against these, not against unverified curl.
+//! `osimg image save` has), the machine's limit (`openssl speed -evp sha512`: the fastest
+//! SHA-512 this CPU runs, on one core) and the crate's own sha512 beside it, with no I/O. No
+//! verified download can beat the hash it has to compute, so the download targets are set
+//! against the machine's limit and the verified peers, not against unverified curl.
 
 use anyhow::{Context, Result, bail};
 use futures_util::TryStreamExt;
@@ -50,7 +51,8 @@ const VERIFIED: [(&str, &str, &str); 4] = [
 
 /// Row names the report's targets look rows up by.
 pub const CRATE_PLAIN_UPLOAD: &str = "crate (examples/transfer, same upload without hashing)";
-pub const HASH_ONLY: &str = "hash-only limit (the crate's sha512 on one core, no I/O)";
+pub const HASH_ONLY: &str = "the crate's sha512 alone (one core, no I/O)";
+pub const MACHINE_LIMIT: &str = "the machine's limit: openssl speed -evp sha512 (one core, no I/O)";
 pub const INSPECT: &str = "osimg image inspect FILE (reads headers only: for its RSS)";
 
 fn names(dir: &str) -> [(&'static str, String, &'static str); 5] {
@@ -110,6 +112,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
             .map(|(_, n, t)| Row::new("download", n, t, bytes, "bytes")),
     );
     let mut hash_only = Row::new("download", HASH_ONLY, "in-process", bytes, "bytes");
+    let mut limit = Row::new("download", MACHINE_LIMIT, "in-process", bytes, "bytes");
     let token = curl_token(ctx)?;
     // The unhashed and hashed uploads swap order each run (the later one competes with the
     // store writing the earlier back to disk).
@@ -122,6 +125,9 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
         anyhow::Ok(())
     };
     for r in 0..ctx.repeats {
+        let rate = openssl_speed(ctx)?;
+        println!("openssl speed -evp sha512: {:.1} MB/s", rate / 1e6);
+        limit.push(bytes / rate, None, None);
         let crate_first = r % 2 == 0;
         if crate_first {
             crate_rows(ctx, r, &mut up, &mut down)?;
@@ -199,6 +205,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     up.push(inspect);
     up.extend(down);
     up.push(hash_only);
+    up.push(limit);
     Ok(up)
 }
 
@@ -260,6 +267,31 @@ fn transfer(ctx: &Ctx, hashed_first: bool) -> Result<Transfer> {
         p.rss_kib
     );
     Ok(t)
+}
+
+/// Bytes per second of `openssl speed -evp sha512` over 1 MiB blocks on one core: the
+/// fastest SHA-512 this CPU runs, which no verified download can beat.
+fn openssl_speed(ctx: &Ctx) -> Result<f64> {
+    let p = proc::run(
+        &[
+            "openssl", "speed", "-seconds", "2", "-bytes", "1048576", "-evp", "sha512",
+        ],
+        None,
+        &ctx.out,
+    )?;
+    // "sha512   734003.20k": thousands of bytes per second.
+    let line = p
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("sha512"))
+        .with_context(|| format!("no sha512 line from openssl speed:\n{}", p.stdout))?;
+    line.split_whitespace()
+        .last()
+        .and_then(|k| k.strip_suffix('k'))
+        .and_then(|k| k.parse::<f64>().ok())
+        .map(|k| k * 1000.0)
+        .with_context(|| format!("parsing `{line}`"))
 }
 
 /// One timed download by a verified shell pipeline; fails unless it printed `sha512`.

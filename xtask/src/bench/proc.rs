@@ -31,6 +31,7 @@ pub fn run<S: AsRef<OsStr>>(argv: &[S], stdin: Option<&Path>, scratch: &Path) ->
         Some(p) => Stdio::from(File::open(p).with_context(|| format!("{}", p.display()))?),
         None => Stdio::null(),
     });
+    flush_disk()?;
     let started = Instant::now();
     let out = cmd
         .output()
@@ -51,6 +52,17 @@ pub fn run<S: AsRef<OsStr>>(argv: &[S], stdin: Option<&Path>, scratch: &Path) ->
         rss_kib,
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
     })
+}
+
+/// Writes every dirty page to disk (`sync`), untimed, before a timed run: one run's
+/// write-back (the store's copy of an uploaded image, a saved file) then never lands in the
+/// next run's fsync or reads.
+pub fn flush_disk() -> Result<()> {
+    let status = Command::new("sync").status().context("running sync")?;
+    if !status.success() {
+        bail!("sync failed ({status})");
+    }
+    Ok(())
 }
 
 /// The last line of a process's output, parsed as JSON (how the peers report).
