@@ -39,6 +39,7 @@ mod clouds;
 mod compute;
 mod error;
 mod generated;
+mod hash;
 mod http;
 mod identity;
 mod image;
@@ -57,9 +58,11 @@ pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
 pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
 pub use error::{ApiError, Error, RedirectRefusal, Result, TransportKind};
 pub use generated::*;
+pub use hash::{HASH_BACKEND, Hasher};
 pub use http::RetryPolicy;
 pub use identity::ProjectRef;
 pub use image::cache::{CacheClear, CachePruned, CacheState, CachedImage};
+pub use image::cleanup::{CleanupFailure, DeleteOnDrop, finish_cleanups, new_image_id};
 pub use image::data::{
     COPY_SKIPPED_PROPERTIES, CopyImage, DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource,
     Download, ImageData, Progress, Upload,
@@ -67,7 +70,10 @@ pub use image::data::{
 pub use image::features::{ImageFeature, ImageFeatures};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};
-pub use image::inspect::{Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_reader};
+pub use image::inspect::{
+    INSPECT_PREFIX, Inspection, PartitionTable, UnsafeReason, inspect_file, inspect_prefix,
+    inspect_reader,
+};
 pub use image::locations::{AddLocation, ImageLocation};
 pub use image::metadefs::{
     IMAGE_RESOURCE_TYPE, MetadefImageRules, MetadefNamespacePaginator, MetadefNamespaceQuery,

@@ -170,7 +170,8 @@ impl Import {
     }
 
     /// Starts the import (Glance answers 202 and works in the background; follow it with
-    /// [`ImagesApi::wait_for_status`]).
+    /// [`ImagesApi::wait_for_status`]). Once sent, the import goes on whatever becomes of the
+    /// future; dropped before Glance answered, it may or may not have started.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {

@@ -1,6 +1,7 @@
 //! The Image service (Glance) API v2.
 
 pub mod cache;
+pub mod cleanup;
 pub mod data;
 pub mod features;
 pub mod images;

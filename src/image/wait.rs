@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::generated::{Image, ImageCreate, ImageStatus};
+use crate::image::cleanup::DeleteOnDrop;
 use crate::image::data::{DataSource, Progress};
 use crate::image::images::ImagesApi;
 use crate::image::import::ImportMethod;
@@ -111,6 +112,10 @@ impl CreateWithData {
     /// On failure the image is deleted (unless [`CreateWithData::keep_on_failure`]) and the
     /// step's error is returned.
     ///
+    /// Dropped before it finishes (a timeout, a `select!`, Ctrl-C), the future leaves no
+    /// image either: a [`crate::DeleteOnDrop`] spawns the delete onto the runtime
+    /// ([`crate::finish_cleanups`] waits for it). The source is dropped with it.
+    ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
     /// # use openstack_images::{DataSource, ImageCreate};
@@ -119,8 +124,42 @@ impl CreateWithData {
     /// ```
     pub async fn send(self) -> Result<Image> {
         let images = self.images;
-        let image = images.create(self.create).await?;
+        // An id chosen here (unless the caller chose one) puts the create request itself
+        // under the guard: dropped while Glance makes the image, the future still knows
+        // which image to delete.
+        let (create, early) = match self.create.properties().get("id") {
+            Some(_) => (self.create, None),
+            None => {
+                let id = crate::new_image_id();
+                let guard = (!self.keep_on_failure).then(|| images.delete_on_drop(&id));
+                (self.create.id(id), guard)
+            }
+        };
+        let image = match images.create(create).await {
+            Ok(image) => image,
+            Err(e) => {
+                // Refused (4xx): nothing was made. Any other failure may have made it.
+                match early {
+                    Some(guard) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+                        guard.keep();
+                    }
+                    Some(guard) => {
+                        if let Err(d) = guard.delete_now().await
+                            && !d.is_not_found()
+                        {
+                            tracing::warn!(error = %d, "could not delete an image whose create failed");
+                        }
+                    }
+                    None => {}
+                }
+                return Err(e);
+            }
+        };
         let id = image.id.clone();
+        let guard = match early {
+            Some(guard) => Some(guard),
+            None => (!self.keep_on_failure).then(|| images.delete_on_drop(&id)),
+        };
         let result = async {
             let upload = if self.via_import {
                 images.stage(&id, self.source)
@@ -143,15 +182,18 @@ impl CreateWithData {
                 .await
         }
         .await;
-        match result {
-            Err(e) if !self.keep_on_failure => {
+        match (result, guard) {
+            (Err(e), Some(guard)) => {
                 tracing::debug!(image = %id, error = %e, "create_with_data failed: deleting the image");
-                if let Err(d) = images.delete(&id).await {
+                if let Err(d) = guard.delete_now().await {
                     tracing::warn!(image = %id, error = %d, "could not delete the half-made image");
                 }
                 Err(e)
             }
-            other => other,
+            (result, guard) => {
+                guard.map(DeleteOnDrop::keep);
+                result
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ mod data;
 mod faults;
 mod harness;
 mod images;
+mod interrupt;
 mod metadefs;
 mod osc_compat;
 mod osc_compat_glance;

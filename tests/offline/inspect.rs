@@ -696,3 +696,107 @@ mod cli {
         assert!(message.contains("absent.qcow2"), "{message}");
     }
 }
+
+/// The first [`INSPECT_PREFIX`] bytes of a stream tell what the whole file tells, for every
+/// format qemu-img writes, safe or not (a pipe, a download or a decompressor cannot seek).
+/// Each file is padded past the prefix, as a real disk is, so the prefix is incomplete.
+#[test]
+fn a_streams_first_bytes_tell_what_the_whole_file_tells() {
+    use openstack_images::{INSPECT_PREFIX, inspect_prefix};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    create(d, "raw", &[], "base.raw", "1M");
+    let files = [
+        create(d, "qcow2", &[], "plain.qcow2", "1G"),
+        create(
+            d,
+            "qcow2",
+            &["-b", "base.raw", "-F", "raw"],
+            "child.qcow2",
+            "",
+        ),
+        create(
+            d,
+            "vmdk",
+            &["-o", "subformat=streamOptimized"],
+            "s.vmdk",
+            "1G",
+        ),
+        create(
+            d,
+            "vmdk",
+            &["-o", "subformat=monolithicSparse"],
+            "m.vmdk",
+            "1G",
+        ),
+        create(d, "vhdx", &[], "d.vhdx", "1G"),
+        create(d, "vpc", &["-o", "subformat=dynamic"], "d.vhd", "1G"),
+        create(d, "vdi", &[], "d.vdi", "1G"),
+        create(d, "raw", &[], "r.raw", "6M"),
+    ];
+    for path in &files {
+        let mut data = std::fs::read(path).unwrap();
+        if data.len() <= INSPECT_PREFIX {
+            data.resize(INSPECT_PREFIX + 4096, 0);
+        }
+        let whole = openstack_images::inspect_reader(std::io::Cursor::new(&data)).unwrap();
+        let streamed = inspect_prefix(&data[..INSPECT_PREFIX], false)
+            .unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        assert_eq!(streamed.format, whole.format, "{path:?}");
+        assert_eq!(streamed.unsafe_reasons, whole.unsafe_reasons, "{path:?}");
+        assert_eq!(streamed.subformat, whole.subformat, "{path:?}");
+        if whole.format.as_str() == "raw" {
+            assert_eq!(
+                streamed.virtual_size, 0,
+                "a stream's length is not known yet"
+            );
+        } else {
+            assert_eq!(streamed.virtual_size, whole.virtual_size, "{path:?}");
+        }
+        // All of a short stream is all of the file.
+        let complete = inspect_prefix(&data, true).unwrap();
+        assert_eq!(complete, whole, "{path:?}");
+    }
+}
+
+/// A header that points past the prefix is an error naming the reason, not a guess.
+#[test]
+fn a_header_past_a_streams_first_bytes_is_refused() {
+    use openstack_images::{INSPECT_PREFIX, inspect_prefix};
+    let dir = tempfile::tempdir().unwrap();
+    let path = create(dir.path(), "qcow2", &[], "far.qcow2", "1G");
+    let mut data = std::fs::read(&path).unwrap();
+    data.resize(INSPECT_PREFIX + 8192, 0);
+    // The backing file name offset (u64 at 8) and size (u32 at 16), past the prefix.
+    let name = b"elsewhere.raw";
+    let at = INSPECT_PREFIX + 100;
+    data[at..at + name.len()].copy_from_slice(name);
+    data[8..16].copy_from_slice(&(at as u64).to_be_bytes());
+    data[16..20].copy_from_slice(&(name.len() as u32).to_be_bytes());
+    let whole = openstack_images::inspect_reader(std::io::Cursor::new(&data)).unwrap();
+    assert!(!whole.is_safe(), "the whole file shows the backing file");
+    let err = inspect_prefix(&data[..INSPECT_PREFIX], false).unwrap_err();
+    assert!(err.to_string().contains("past the first"), "{err}");
+}
+
+/// `DataSource::inspect` on a pipe-like source: the inspection of its first bytes, and a
+/// source that still yields every byte, in order.
+#[tokio::test]
+async fn an_inspected_stream_source_sends_every_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = create(dir.path(), "qcow2", &[], "disk.qcow2", "1G");
+    let mut data = std::fs::read(&path).unwrap();
+    data.resize(9 << 20, 0xA5);
+    let chunks: Vec<std::io::Result<bytes::Bytes>> = data
+        .chunks(100_003)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let source = openstack_images::DataSource::stream(futures_util::stream::iter(chunks));
+    let (inspection, source) = source.inspect().await.unwrap();
+    assert_eq!(inspection.format.as_str(), "qcow2");
+    assert_eq!(inspection.virtual_size, 1 << 30);
+    assert!(inspection.is_safe());
+    let sent = source.read_all().await.unwrap();
+    assert_eq!(sent.len(), data.len());
+    assert!(sent == data, "the same bytes in the same order");
+}

@@ -508,7 +508,7 @@ async fn delete(client: &Client, names: &[String]) -> CmdResult {
 pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
     let images = client.images();
     match cmd {
-        ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a),
+        ImageCmd::Inspect(a) => crate::inspect_cmd::run(out, &a).await,
         ImageCmd::Metadef { cmd } => crate::metadef_cmd::run(client, out, cmd).await,
         ImageCmd::List(a) => crate::image_list_cmd::run(client, out, &a).await,
         ImageCmd::Show {

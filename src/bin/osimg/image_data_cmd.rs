@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Args;
 use futures_util::TryStreamExt;
 use openstack_images::{
-    Client, DataSource, Download, ImageCreate, ImageStatus, ImagesApi, ImportMethod,
+    Client, DataSource, DeleteOnDrop, Download, ImageCreate, ImageStatus, ImagesApi, ImportMethod,
 };
 
 use crate::image_cmd::{Protection, TypedProperties, Visibility, WAIT, parse_kv, show};
@@ -201,8 +201,27 @@ pub(crate) async fn import_and_wait(
 }
 
 pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> CmdResult {
+    if a.reuse_existing
+        && let Some(file) = &a.file
+        && !read_twice(file)?
+    {
+        return Err(Fail::usage(format!(
+            "--reuse-existing reads --file twice (to hash it, then to upload it), and {} is a \
+             pipe whose data can be read once: give a regular file",
+            file.display()
+        )));
+    }
+    let method = a.import_method.as_deref();
+    let (data, inspection) = match &a.file {
+        Some(file) => {
+            let (inspection, data) = crate::inspect_cmd::inspect_upload(file).await?;
+            (Some(data), Some(inspection))
+        }
+        None if method != Some("web-download") && stdin_has_data() => (Some(stdin_data()?), None),
+        None => (None, None),
+    };
     let disk_format = crate::inspect_cmd::upload_disk_format(
-        a.file.as_deref(),
+        a.file.as_deref().zip(inspection.as_ref()),
         a.disk_format.as_deref(),
         a.allow_format_mismatch,
     )?;
@@ -249,12 +268,6 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
     if let Some(p) = &a.project {
         c = c.owner(crate::project_arg::project_id(client, p, &a.project_domain).await?);
     }
-    let method = a.import_method.as_deref();
-    let data = match &a.file {
-        Some(file) => Some(DataSource::file(file)),
-        None if method != Some("web-download") && stdin_has_data() => Some(stdin_data()?),
-        None => None,
-    };
     let wait = !a.no_wait;
     let id = match (data, a.import, method) {
         (None, false, _) => images.create(c).await?.id,
@@ -282,7 +295,7 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
             result?.id
         }
         (Some(data), true, None | Some("glance-direct")) => {
-            let id = images.create(c).await?.id;
+            let (id, guard) = create_guarded(&images, c).await?;
             let result = async {
                 let bar = progress::bytes("stage");
                 let staged = images
@@ -295,7 +308,7 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
                 import_and_wait(&images, &id, ImportMethod::GlanceDirect, &a.stores, wait).await
             }
             .await;
-            cleanup_on_failure(&images, &id, result).await?;
+            cleanup_on_failure(guard, result).await?;
             id
         }
         (None, true, Some("web-download")) => {
@@ -303,10 +316,10 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
                 .uri
                 .clone()
                 .ok_or_else(|| Fail::usage("--import-method web-download needs --uri"))?;
-            let id = images.create(c).await?.id;
+            let (id, guard) = create_guarded(&images, c).await?;
             let method = ImportMethod::WebDownload { uri };
             let result = import_and_wait(&images, &id, method, &a.stores, wait).await;
-            cleanup_on_failure(&images, &id, result).await?;
+            cleanup_on_failure(guard, result).await?;
             id
         }
         (None, true, _) => {
@@ -321,6 +334,18 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
         }
     };
     show(&images, out, &id).await
+}
+
+/// Whether the file at `path` can be read a second time: a regular file or a block device,
+/// not a pipe.
+fn read_twice(path: &std::path::Path) -> CmdResult<bool> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| Fail::other(format!("{}: {}", path.display(), with_causes(&e))))?;
+    #[cfg(unix)]
+    let block = std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type());
+    #[cfg(not(unix))]
+    let block = false;
+    Ok(meta.is_file() || block)
 }
 
 /// Whether stdin holds image data for `image create` without --file: a pipe, a socket or
@@ -363,15 +388,41 @@ fn stdin_data() -> CmdResult<DataSource> {
     Err(Fail::usage("give the image data with --file PATH"))
 }
 
-/// Deletes a half-made image when its import failed, then passes the failure on.
-pub(crate) async fn cleanup_on_failure(
-    images: &ImagesApi,
-    id: &str,
-    result: CmdResult,
-) -> CmdResult {
-    if result.is_err()
-        && let Err(e) = images.delete(id).await
-    {
+/// Creates the image under a guard that deletes it if the command stops before
+/// [`cleanup_on_failure`] decides (an interrupt): with an id chosen before the request
+/// (unless --id gave one), so that even an image whose create was cut short is found.
+async fn create_guarded(images: &ImagesApi, c: ImageCreate) -> CmdResult<(String, DeleteOnDrop)> {
+    if c.properties().contains_key("id") {
+        let id = images.create(c).await?.id;
+        let guard = images.delete_on_drop(&id);
+        return Ok((id, guard));
+    }
+    let id = openstack_images::new_image_id();
+    let guard = images.delete_on_drop(&id);
+    match images.create(c.id(&id)).await {
+        Ok(_) => Ok((id, guard)),
+        // Refused (4xx): nothing was made. Any other failure may have made it.
+        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+            guard.keep();
+            Err(e.into())
+        }
+        Err(e) => {
+            let _ = guard.delete_now().await;
+            Err(e.into())
+        }
+    }
+}
+
+/// Keeps the image `guard` holds when `result` is a success; deletes it when its import
+/// failed (reporting a failed delete), then passes the failure on. An interrupted command
+/// drops the guard, which deletes the image too.
+pub(crate) async fn cleanup_on_failure(guard: DeleteOnDrop, result: CmdResult) -> CmdResult {
+    if result.is_ok() {
+        guard.keep();
+        return result;
+    }
+    let id = guard.id().to_owned();
+    if let Err(e) = guard.delete_now().await {
         report(&format!(
             "could not delete the half-made image {id}: {}",
             with_causes(&e)

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-use openstack_images::{Inspection, UnsafeReason};
+use openstack_images::{DataSource, Inspection, UnsafeReason};
 use serde_json::{Map, Value, json};
 
 use crate::output::Printer;
@@ -13,16 +13,16 @@ use crate::{CmdResult, Fail, exit_code, with_causes};
 /// The arguments of `osimg image inspect`.
 #[derive(Args)]
 pub struct InspectArgs {
-    /// The image file to inspect (only its headers are read).
+    /// The image file to inspect (only its headers are read; of a pipe, its first 4 MiB).
     pub file: PathBuf,
 }
 
 /// Inspects the file and prints `file`, `format`, `virtual_size`, `subformat`,
 /// `partition_table`, `safe` and `unsafe_reasons`. An unsafe image is a result, not a
 /// failure: the status is 0 and `safe` says false.
-pub fn run(out: &Printer, args: &InspectArgs) -> CmdResult {
+pub async fn run(out: &Printer, args: &InspectArgs) -> CmdResult {
     let file = args.file.display().to_string();
-    let inspection = inspect(&args.file)?;
+    let (inspection, _) = inspect_upload(&args.file).await?;
     let reasons: Vec<Value> = inspection
         .unsafe_reasons
         .iter()
@@ -42,28 +42,30 @@ pub fn run(out: &Printer, args: &InspectArgs) -> CmdResult {
     out.show(&fields)
 }
 
-fn inspect(file: &Path) -> CmdResult<Inspection> {
-    openstack_images::inspect_file(file).map_err(|e| Fail {
+/// Glance's formats whose data is raw disk bytes (the AMI family): a raw file matches them.
+const RAW_FORMATS: &[&str] = &["raw", "ami", "ari", "aki"];
+
+/// Inspects the data of `image create --file` before anything is sent: a regular file or a
+/// block device by its path, a pipe (`<(xz -dc disk.xz)`, `/dev/stdin`) from its first
+/// bytes, which the returned source sends ahead of the rest.
+pub async fn inspect_upload(file: &Path) -> CmdResult<(Inspection, DataSource)> {
+    DataSource::file(file).inspect().await.map_err(|e| Fail {
         code: exit_code(&e),
         message: format!("{}: {}", file.display(), with_causes(&e)),
     })
 }
 
-/// Glance's formats whose data is raw disk bytes (the AMI family): a raw file matches them.
-const RAW_FORMATS: &[&str] = &["raw", "ami", "ari", "aki"];
-
-/// The disk format `image create` declares. With `--file`, the file is inspected before
-/// anything is sent: an unsafe file is refused, and so is one whose detected format is not
-/// `declared` (unless `allow_mismatch`); without `--disk-format` the detected format is used.
+/// The disk format `image create` declares. With `--file`, the file's inspection decides:
+/// an unsafe file is refused, and so is one whose detected format is not `declared`
+/// (unless `allow_mismatch`); without `--disk-format` the detected format is used.
 pub fn upload_disk_format(
-    file: Option<&Path>,
+    file: Option<(&Path, &Inspection)>,
     declared: Option<&str>,
     allow_mismatch: bool,
 ) -> CmdResult<String> {
-    let Some(file) = file else {
+    let Some((file, inspection)) = file else {
         return Ok(declared.unwrap_or("raw").to_owned());
     };
-    let inspection = inspect(file)?;
     let detected = inspection.format.as_str();
     if !inspection.is_safe() {
         let reasons: Vec<String> = inspection

@@ -12,6 +12,7 @@ mod image_list_cmd;
 mod image_record;
 mod image_task_cmd;
 mod inspect_cmd;
+mod interrupt;
 mod location_cmd;
 mod metadef_cmd;
 mod metadef_contents_cmd;
@@ -38,6 +39,9 @@ Exit status:
   2  usage error (unknown option, missing argument, bad value)
   3  not found (no image by that id or name, or the server answered 404)
   4  authentication failed (wrong credentials, or Keystone refused them)
+  130, 143  interrupted by SIGINT (Ctrl-C) or SIGTERM: osimg stopped, removed its
+       temporary files and deleted the image it was creating or copying (it names any it
+       could not); a second Ctrl-C exits at once
   141  stdout was closed before everything was written (`osimg image list | head -1`):
        osimg stops quietly, as a tool killed by SIGPIPE does
 
@@ -228,7 +232,7 @@ async fn run(cli: Cli) -> CmdResult {
         cmd: image_cmd::ImageCmd::Inspect(args),
     } = &cli.cmd
     {
-        return inspect_cmd::run(&out, args); // local: needs no cloud
+        return inspect_cmd::run(&out, args).await; // local: needs no cloud
     }
     let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;
     match cli.cmd {
@@ -241,10 +245,10 @@ async fn run(cli: Cli) -> CmdResult {
 
 fn main() -> ExitCode {
     // A panic is a bug, but it still must not leave with Rust's status 101 or print server
-    // text raw: report it as one escaped line and fail with 1.
+    // text raw: report it as one escaped line, unwind (so guards remove temporary files and
+    // half-made images) and fail with 1.
     std::panic::set_hook(Box::new(|info| {
         output::report(&format!("internal error (please report it): {info}"));
-        std::process::exit(1);
     }));
     let cli = Cli::parse();
     if cli.debug {
@@ -269,7 +273,29 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match rt.block_on(run(cli)) {
+    let interrupts = match rt.block_on(async { interrupt::Interrupts::new() }) {
+        Ok(i) => i,
+        Err(e) => {
+            output::report(&format!("cannot handle signals: {e}"));
+            return ExitCode::from(1);
+        }
+    };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(interrupt::run_until_interrupted(run(cli), interrupts))
+    }));
+    let outcome = outcome.unwrap_or_else(|_| {
+        // The hook reported the panic; what the unwinding dropped is deleted now.
+        for failure in rt.block_on(openstack_images::finish_cleanups(
+            std::time::Duration::from_secs(30),
+        )) {
+            output::report(&failure.to_string());
+        }
+        Err(Fail::other(String::new()))
+    });
+    // A read of a pipe (`--file <(...)`) left blocking when the command stopped early would
+    // keep a plain drop of the runtime waiting for the pipe's writer: give it a moment only.
+    rt.shutdown_timeout(std::time::Duration::from_millis(200));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if !f.message.is_empty() {

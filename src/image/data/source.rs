@@ -41,7 +41,10 @@ impl std::fmt::Debug for DataSource {
 }
 
 impl DataSource {
-    /// A local file; its size is read from the file system when the upload starts.
+    /// A local file; its size is read from the file system when the upload starts. Any
+    /// readable file will do: a regular file, a block device (`/dev/vg/disk`, its size from
+    /// the kernel), or a pipe (a FIFO, `/dev/stdin`, a shell's `<(xz -dc disk.raw.xz)`),
+    /// which is streamed with chunked transfer encoding, its size unknown.
     ///
     /// ```
     /// let source = openstack_images::DataSource::file("/var/tmp/disk.raw");
@@ -109,16 +112,84 @@ impl DataSource {
         self
     }
 
+    /// Inspects the data before any of it is sent (see [`crate::inspect_file`]): a regular
+    /// file or a block device by its path, any other source (a pipe, a reader, a stream) from
+    /// its first [`crate::INSPECT_PREFIX`] bytes, which are read into memory and then sent
+    /// ahead of the rest by the source returned. Nothing is read twice.
+    ///
+    /// ```no_run
+    /// # async fn run() -> openstack_images::Result<()> {
+    /// let source = openstack_images::DataSource::reader(tokio::io::stdin());
+    /// let (inspection, source) = source.inspect().await?;
+    /// if !inspection.is_safe() {
+    ///     eprintln!("refusing: {:?}", inspection.unsafe_reasons);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn inspect(self) -> Result<(crate::Inspection, DataSource)> {
+        if let SourceKind::File(path) = &self.kind
+            && seekable(path).await?
+        {
+            let path = path.clone();
+            let inspection = tokio::task::spawn_blocking(move || crate::inspect_file(&path))
+                .await
+                .map_err(|e| Error::Io(io::Error::other(format!("inspecting thread: {e}"))))??;
+            return Ok((inspection, self));
+        }
+        let size = self.size;
+        let (mut chunks, opened_size) = self.open().await?;
+        let mut prefix = Vec::new();
+        let mut head = Vec::new();
+        let mut complete = true;
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(Error::Io)?;
+            prefix.extend_from_slice(&chunk);
+            head.push(Ok(chunk));
+            if prefix.len() >= crate::INSPECT_PREFIX {
+                complete = false;
+                break;
+            }
+        }
+        let inspection = crate::inspect_prefix(&prefix, complete)?;
+        drop(prefix);
+        let rest = stream::iter(head).chain(chunks);
+        let source = DataSource {
+            kind: SourceKind::Stream(Box::pin(rest)),
+            size: size.or(opened_size),
+        };
+        Ok((inspection, source))
+    }
+
+    /// Reads all of the source into memory, as an upload would send it. For tests.
+    ///
+    /// ```
+    /// # async fn run() -> openstack_images::Result<()> {
+    /// let data = openstack_images::DataSource::bytes(&b"abc"[..]).read_all().await?;
+    /// assert_eq!(data, b"abc");
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "test-util")]
+    pub async fn read_all(self) -> Result<Vec<u8>> {
+        let (mut chunks, _) = self.open().await?;
+        let mut all = Vec::new();
+        while let Some(chunk) = chunks.next().await {
+            all.extend_from_slice(&chunk.map_err(Error::Io)?);
+        }
+        Ok(all)
+    }
+
     /// Opens the source: a chunk stream and its size, if known.
     pub(super) async fn open(self) -> Result<(ByteStream, Option<u64>)> {
         Ok(match self.kind {
             SourceKind::File(path) => {
-                let file = tokio::fs::File::open(&path).await.map_err(|e| {
-                    Error::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display())))
-                })?;
-                let len = file.metadata().await?.len();
+                let with_path =
+                    |e: io::Error| io::Error::new(e.kind(), format!("{}: {e}", path.display()));
+                let mut file = tokio::fs::File::open(&path)
+                    .await
+                    .map_err(|e| Error::Io(with_path(e)))?;
+                let len = file_size(&mut file).await.map_err(with_path)?;
                 let s = tokio_util::io::ReaderStream::with_capacity(file, CHUNK);
-                (Box::pin(s), Some(self.size.unwrap_or(len)))
+                (Box::pin(s), self.size.or(len))
             }
             SourceKind::Reader(r) => (
                 Box::pin(tokio_util::io::ReaderStream::with_capacity(r, CHUNK)),
@@ -128,6 +199,42 @@ impl DataSource {
             SourceKind::Bytes(b) => (Box::pin(stream::once(async move { Ok(b) })), self.size),
         })
     }
+}
+
+/// Whether the file at `path` can be read at any offset: a regular file or a block device,
+/// not a pipe, a socket or a character device.
+async fn seekable(path: &Path) -> Result<bool> {
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| Error::Io(io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
+    Ok(meta.is_file() || is_block_device(&meta.file_type()))
+}
+
+#[cfg(unix)]
+fn is_block_device(t: &std::fs::FileType) -> bool {
+    std::os::unix::fs::FileTypeExt::is_block_device(t)
+}
+
+#[cfg(not(unix))]
+fn is_block_device(_: &std::fs::FileType) -> bool {
+    false
+}
+
+/// The bytes an opened file holds: a regular file's length, a block device's size (its
+/// `st_size` is 0: the kernel tells it by seeking to the end); `None` for a pipe, a socket
+/// or a character device, whose data is streamed until it ends.
+async fn file_size(file: &mut tokio::fs::File) -> io::Result<Option<u64>> {
+    use tokio::io::AsyncSeekExt;
+    let meta = file.metadata().await?;
+    if meta.is_file() {
+        return Ok(Some(meta.len()));
+    }
+    if !is_block_device(&meta.file_type()) {
+        return Ok(None);
+    }
+    let len = file.seek(io::SeekFrom::End(0)).await?;
+    file.seek(io::SeekFrom::Start(0)).await?;
+    Ok(Some(len))
 }
 
 /// Splits a chunk into pieces of at most [`CHUNK`] bytes, sharing its memory.

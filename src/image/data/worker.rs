@@ -8,11 +8,12 @@
 //! connection), so memory stays constant whatever the image size.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
-use super::verify::Hasher;
 use super::*;
+use crate::hash::Hasher;
 
 /// Bytes queued for a worker at most; the sender waits beyond that.
 const QUEUE_BYTES: usize = 4 << 20;
@@ -36,17 +37,15 @@ impl ChunkSink for Hasher {
     type Output = String;
 
     fn take(&mut self, chunk: &[u8]) -> io::Result<()> {
-        self.state.update(chunk);
-        Ok(())
+        self.update(chunk)
     }
 
     fn restart(&mut self) -> io::Result<()> {
-        self.state.reset();
-        Ok(())
+        self.reset()
     }
 
     fn finish(mut self) -> io::Result<String> {
-        Ok(self.hex())
+        self.hex()
     }
 }
 
@@ -135,12 +134,22 @@ enum Job {
     Restart,
 }
 
-/// A [`ChunkSink`] running on its own thread. Dropping it stops the thread after the chunks
-/// already queued (their work is thrown away).
+/// A [`ChunkSink`] running on its own thread. Dropping it before [`Worker::finish`] stops
+/// the thread at the next chunk: the queued chunks and the sink's `finish` (a file's final
+/// sync, say) are skipped, so a dropped download does not sync a file it is removing.
 pub(super) struct Worker<T> {
     jobs: Option<mpsc::UnboundedSender<Job>>,
     budget: Arc<Semaphore>,
     done: Option<oneshot::Receiver<io::Result<T>>>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl<T> Drop for Worker<T> {
+    fn drop(&mut self) {
+        if self.done.is_some() {
+            self.dropped.store(true, Ordering::Release);
+        }
+    }
 }
 
 impl<T: Send + 'static> Worker<T> {
@@ -148,11 +157,16 @@ impl<T: Send + 'static> Worker<T> {
     pub(super) fn start<S: ChunkSink<Output = T>>(name: &str, mut sink: S) -> io::Result<Self> {
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
         let (done_tx, done) = oneshot::channel();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let stop = dropped.clone();
         std::thread::Builder::new()
             .name(name.to_owned())
             .spawn(move || {
                 let mut result = Ok(());
                 while let Some(job) = queue.blocking_recv() {
+                    if stop.load(Ordering::Acquire) {
+                        return;
+                    }
                     result = match job {
                         Job::Chunk(chunk, _permit) => sink.take(&chunk),
                         Job::Restart => sink.restart(),
@@ -163,12 +177,15 @@ impl<T: Send + 'static> Worker<T> {
                     }
                 }
                 drop(queue);
-                let _ = done_tx.send(result.and_then(|()| sink.finish()));
+                if !stop.load(Ordering::Acquire) {
+                    let _ = done_tx.send(result.and_then(|()| sink.finish()));
+                }
             })?;
         Ok(Worker {
             jobs: Some(jobs),
             budget: Arc::new(Semaphore::new(QUEUE_BYTES)),
             done: Some(done),
+            dropped,
         })
     }
 
@@ -287,5 +304,67 @@ mod tests {
         assert!(refused, "the queue closed after the failure");
         let err = w.finish().await.unwrap_err();
         assert_eq!(err.to_string(), "no space left");
+    }
+
+    /// A sink that counts what it took and says when it finished.
+    struct Counting {
+        taken: Arc<std::sync::atomic::AtomicUsize>,
+        finished: std::sync::mpsc::Sender<()>,
+    }
+
+    impl ChunkSink for Counting {
+        type Output = ();
+        fn take(&mut self, _: &[u8]) -> io::Result<()> {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            self.taken.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn finish(self) -> io::Result<()> {
+            let _ = self.finished.send(());
+            Ok(())
+        }
+    }
+
+    /// A dropped download's writer must not go on writing, nor sync the file being removed.
+    #[tokio::test]
+    async fn a_dropped_worker_skips_the_queued_chunks_and_the_finish() {
+        let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (finished, finish_seen) = std::sync::mpsc::channel();
+        let mut w = Worker::start(
+            "test-drop",
+            Counting {
+                taken: taken.clone(),
+                finished,
+            },
+        )
+        .unwrap();
+        for _ in 0..50 {
+            w.push(Bytes::from_static(b"chunk")).await.unwrap();
+        }
+        drop(w);
+        // The thread ends: the channel's sender goes with it, without a finish.
+        let outcome = finish_seen.recv_timeout(std::time::Duration::from_secs(5));
+        assert_eq!(
+            outcome,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
+        );
+        assert!(
+            taken.load(Ordering::SeqCst) < 50,
+            "the queued chunks were skipped"
+        );
+
+        // Finished normally, the sink's finish runs.
+        let (finished, finish_seen) = std::sync::mpsc::channel();
+        let mut w = Worker::start(
+            "test-drop",
+            Counting {
+                taken: taken.clone(),
+                finished,
+            },
+        )
+        .unwrap();
+        w.push(Bytes::from_static(b"chunk")).await.unwrap();
+        w.finish().await.unwrap();
+        assert_eq!(finish_seen.try_recv(), Ok(()));
     }
 }

@@ -33,7 +33,9 @@ pub struct Inspection {
     /// `qed` and `luks` are [`DiskFormat::Unknown`], Glance's schema does not list them).
     pub format: DiskFormat,
     /// The size of the disk the guest sees, in bytes, as `qemu-img info` reports it; 0 when
-    /// the header is truncated (see [`UnsafeReason::Truncated`]).
+    /// the header is truncated (see [`UnsafeReason::Truncated`]), and for raw, ISO and LUKS
+    /// data inspected from the start of a longer stream ([`inspect_prefix`]), whose size is
+    /// the data's length.
     pub virtual_size: u64,
     /// The variant within the format: the VMDK `createType` (`monolithicSparse`,
     /// `streamOptimized`, ...), the VHD disk type (`fixed`, `dynamic`, `differencing`).
@@ -190,6 +192,35 @@ pub fn inspect_file(path: impl AsRef<Path>) -> Result<Inspection> {
     inspect_reader(File::open(path)?)
 }
 
+/// The bytes [`inspect_prefix`] needs from the start of a stream to inspect every format
+/// whatever its size: the regions a header points to sit within them in the images qemu-img
+/// and the hypervisors' tools write (a VHDX's metadata region at 1-3 MiB, a qcow2 backing
+/// file name within its first cluster).
+pub const INSPECT_PREFIX: usize = 4 << 20;
+
+/// Inspects image data from the first bytes of a stream (a pipe, a download, a
+/// decompressor), which cannot seek: `prefix` is the stream's first bytes, at least
+/// [`INSPECT_PREFIX`] of them unless the stream ended before (`complete`: `prefix` is all
+/// of the data). A header that points past `prefix` is an error, not a guess: an image whose
+/// metadata cannot be seen is not called safe. Raw and ISO data from an incomplete prefix
+/// have a virtual size of 0 (unknown until the stream ends).
+///
+/// ```
+/// let mut start = vec![0u8; 4096];
+/// start[..4].copy_from_slice(b"QFI\xfb");
+/// start[4..8].copy_from_slice(&3u32.to_be_bytes()); // qcow2 version 3, header truncated
+/// let inspection = openstack_images::inspect_prefix(&start, true)?;
+/// assert_eq!(inspection.format.as_str(), "qcow2");
+/// # Ok::<(), openstack_images::Error>(())
+/// ```
+pub fn inspect_prefix(prefix: &[u8], complete: bool) -> Result<Inspection> {
+    inspect_source(Source {
+        reader: std::io::Cursor::new(prefix),
+        len: prefix.len() as u64,
+        whole: complete,
+    })
+}
+
 /// Inspects image data from a seekable reader; offsets count from the reader's start.
 ///
 /// ```
@@ -201,7 +232,10 @@ pub fn inspect_file(path: impl AsRef<Path>) -> Result<Inspection> {
 /// # Ok::<(), openstack_images::Error>(())
 /// ```
 pub fn inspect_reader<R: Read + Seek>(reader: R) -> Result<Inspection> {
-    let mut source = Source::new(reader)?;
+    inspect_source(Source::new(reader)?)
+}
+
+fn inspect_source<R: Read + Seek>(mut source: Source<R>) -> Result<Inspection> {
     let start = source.read_at(0, 512)?;
     let mut inspection = if start.starts_with(qemu::QCOW2_MAGIC) {
         qemu::qcow2(&mut source)
@@ -235,17 +269,42 @@ pub fn inspect_reader<R: Read + Seek>(reader: R) -> Result<Inspection> {
 /// A reader with its length, read at absolute offsets in bounded pieces.
 struct Source<R> {
     reader: R,
+    /// The bytes the reader has.
     len: u64,
+    /// Whether they are all of the data (false: the first bytes of a longer stream).
+    whole: bool,
 }
 
 impl<R: Read + Seek> Source<R> {
     fn new(mut reader: R) -> Result<Self> {
         let len = reader.seek(SeekFrom::End(0))?;
-        Ok(Source { reader, len })
+        Ok(Source {
+            reader,
+            len,
+            whole: true,
+        })
     }
 
-    /// Up to `len` bytes at `offset`: fewer where the file ends first.
+    /// The data's length, when it is known (0 otherwise, for an [`Inspection`]'s size).
+    fn data_len(&self) -> u64 {
+        if self.whole { self.len } else { 0 }
+    }
+
+    /// Up to `len` bytes at `offset`: fewer where the file ends first. Of a stream's first
+    /// bytes, a read past them is an error.
     fn read_at(&mut self, offset: u64, len: usize) -> Result<Vec<u8>> {
+        if !self.whole && offset.saturating_add(len as u64) > self.len {
+            return Err(Error::invalid(
+                "image data",
+                format!(
+                    "its header points to bytes {offset}..{} of a stream, past the first {} \
+                     the inspector reads before the upload: upload it from a regular file to \
+                     inspect it whole",
+                    offset.saturating_add(len as u64),
+                    self.len
+                ),
+            ));
+        }
         let available = self.len.saturating_sub(offset).min(len as u64);
         let mut buf = Vec::with_capacity(usize::try_from(available).unwrap_or(0));
         if available > 0 {

@@ -22,9 +22,9 @@ const GPT_SIGNATURE: &[u8] = b"EFI PART";
 /// Classifies data no other format claimed.
 pub(super) fn raw<R: Read + Seek>(source: &mut Source<R>, start: &[u8]) -> Result<Inspection> {
     if has_iso_descriptor(source)? {
-        return Ok(Inspection::new("iso", source.len));
+        return Ok(Inspection::new("iso", source.data_len()));
     }
-    let mut inspection = Inspection::new("raw", source.len);
+    let mut inspection = Inspection::new("raw", source.data_len());
     inspection.partition_table = partition_table(source, start)?;
     Ok(inspection)
 }

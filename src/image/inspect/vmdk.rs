@@ -32,7 +32,8 @@ pub(super) fn sparse<R: Read + Seek>(source: &mut Source<R>) -> Result<Inspectio
         Ok(header) => header,
         Err(truncated) => return Ok(truncated),
     };
-    if le64(&header, 56) == GD_AT_END {
+    // (A stream's end is not at hand: its header's capacity stands.)
+    if le64(&header, 56) == GD_AT_END && source.whole {
         // The footer sits before the end-of-stream marker: footer marker, footer, marker.
         let footer_at = source.len.saturating_sub(2 * HEADER as u64);
         let footer = source.read_at(footer_at, HEADER)?;
