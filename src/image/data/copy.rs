@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::verify::Hasher;
+use super::verify::expected_of;
 use super::*;
 use crate::generated::{ImageCreate, ImageStatus};
+use crate::hash::Hasher;
 use crate::image::import::ImportMethod;
 
 /// The properties of an image that [`CopyImage`] does not carry to the copy: what the
@@ -73,6 +74,7 @@ pub struct CopyImage {
     max_resumes: u32,
     timeout: Duration,
     progress: Option<Progress>,
+    target_algorithm: Option<String>,
 }
 
 impl std::fmt::Debug for CopyImage {
@@ -82,11 +84,30 @@ impl std::fmt::Debug for CopyImage {
             .field("name", &self.name)
             .field("max_resumes", &self.max_resumes)
             .field("timeout", &self.timeout)
+            .field("target_algorithm", &self.target_algorithm)
             .finish_non_exhaustive()
     }
 }
 
 impl CopyImage {
+    /// The hash algorithm the target Glance is configured with (its `hashing_algorithm`),
+    /// when the caller knows it: the data is hashed with it on the way (when it is not the
+    /// source's). By default it is taken from the target's newest active image (sha512 when
+    /// it has none). Either way it is only a plan: the copy is checked in the algorithm its
+    /// own record names, and read back when that one was not computed (see
+    /// [`CopyImage::send`]).
+    ///
+    /// ```no_run
+    /// # async fn run(source: openstack_images::Client, target: openstack_images::Client) -> openstack_images::Result<()> {
+    /// source.images().copy_to("1bea47ed-f6a9-463b-b423-14b9cca9ad27", &target)
+    ///     .target_hash_algorithm("sha256").send().await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn target_hash_algorithm(mut self, algorithm: impl Into<String>) -> Self {
+        self.target_algorithm = Some(algorithm.into().to_ascii_lowercase());
+        self
+    }
+
     /// The copy's name (default: the source image's).
     ///
     /// ```no_run
@@ -143,14 +164,20 @@ impl CopyImage {
     /// Copies: creates the image in the target cloud with the source's properties and tags
     /// (minus [`COPY_SKIPPED_PROPERTIES`]), streams the source's verified download into its
     /// upload, waits for it to become active and checks what the target stored: its size,
-    /// and its `os_hash_value` against the source's (same algorithm) or against the hash of
-    /// the bytes sent (another algorithm). Returns the active copy. Nothing is written to
-    /// disk and memory stays constant (16 chunks of the download in flight; a 256 MiB copy
-    /// peaked at 13 MiB RSS in `cargo xtask bench --only copy`).
+    /// and its `os_hash_value` in the algorithm the copy reports (`os_hash_algo`, set by the
+    /// target's configuration): against the source's value when the algorithms are the same,
+    /// else against the hash of the bytes sent (computed on the way in the algorithm of the
+    /// target's newest image). When the copy reports an algorithm that was not computed (a
+    /// target with no image to tell, or configured otherwise since), the copy is read back
+    /// from the target and hashed with the source's algorithm: a good copy is never taken
+    /// for a bad one. Returns the active copy. Nothing is written to disk and memory stays
+    /// constant (16 chunks of the download in flight; a 256 MiB copy peaked at 13 MiB RSS in
+    /// `cargo xtask bench --only copy`).
     ///
     /// On any failure (the source's data fails its checksum, a connection breaks beyond the
     /// resumes, the target stored something else) the copy is deleted and the error
-    /// returned: [`Error::Integrity`] for a mismatch on either side.
+    /// returned: [`Error::Integrity`] for a mismatch on either side. Dropped before it
+    /// finishes, the future deletes the copy too (see [`crate::DeleteOnDrop`]).
     ///
     /// ```no_run
     /// # async fn run(source: openstack_images::Client, target: openstack_images::Client) -> openstack_images::Result<()> {
@@ -171,15 +198,17 @@ impl CopyImage {
         }
         let create = copy_request(&image, self.name.as_deref())?;
         let size = image.size_bytes();
-        let target_algorithm = self.target.hash_algorithm().await?;
-        let same_algorithm = image
-            .os_hash_algo
-            .as_deref()
-            .is_some_and(|a| a.eq_ignore_ascii_case(&target_algorithm));
+        // A plan: the caller's word or the target's newest image's algorithm. The copy's own
+        // record decides.
+        let guessed = match &self.target_algorithm {
+            Some(algorithm) => algorithm.clone(),
+            None => self.target.hash_algorithm().await?,
+        };
+        let source_algorithm = image.os_hash_algo.as_deref().map(str::to_ascii_lowercase);
         // The download verifies the source's own hash; the target's is computed on the way
         // only when it differs.
-        let sent_hash = (!same_algorithm)
-            .then(|| Hasher::new(&target_algorithm))
+        let sent_hash = (source_algorithm.as_deref() != Some(guessed.as_str()))
+            .then(|| Hasher::new(&guessed))
             .flatten()
             .map(|h| Arc::new(Mutex::new(h)));
         let download = self
@@ -200,32 +229,100 @@ impl CopyImage {
             .target
             .create_with_data(create, source)
             .timeout(self.timeout);
-        if let Some(p) = self.progress {
+        if let Some(p) = self.progress.clone() {
             upload = upload.progress(move |a, b| p(a, b));
         }
-        tracing::debug!(image = %self.id, size, target_algorithm = %target_algorithm, "copy starting");
+        tracing::debug!(image = %self.id, size, guessed_target_algorithm = %guessed, "copy starting");
         let copy = upload.send().await;
         drop(pump);
         let copy = copy.map_err(source_error)?;
-        let expected = match &sent_hash {
-            Some(h) => h
-                .lock()
-                .map_err(|_| Error::Protocol("hash state lost".into()))?
-                .hex(),
-            None => image
-                .os_hash_value
-                .clone()
-                .unwrap_or_default()
-                .to_ascii_lowercase(),
-        };
-        if let Err(e) = check_copy(&copy, size, &target_algorithm, &expected) {
-            tracing::debug!(copy = %copy.id, error = %e, "the target stored other data: deleting the copy");
-            if let Err(d) = self.target.delete(&copy.id).await {
-                tracing::warn!(copy = %copy.id, error = %d, "could not delete the bad copy");
+        let guard = self.target.delete_on_drop(&copy.id);
+        let sent = match sent_hash {
+            Some(h) => {
+                let mut h = h
+                    .lock()
+                    .map_err(|_| Error::Protocol("hash state lost".into()))?;
+                Some((guessed, h.hex()?))
             }
-            return Err(e);
+            None => None,
+        };
+        match self.verify(&image, &copy, size, sent).await {
+            Ok(()) => {
+                guard.keep();
+                Ok(copy)
+            }
+            Err(e) => {
+                tracing::debug!(copy = %copy.id, error = %e, "the target stored other data: deleting the copy");
+                if let Err(d) = guard.delete_now().await {
+                    tracing::warn!(copy = %copy.id, error = %d, "could not delete the bad copy");
+                }
+                Err(e)
+            }
         }
-        Ok(copy)
+    }
+
+    /// Checks what the target stored against what was sent: the size, then the stored hash
+    /// in the copy's own algorithm, against a hash of the same algorithm when one is known,
+    /// else by reading the copy back.
+    async fn verify(
+        &self,
+        source: &Image,
+        copy: &Image,
+        size: Option<u64>,
+        sent: Option<(String, String)>,
+    ) -> Result<()> {
+        let stored_algorithm = lower(&copy.os_hash_algo);
+        match expected_for(source, &stored_algorithm, sent) {
+            Some(expected) => check_copy(copy, size, &stored_algorithm, &expected),
+            None => {
+                check_size(copy, size)?;
+                self.read_back(source, copy, &stored_algorithm).await
+            }
+        }
+    }
+
+    /// Reads the copy back from the target (verified there against its own hash) and hashes
+    /// it with the source's algorithm: the proof that the target holds the source's bytes
+    /// when no hash of the same algorithm was computed on the way.
+    async fn read_back(&self, source: &Image, copy: &Image, stored_algorithm: &str) -> Result<()> {
+        let expected = expected_of(source).ok_or_else(|| {
+            Error::Protocol(format!(
+                "image {}: the source has no checksum to compare the copy with",
+                source.id
+            ))
+        })?;
+        tracing::info!(
+            copy = %copy.id,
+            target_algorithm = %stored_algorithm,
+            source_algorithm = %expected.algorithm,
+            "the copy's hash algorithm was not computed on the way: reading the copy back"
+        );
+        let mut hasher = Hasher::new(&expected.algorithm).ok_or_else(|| {
+            Error::invalid(
+                "hash algorithm",
+                format!("{} is not supported", expected.algorithm),
+            )
+        })?;
+        let mut data = self
+            .target
+            .download(&copy.id)
+            .image(copy.clone())
+            .max_resumes(self.max_resumes)
+            .stream()
+            .await?;
+        while let Some(chunk) = data.next().await {
+            hasher.update(&chunk?)?;
+        }
+        let actual = hasher.hex()?;
+        if actual != expected.hex {
+            return Err(Error::Integrity {
+                image_id: copy.id.clone(),
+                algorithm: expected.algorithm,
+                expected: expected.hex,
+                actual,
+            });
+        }
+        Ok(())
     }
 }
 
@@ -238,10 +335,16 @@ async fn pump(
     hash: Option<Arc<Mutex<Hasher>>>,
 ) {
     while let Some(item) = data.next().await {
-        if let (Ok(chunk), Some(h)) = (&item, &hash)
-            && let Ok(mut h) = h.lock()
-        {
-            h.state.update(chunk);
+        let hashed = match (&item, &hash) {
+            (Ok(chunk), Some(h)) => match h.lock() {
+                Ok(mut h) => h.update(chunk),
+                Err(_) => Err(io::Error::other("hash state lost")),
+            },
+            _ => Ok(()),
+        };
+        if let Err(e) = hashed {
+            let _ = tx.send(Err(Error::Io(e))).await;
+            return;
         }
         let failed = item.is_err();
         if tx.send(item).await.is_err() || failed {
@@ -298,8 +401,27 @@ fn copy_request(image: &Image, name: Option<&str>) -> Result<ImageCreate> {
     Ok(create)
 }
 
-/// Checks what the target stored against what was sent.
-fn check_copy(copy: &Image, size: Option<u64>, algorithm: &str, expected: &str) -> Result<()> {
+fn lower(s: &Option<String>) -> String {
+    s.as_deref().unwrap_or("").to_ascii_lowercase()
+}
+
+/// The hash the copy's stored value must equal, in the copy's own algorithm: the source's
+/// when the algorithms are the same, else the one computed on the way if it is of that
+/// algorithm; `None` when no hash of that algorithm is known (the copy must be read back).
+fn expected_for(
+    source: &Image,
+    stored_algorithm: &str,
+    sent: Option<(String, String)>,
+) -> Option<String> {
+    if !stored_algorithm.is_empty() && lower(&source.os_hash_algo) == stored_algorithm {
+        return Some(lower(&source.os_hash_value));
+    }
+    sent.filter(|(algorithm, _)| algorithm == stored_algorithm)
+        .map(|(_, hex)| hex)
+}
+
+/// Fails unless the copy holds `size` bytes (when known).
+fn check_size(copy: &Image, size: Option<u64>) -> Result<()> {
     if let (Some(want), got) = (size, copy.size_bytes())
         && got != Some(want)
     {
@@ -310,11 +432,13 @@ fn check_copy(copy: &Image, size: Option<u64>, algorithm: &str, expected: &str) 
             actual: got.map_or_else(|| "none".into(), |n| n.to_string()),
         });
     }
-    let stored = copy
-        .os_hash_value
-        .as_deref()
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    Ok(())
+}
+
+/// Checks the copy's size and its stored hash (of `algorithm`) against `expected`.
+fn check_copy(copy: &Image, size: Option<u64>, algorithm: &str, expected: &str) -> Result<()> {
+    check_size(copy, size)?;
+    let stored = lower(&copy.os_hash_value);
     if expected.is_empty() || stored != expected {
         return Err(Error::Integrity {
             image_id: copy.id.clone(),
@@ -347,6 +471,7 @@ impl ImagesApi {
             max_resumes: DEFAULT_MAX_RESUMES,
             timeout: DEFAULT_TIMEOUT,
             progress: None,
+            target_algorithm: None,
         }
     }
 
@@ -354,7 +479,7 @@ impl ImagesApi {
     /// `copy-image` import, and waits until every store holds it (the image stays active
     /// meanwhile); returns the image. A store that failed (listed in
     /// `os_glance_failed_import`) ends the wait with [`Error::ImageFailed`], `timeout` with
-    /// [`Error::WaitTimeout`].
+    /// [`Error::WaitTimeout`]. Dropped, the future stops waiting; Glance goes on copying.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -478,5 +603,28 @@ mod tests {
         assert!(matches!(&short, Error::Integrity { algorithm, .. } if algorithm == "size"));
         // Nothing to compare with is not a pass.
         assert!(check_copy(&copy, Some(3), "sha512", "").is_err());
+    }
+
+    /// The copy's own `os_hash_algo` decides what it is compared with; a guess that missed
+    /// is not a mismatch but a read-back.
+    #[test]
+    fn the_copy_is_compared_in_its_own_algorithm() {
+        let source: Image = serde_json::from_value(serde_json::json!({
+            "id": "s", "os_hash_algo": "SHA512", "os_hash_value": "AA",
+        }))
+        .unwrap();
+        // Same algorithm: the source's value, whatever was hashed on the way.
+        assert_eq!(expected_for(&source, "sha512", None).as_deref(), Some("aa"));
+        // Another algorithm, computed on the way: that hash.
+        let sent = Some(("sha256".to_owned(), "bb".to_owned()));
+        assert_eq!(
+            expected_for(&source, "sha256", sent.clone()).as_deref(),
+            Some("bb")
+        );
+        // Another algorithm than the one guessed: nothing to compare, so read back.
+        assert_eq!(expected_for(&source, "sha384", sent), None);
+        assert_eq!(expected_for(&source, "sha256", None), None);
+        // A copy that reports no algorithm is never compared with the source's empty one.
+        assert_eq!(expected_for(&source, "", None), None);
     }
 }

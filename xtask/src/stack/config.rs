@@ -111,13 +111,16 @@ engine_mode = serial
     )?;
 
     // The second Glance: one store (no `enabled_backends`, so no 2.8-2.13 and no
-    // /v2/info/stores) and no `image_cache_dir` (no 2.14/2.16/2.18, no /v2/cache).
+    // /v2/info/stores), no `image_cache_dir` (no 2.14/2.16/2.18, no /v2/cache), and
+    // `hashing_algorithm = sha256` (Glance's default is sha512): a cloud whose `os_hash_algo`
+    // differs from the other's, for copies verified in the target's own algorithm.
     let plain = &p.glance_plain;
     write(
         &plain.join("etc/glance-api.conf"),
         &format!(
             "[DEFAULT]
 log_file = {dir}/glance-api.log
+hashing_algorithm = sha256
 worker_self_reference_url = {url}
 node_staging_uri = file://{dir}/staging
 enabled_import_methods = [glance-direct,web-download]
