@@ -18,6 +18,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::clouds::{AuthType, CloudConfig};
+use crate::secret::Secret;
 
 /// Where tokens are cached on disk: one file per set of auth parameters (see
 /// [`ClientBuilder::token_cache`](crate::ClientBuilder::token_cache)).
@@ -70,7 +71,9 @@ impl TokenCache {
 pub(crate) struct CachedToken {
     /// Format version: a file of another version is ignored.
     pub version: u32,
-    pub token: String,
+    /// The token: in clear in the file (mode 0600), redacted everywhere else.
+    #[serde(serialize_with = "expose_secret")]
+    pub token: Secret,
     /// Keystone's token body (`{"token": {...}}`), as it answered.
     pub body: Value,
     /// The Image API base, once discovered.
@@ -79,6 +82,11 @@ pub(crate) struct CachedToken {
 }
 
 pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// Writes a token into its cache file, the one place it is serialized.
+fn expose_secret<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose())
+}
 
 /// The cache file of one set of auth parameters.
 #[derive(Debug, Clone)]
@@ -294,6 +302,21 @@ mod tests {
     }
 
     #[test]
+    fn a_cached_token_never_shows_in_debug_output() {
+        let read: CachedToken =
+            serde_json::from_str(r#"{"version": 1, "token": "gAAAA-cached-SECRET", "body": {}}"#)
+                .unwrap();
+        let shown = format!("{read:?}");
+        assert!(!shown.contains("cached-SECRET"), "{shown}");
+        // The file still holds it, for the next process to send.
+        let written = serde_json::to_string(&read).unwrap();
+        assert!(
+            written.contains(r#""token":"gAAAA-cached-SECRET""#),
+            "{written}"
+        );
+    }
+
+    #[test]
     fn token_and_none_auth_are_not_cached() {
         assert!(cache_key(&CloudConfig::token("http://k", "tok"), AUTH).is_none());
         let mut none = cloud();
@@ -304,7 +327,7 @@ mod tests {
     fn entry(token: &str) -> CachedToken {
         CachedToken {
             version: FORMAT_VERSION,
-            token: token.into(),
+            token: Secret::new(token),
             body: json!({"token": {"expires_at": "2999-01-01T00:00:00Z"}}),
             image_endpoint: None,
         }
@@ -319,9 +342,9 @@ mod tests {
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&file.path), 0o600);
         assert_eq!(mode(cache.dir()), 0o700);
-        assert_eq!(file.load().unwrap().token, "t1");
+        assert_eq!(file.load().unwrap().token.expose(), "t1");
         file.store(&entry("t2"));
-        assert_eq!(file.load().unwrap().token, "t2");
+        assert_eq!(file.load().unwrap().token.expose(), "t2");
         // No temp file is left behind, and the password is nowhere in the file.
         let names: Vec<_> = std::fs::read_dir(cache.dir()).unwrap().collect();
         assert_eq!(names.len(), 1);
@@ -356,7 +379,7 @@ mod tests {
             assert!(file.load().is_none(), "{junk:?}");
         }
         file.store(&entry("fresh"));
-        assert_eq!(file.load().unwrap().token, "fresh");
+        assert_eq!(file.load().unwrap().token.expose(), "fresh");
     }
 
     /// `secs` after the epoch as Keystone writes times (civil-from-days, H. Hinnant).

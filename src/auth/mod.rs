@@ -144,7 +144,7 @@ impl Session {
     fn cached_token(&self) -> Option<Token> {
         let entry = self.cache.as_ref()?.load()?;
         let body: TokenBody = serde_json::from_value(entry.body).ok()?;
-        let token = token_from_body(Secret::new(entry.token), body, SystemTime::now());
+        let token = token_from_body(entry.token, body, SystemTime::now());
         // A token without an expiry is not trusted from disk: nothing says when to drop it.
         if token.refresh_at.is_none() || !token.usable(SystemTime::now()) {
             return None;
@@ -165,7 +165,7 @@ impl Session {
         let current = self.state.lock().await.as_ref().map(|t| t.value.clone());
         if let Some(mut entry) = file
             .load()
-            .filter(|e| current.is_some_and(|t| t.expose() == e.token))
+            .filter(|e| current.is_some_and(|t| t == e.token))
         {
             entry.image_endpoint = Some(base.to_string());
             file.store(&entry);
@@ -226,7 +226,7 @@ impl Session {
         if let (Some(file), Ok(raw)) = (&self.cache, serde_json::from_slice(&fetched.body)) {
             file.store(&CachedToken {
                 version: FORMAT_VERSION,
-                token: value.expose().to_owned(),
+                token: value.clone(),
                 body: raw,
                 image_endpoint: None,
             });
