@@ -6,9 +6,11 @@
 //! secret: those are left out of the key, so the key names *who* and *where*, not *how*),
 //! holding the token, Keystone's token body (expiry, catalog) and the discovered Image
 //! endpoint. Files are created with mode 0600 in a 0700 directory, written whole to a temp
-//! file and renamed into place; a file that cannot be read or parsed, that another user could
-//! read, or whose token is about to expire is ignored (and replaced by the next write). A
-//! token a server rejects (401) has its file removed.
+//! file and renamed into place; a file that cannot be read or parsed, that is not the
+//! effective user's (root under `sudo -E` reads the user's cache directory), that another
+//! user could read or write, that sits in a directory not the effective user's, or whose
+//! token is about to expire is ignored (and replaced by the next write). A token a server
+//! rejects (401) has its file removed.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -135,6 +137,9 @@ impl CacheFile {
     fn try_store(&self, entry: &CachedToken) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         create_private_dir(dir)?;
+        if let Some(why) = untrusted_dir(dir) {
+            return Err(std::io::Error::other(why));
+        }
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
         let tmp = dir.join(format!(".{:016x}.tmp", fastrand::u64(..)));
         let mut options = std::fs::OpenOptions::new();
@@ -166,24 +171,72 @@ fn create_private_dir(dir: &Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// Whether the file is a regular file of the current user that nobody else may read or
-/// write (a file others could have written could carry a token of their choosing).
+/// The effective user id: whose files the process may trust (with `sudo -E`, root keeps
+/// the user's `$HOME`, and so the user's cache directory: the directory's owner is not us).
+#[cfg(target_os = "linux")]
+fn effective_uid() -> Option<u32> {
+    // SAFETY: geteuid takes nothing, cannot fail and touches no memory of ours.
+    Some(unsafe { libc::geteuid() })
+}
+
+/// Unknown where `libc` is not a dependency: no file is trusted, nothing is written.
+#[cfg(all(unix, not(target_os = "linux")))]
+fn effective_uid() -> Option<u32> {
+    None
+}
+
+/// Why `dir` cannot hold our cache files, if it cannot: it must be ours (the effective
+/// user's) and writable by nobody else, or others could put or swap files in it.
+#[cfg(unix)]
+fn untrusted_dir(dir: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let Some(uid) = effective_uid() else {
+        return Some("the effective user id is unknown on this system".into());
+    };
+    match std::fs::metadata(dir) {
+        Err(e) => Some(format!("cannot read the directory: {e}")),
+        Ok(d) if d.uid() != uid => Some(format!(
+            "the directory belongs to uid {}, not to the effective uid {uid}",
+            d.uid()
+        )),
+        Ok(d) if d.mode() & 0o022 != 0 => Some("others may write the directory".into()),
+        Ok(_) => None,
+    }
+}
+
+#[cfg(not(unix))]
+fn untrusted_dir(_dir: &Path) -> Option<String> {
+    None
+}
+
+/// Whether the file is a regular file of the effective user that nobody else may read or
+/// write, in a directory only that user may write (a file others could have written could
+/// carry a token and an endpoint of their choosing).
 #[cfg(unix)]
 fn private_to_us(path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return false;
     };
-    // The process's uid needs libc; the directory's owner stands in for it: a file in a
-    // directory nobody else may write, owned by that directory's owner, was written by them.
-    let dir = path.parent().and_then(|d| std::fs::metadata(d).ok());
-    let trusted = meta.file_type().is_file()
-        && meta.mode() & 0o077 == 0
-        && dir.is_some_and(|d| d.mode() & 0o022 == 0 && d.uid() == meta.uid());
-    if !trusted {
-        tracing::debug!(path = %path.display(), "ignoring a token cache file others may read or write");
+    let why = untrusted_dir(path.parent().unwrap_or(Path::new("."))).or_else(|| {
+        let uid = effective_uid()?;
+        if !meta.file_type().is_file() {
+            Some("not a regular file".into())
+        } else if meta.uid() != uid {
+            Some(format!(
+                "it belongs to uid {}, not to the effective uid {uid}",
+                meta.uid()
+            ))
+        } else if meta.mode() & 0o077 != 0 {
+            Some("others may read or write it".into())
+        } else {
+            None
+        }
+    });
+    if let Some(why) = &why {
+        tracing::debug!(path = %path.display(), reason = %why, "ignoring a token cache file");
     }
-    trusted
+    why.is_none()
 }
 
 #[cfg(not(unix))]
@@ -358,6 +411,48 @@ mod tests {
         assert!(file.load().is_none());
         file.remove();
         assert!(file.load().is_none());
+    }
+
+    /// With `sudo -E`, root's cache directory is the user's: a file the user planted there
+    /// (theirs, in their own directory) is not root's, whatever its mode.
+    #[test]
+    fn files_of_another_user_are_not_trusted_even_in_their_own_directory() {
+        use std::os::unix::fs::{MetadataExt, chown};
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("tokens");
+        let cache = TokenCache::new(&dir);
+        let file = CacheFile::for_cloud(&cache, &cloud(), AUTH).unwrap();
+        file.store(&entry("planted"));
+        assert!(file.load().is_some());
+        let me = std::fs::metadata(&file.path).unwrap().uid();
+        if me != 0 {
+            eprintln!("skipped: giving files to another user needs root");
+            return;
+        }
+        let other = 4242;
+        chown(&file.path, Some(other), None).unwrap();
+        assert!(
+            file.load().is_none(),
+            "another user's file in our directory"
+        );
+        chown(&dir, Some(other), None).unwrap();
+        assert!(
+            file.load().is_none(),
+            "another user's file in their directory"
+        );
+        // Ours in their directory: they may swap it at any time.
+        chown(&file.path, Some(me), None).unwrap();
+        assert!(
+            file.load().is_none(),
+            "our file in another user's directory"
+        );
+        // And nothing is written there.
+        file.store(&entry("written"));
+        let text = std::fs::read_to_string(&file.path).unwrap();
+        assert!(
+            text.contains("planted") && !text.contains("written"),
+            "{text}"
+        );
     }
 
     #[test]
