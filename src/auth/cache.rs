@@ -244,14 +244,20 @@ fn private_to_us(path: &Path) -> bool {
     path.is_file()
 }
 
-/// The hex SHA-256 of every auth parameter that selects a token and its catalog, each as
+/// The hex SHA-256 of every auth and TLS parameter that selects a token and its catalog, each as
 /// `name=value` on its own line (so no two parameter sets give the same text); secrets are
 /// never part of it.
 pub(crate) fn cache_key(c: &CloudConfig, auth_url: &str) -> Option<String> {
     if matches!(c.auth_type, AuthType::None | AuthType::Token) {
         return None;
     }
-    let fields: [(&str, Option<&str>); 18] = [
+    // TLS settings decide which servers were believed: a catalog cached by a `verify: false`
+    // run is not for a verifying one.
+    fn path(p: &Option<PathBuf>) -> Option<std::borrow::Cow<'_, str>> {
+        p.as_ref().map(|p| p.to_string_lossy())
+    }
+    let (cacert, cert, key) = (path(&c.cacert), path(&c.cert), path(&c.key));
+    let fields: [(&str, Option<&str>); 22] = [
         ("auth_url", Some(auth_url)),
         ("auth_type", Some(c.auth_type.as_str())),
         ("username", c.username.as_deref()),
@@ -279,6 +285,10 @@ pub(crate) fn cache_key(c: &CloudConfig, auth_url: &str) -> Option<String> {
             "image_endpoint_override",
             c.image_endpoint_override.as_deref(),
         ),
+        ("verify", Some(if c.verify { "true" } else { "false" })),
+        ("cacert", cacert.as_deref()),
+        ("cert", cert.as_deref()),
+        ("key", key.as_deref()),
     ];
     let mut hash = Sha256::new();
     for (name, value) in fields {
@@ -334,6 +344,10 @@ mod tests {
             set(|c| c.interface = crate::Interface::Internal),
             set(|c| c.image_endpoint_override = Some("http://g".into())),
             set(|c| c.auth_type = AuthType::ApplicationCredential),
+            set(|c| c.verify = false),
+            set(|c| c.cacert = Some("/etc/ssl/ca.pem".into())),
+            set(|c| c.cert = Some("/etc/ssl/me.pem".into())),
+            set(|c| c.key = Some("/etc/ssl/me.key".into())),
             cache_key(&cloud(), "http://other:5000/v3/").unwrap(),
         ];
         let mut all: Vec<&String> = variants.iter().collect();
