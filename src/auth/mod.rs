@@ -77,7 +77,7 @@ impl Credentials for Session {
             tracing::debug!("token rejected; the next request re-authenticates");
             t.stale = true;
             if let Some(file) = &self.cache {
-                file.remove();
+                file.remove_if_holding(token);
             }
         }
     }

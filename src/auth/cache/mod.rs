@@ -2,25 +2,31 @@
 //! script's loop) reuse a still-valid token and its catalog instead of authenticating each
 //! time, as the Rust `osc` CLI does.
 //!
-//! One file per set of auth parameters, named by a SHA-256 of them (never of a password or
-//! secret: those are left out of the key, so the key names *who* and *where*, not *how*),
-//! holding the token, Keystone's token body (expiry, catalog) and the discovered Image
-//! endpoint. Files are created with mode 0600 in a 0700 directory, written whole to a temp
-//! file and renamed into place; a file that cannot be read or parsed, that is not the
-//! effective user's (root under `sudo -E` reads the user's cache directory), that another
-//! user could read or write, that sits in a directory not the effective user's, or whose
-//! token is about to expire is ignored (and replaced by the next write). A token a server
-//! rejects (401) has its file removed.
+//! One file per set of auth parameters, named by an HMAC of all of them, the password and
+//! secrets included, under a random per-user key kept beside the files ([`key`]): a wrong
+//! password finds no token, and a name tells nothing of the password. A file holds the
+//! token, Keystone's token body (expiry, catalog) and the discovered Image endpoint. Files
+//! are created with mode 0600 in a 0700 directory, written whole to a temp file and renamed
+//! into place; a file that cannot be read or parsed, that is not the effective user's (root
+//! under `sudo -E` reads the user's cache directory), that another user could read or write,
+//! that sits in a directory not the effective user's, or whose token is about to expire is
+//! ignored (and replaced by the next write) ([`private`]). A token a server rejects (401) has
+//! its file removed.
+//!
+//! Every call here reads or writes the disk, syncs included: the session runs them on
+//! tokio's blocking threads, never while it holds its token lock.
 
-use std::io::Write;
+mod key;
+mod private;
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use crate::clouds::{AuthType, CloudConfig};
+use crate::clouds::CloudConfig;
 use crate::secret::Secret;
+use private::{Found, read_private, replace_private};
 
 /// Where tokens are cached on disk: one file per set of auth parameters (see
 /// [`ClientBuilder::token_cache`](crate::ClientBuilder::token_cache)).
@@ -90,11 +96,17 @@ fn expose_secret<S: serde::Serializer>(secret: &Secret, s: S) -> Result<S::Ok, S
     s.serialize_str(secret.expose())
 }
 
-/// The cache file of one set of auth parameters.
+/// The cache file of one set of auth parameters. Its name needs the directory's key, so it
+/// is found when the file is read or written.
 #[derive(Debug, Clone)]
 pub(crate) struct CacheFile {
-    pub path: PathBuf,
+    dir: PathBuf,
+    /// [`key::auth_parameters`]: secrets inside, so a `Secret`.
+    parameters: Secret,
 }
+
+/// The most a cache file may hold (a catalog of a large cloud is some 100 KiB).
+const MAX_FILE: u64 = 16 << 20;
 
 impl CacheFile {
     /// The file for `cloud` in `cache`; `None` for auth types that have nothing to cache
@@ -104,23 +116,34 @@ impl CacheFile {
         cloud: &CloudConfig,
         auth_url: &str,
     ) -> Option<Self> {
-        let key = cache_key(cloud, auth_url)?;
         Some(CacheFile {
-            path: cache.dir.join(format!("{key}.json")),
+            dir: cache.dir.clone(),
+            parameters: key::auth_parameters(cloud, auth_url)?,
         })
+    }
+
+    /// Where the entry is, when the directory has a key to trust.
+    fn path(&self) -> Option<PathBuf> {
+        let key = key::read_key(&self.dir)?;
+        Some(self.dir.join(key::file_name(&key, &self.parameters)))
     }
 
     /// The cached entry, or `None` when there is none or it cannot be trusted.
     pub(crate) fn load(&self) -> Option<CachedToken> {
-        if !private_to_us(&self.path) {
-            return None;
-        }
-        let bytes = std::fs::read(&self.path).ok()?;
+        let path = self.path()?;
+        let bytes = match read_private(&path, MAX_FILE) {
+            Found::Bytes(b) => b,
+            Found::Missing => return None,
+            Found::Untrusted(why) => {
+                tracing::debug!(path = %path.display(), reason = %why, "ignoring a token cache file");
+                return None;
+            }
+        };
         match serde_json::from_slice::<CachedToken>(&bytes) {
             Ok(c) if c.version == FORMAT_VERSION => Some(c),
             Ok(_) => None,
             Err(e) => {
-                tracing::debug!(path = %self.path.display(), error = %e, "ignoring an unreadable token cache file");
+                tracing::debug!(path = %path.display(), error = %e, "ignoring an unreadable token cache file");
                 None
             }
         }
@@ -130,173 +153,29 @@ impl CacheFile {
     /// Failures are logged and otherwise ignored: a cache is an optimisation.
     pub(crate) fn store(&self, entry: &CachedToken) {
         if let Err(e) = self.try_store(entry) {
-            tracing::debug!(path = %self.path.display(), error = %e, "cannot write the token cache");
+            tracing::debug!(dir = %self.dir.display(), error = %e, "cannot write the token cache");
         }
     }
 
     fn try_store(&self, entry: &CachedToken) -> std::io::Result<()> {
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir)?;
-        if let Some(why) = untrusted_dir(dir) {
-            return Err(std::io::Error::other(why));
-        }
+        private::private_dir(&self.dir)?;
+        let key = key::key_for_writing(&self.dir)?;
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
-        let tmp = dir.join(format!(".{:016x}.tmp", fastrand::u64(..)));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let written = options.open(&tmp).and_then(|mut f| {
-            f.write_all(&bytes)?;
-            f.sync_all()
-        });
-        let renamed = written.and_then(|()| std::fs::rename(&tmp, &self.path));
-        if renamed.is_err() {
-            let _ = std::fs::remove_file(&tmp);
+        replace_private(
+            &self.dir.join(key::file_name(&key, &self.parameters)),
+            &bytes,
+        )
+    }
+
+    /// Removes the file if it still holds `token` (a server rejected it; a newer token
+    /// written meanwhile stays).
+    pub(crate) fn remove_if_holding(&self, token: &Secret) {
+        if self.load().is_some_and(|e| &e.token == token)
+            && let Some(path) = self.path()
+        {
+            let _ = std::fs::remove_file(path);
         }
-        renamed
     }
-
-    /// Removes the file (its token was rejected).
-    pub(crate) fn remove(&self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir)
-}
-
-/// The effective user id: whose files the process may trust (with `sudo -E`, root keeps
-/// the user's `$HOME`, and so the user's cache directory: the directory's owner is not us).
-#[cfg(target_os = "linux")]
-fn effective_uid() -> Option<u32> {
-    // SAFETY: geteuid takes nothing, cannot fail and touches no memory of ours.
-    Some(unsafe { libc::geteuid() })
-}
-
-/// Unknown where `libc` is not a dependency: no file is trusted, nothing is written.
-#[cfg(all(unix, not(target_os = "linux")))]
-fn effective_uid() -> Option<u32> {
-    None
-}
-
-/// Why `dir` cannot hold our cache files, if it cannot: it must be ours (the effective
-/// user's) and writable by nobody else, or others could put or swap files in it.
-#[cfg(unix)]
-fn untrusted_dir(dir: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let Some(uid) = effective_uid() else {
-        return Some("the effective user id is unknown on this system".into());
-    };
-    match std::fs::metadata(dir) {
-        Err(e) => Some(format!("cannot read the directory: {e}")),
-        Ok(d) if d.uid() != uid => Some(format!(
-            "the directory belongs to uid {}, not to the effective uid {uid}",
-            d.uid()
-        )),
-        Ok(d) if d.mode() & 0o022 != 0 => Some("others may write the directory".into()),
-        Ok(_) => None,
-    }
-}
-
-#[cfg(not(unix))]
-fn untrusted_dir(_dir: &Path) -> Option<String> {
-    None
-}
-
-/// Whether the file is a regular file of the effective user that nobody else may read or
-/// write, in a directory only that user may write (a file others could have written could
-/// carry a token and an endpoint of their choosing).
-#[cfg(unix)]
-fn private_to_us(path: &Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return false;
-    };
-    let why = untrusted_dir(path.parent().unwrap_or(Path::new("."))).or_else(|| {
-        let uid = effective_uid()?;
-        if !meta.file_type().is_file() {
-            Some("not a regular file".into())
-        } else if meta.uid() != uid {
-            Some(format!(
-                "it belongs to uid {}, not to the effective uid {uid}",
-                meta.uid()
-            ))
-        } else if meta.mode() & 0o077 != 0 {
-            Some("others may read or write it".into())
-        } else {
-            None
-        }
-    });
-    if let Some(why) = &why {
-        tracing::debug!(path = %path.display(), reason = %why, "ignoring a token cache file");
-    }
-    why.is_none()
-}
-
-#[cfg(not(unix))]
-fn private_to_us(path: &Path) -> bool {
-    path.is_file()
-}
-
-/// The hex SHA-256 of every auth and TLS parameter that selects a token and its catalog, each as
-/// `name=value` on its own line (so no two parameter sets give the same text); secrets are
-/// never part of it.
-pub(crate) fn cache_key(c: &CloudConfig, auth_url: &str) -> Option<String> {
-    if matches!(c.auth_type, AuthType::None | AuthType::Token) {
-        return None;
-    }
-    // TLS settings decide which servers were believed: a catalog cached by a `verify: false`
-    // run is not for a verifying one.
-    fn path(p: &Option<PathBuf>) -> Option<std::borrow::Cow<'_, str>> {
-        p.as_ref().map(|p| p.to_string_lossy())
-    }
-    let (cacert, cert, key) = (path(&c.cacert), path(&c.cert), path(&c.key));
-    let fields: [(&str, Option<&str>); 22] = [
-        ("auth_url", Some(auth_url)),
-        ("auth_type", Some(c.auth_type.as_str())),
-        ("username", c.username.as_deref()),
-        ("user_id", c.user_id.as_deref()),
-        ("user_domain_name", c.user_domain_name.as_deref()),
-        ("user_domain_id", c.user_domain_id.as_deref()),
-        ("project_name", c.project_name.as_deref()),
-        ("project_id", c.project_id.as_deref()),
-        ("project_domain_name", c.project_domain_name.as_deref()),
-        ("project_domain_id", c.project_domain_id.as_deref()),
-        ("domain_name", c.domain_name.as_deref()),
-        ("domain_id", c.domain_id.as_deref()),
-        ("system_scope", c.system_scope.as_deref()),
-        (
-            "application_credential_id",
-            c.application_credential_id.as_deref(),
-        ),
-        (
-            "application_credential_name",
-            c.application_credential_name.as_deref(),
-        ),
-        ("region_name", c.region_name.as_deref()),
-        ("interface", Some(c.interface.as_str())),
-        (
-            "image_endpoint_override",
-            c.image_endpoint_override.as_deref(),
-        ),
-        ("verify", Some(if c.verify { "true" } else { "false" })),
-        ("cacert", cacert.as_deref()),
-        ("cert", cert.as_deref()),
-        ("key", key.as_deref()),
-    ];
-    let mut hash = Sha256::new();
-    for (name, value) in fields {
-        // Escaped, so a value holding a newline cannot impersonate another field.
-        let value = value.map(|v| v.escape_default().to_string());
-        hash.update(format!("{name}={}\n", value.as_deref().unwrap_or("\u{0}")));
-    }
-    Some(hash.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]
@@ -314,60 +193,6 @@ mod tests {
             .project_domain_name("Default")
     }
 
-    fn key(c: &CloudConfig) -> String {
-        cache_key(c, AUTH).unwrap()
-    }
-
-    #[test]
-    fn every_auth_parameter_changes_the_key_and_secrets_do_not() {
-        let base = key(&cloud());
-        let set = |f: fn(&mut CloudConfig)| {
-            let mut c = cloud();
-            f(&mut c);
-            key(&c)
-        };
-        let variants = [
-            set(|c| c.username = Some("bob".into())),
-            set(|c| c.user_id = Some("u1".into())),
-            set(|c| c.user_domain_name = Some("Other".into())),
-            set(|c| c.user_domain_id = Some("d1".into())),
-            set(|c| c.project_name = Some("other".into())),
-            set(|c| c.project_id = Some("p1".into())),
-            set(|c| c.project_domain_name = Some("Other".into())),
-            set(|c| c.project_domain_id = Some("d1".into())),
-            set(|c| c.domain_name = Some("D".into())),
-            set(|c| c.domain_id = Some("d".into())),
-            set(|c| c.system_scope = Some("all".into())),
-            set(|c| c.application_credential_id = Some("ac".into())),
-            set(|c| c.application_credential_name = Some("ac".into())),
-            set(|c| c.region_name = Some("RegionTwo".into())),
-            set(|c| c.interface = crate::Interface::Internal),
-            set(|c| c.image_endpoint_override = Some("http://g".into())),
-            set(|c| c.auth_type = AuthType::ApplicationCredential),
-            set(|c| c.verify = false),
-            set(|c| c.cacert = Some("/etc/ssl/ca.pem".into())),
-            set(|c| c.cert = Some("/etc/ssl/me.pem".into())),
-            set(|c| c.key = Some("/etc/ssl/me.key".into())),
-            cache_key(&cloud(), "http://other:5000/v3/").unwrap(),
-        ];
-        let mut all: Vec<&String> = variants.iter().collect();
-        all.push(&base);
-        let n = all.len();
-        all.sort();
-        all.dedup();
-        assert_eq!(all.len(), n, "two parameter sets share a key");
-        // A field's value cannot spill into the next one.
-        let a = set(|c| c.username = Some("alice\nuser_id=x".into()));
-        let b = set(|c| c.user_id = Some("x".into()));
-        assert_ne!(a, b);
-        // The password is not part of the key (the key names who, not how).
-        let mut other_pw = cloud();
-        other_pw.password = Some(crate::Secret::new("another"));
-        assert_eq!(key(&other_pw), base);
-        assert_eq!(base.len(), 64);
-        assert!(!base.contains("pw-secret"));
-    }
-
     #[test]
     fn a_cached_token_never_shows_in_debug_output() {
         let read: CachedToken =
@@ -381,14 +206,6 @@ mod tests {
             written.contains(r#""token":"gAAAA-cached-SECRET""#),
             "{written}"
         );
-    }
-
-    #[test]
-    fn token_and_none_auth_are_not_cached() {
-        assert!(cache_key(&CloudConfig::token("http://k", "tok"), AUTH).is_none());
-        let mut none = cloud();
-        none.auth_type = AuthType::None;
-        assert!(cache_key(&none, AUTH).is_none());
     }
 
     fn entry(token: &str) -> CachedToken {
@@ -407,23 +224,30 @@ mod tests {
         let file = CacheFile::for_cloud(&cache, &cloud(), AUTH).unwrap();
         file.store(&entry("t1"));
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode(&file.path), 0o600);
+        let path = file.path().unwrap();
+        assert_eq!(mode(&path), 0o600);
         assert_eq!(mode(cache.dir()), 0o700);
         assert_eq!(file.load().unwrap().token.expose(), "t1");
         file.store(&entry("t2"));
         assert_eq!(file.load().unwrap().token.expose(), "t2");
-        // No temp file is left behind, and the password is nowhere in the file.
+        // No temp file is left behind (the entry and the key), and the password is nowhere
+        // in the file.
         let names: Vec<_> = std::fs::read_dir(cache.dir()).unwrap().collect();
-        assert_eq!(names.len(), 1);
+        assert_eq!(names.len(), 2);
         assert!(
-            !std::fs::read_to_string(&file.path)
+            !std::fs::read_to_string(&path)
                 .unwrap()
                 .contains("pw-secret")
         );
         // A file others may read is not trusted.
-        std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         assert!(file.load().is_none());
-        file.remove();
+        // A rejected token's file goes, unless a newer token replaced it meanwhile.
+        file.store(&entry("t3"));
+        file.remove_if_holding(&Secret::new("t2"));
+        assert_eq!(file.load().unwrap().token.expose(), "t3");
+        file.remove_if_holding(&Secret::new("t3"));
+        assert!(!path.exists());
         assert!(file.load().is_none());
     }
 
@@ -438,13 +262,14 @@ mod tests {
         let file = CacheFile::for_cloud(&cache, &cloud(), AUTH).unwrap();
         file.store(&entry("planted"));
         assert!(file.load().is_some());
-        let me = std::fs::metadata(&file.path).unwrap().uid();
+        let path = file.path().unwrap();
+        let me = std::fs::metadata(&path).unwrap().uid();
         if me != 0 {
             eprintln!("skipped: giving files to another user needs root");
             return;
         }
         let other = 4242;
-        chown(&file.path, Some(other), None).unwrap();
+        chown(&path, Some(other), None).unwrap();
         assert!(
             file.load().is_none(),
             "another user's file in our directory"
@@ -455,14 +280,14 @@ mod tests {
             "another user's file in their directory"
         );
         // Ours in their directory: they may swap it at any time.
-        chown(&file.path, Some(me), None).unwrap();
+        chown(&path, Some(me), None).unwrap();
         assert!(
             file.load().is_none(),
             "our file in another user's directory"
         );
         // And nothing is written there.
         file.store(&entry("written"));
-        let text = std::fs::read_to_string(&file.path).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
         assert!(
             text.contains("planted") && !text.contains("written"),
             "{text}"
@@ -475,6 +300,8 @@ mod tests {
         let cache = TokenCache::new(tmp.path());
         std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         let file = CacheFile::for_cloud(&cache, &cloud(), AUTH).unwrap();
+        file.store(&entry("first"));
+        let path = file.path().unwrap();
         for junk in [
             &b"{not json"[..],
             b"",
@@ -483,8 +310,8 @@ mod tests {
             br#"{"version": 1, "token": 5}"#,
             br#"[1, 2, 3]"#,
         ] {
-            std::fs::write(&file.path, junk).unwrap();
-            std::fs::set_permissions(&file.path, std::fs::Permissions::from_mode(0o600)).unwrap();
+            std::fs::write(&path, junk).unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
             assert!(file.load().is_none(), "{junk:?}");
         }
         file.store(&entry("fresh"));
@@ -574,5 +401,23 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// As keystoneauth: a wrong password is not answered from the cache (it fails at
+    /// Keystone as it would without one), and the right one still finds its token.
+    #[test]
+    fn a_changed_password_finds_no_cached_token() {
+        let tmp = tempfile::tempdir().unwrap();
+        let body = json!({"token": {"expires_at": "2999-01-01T00:00:00Z"}});
+        let right = session_with(tmp.path(), body);
+        assert!(right.inner.session.cached_token().is_some());
+        let mut wrong = cloud();
+        wrong.password = Some(Secret::new("wrong"));
+        let client = Client::builder()
+            .cloud(wrong)
+            .token_cache(TokenCache::new(tmp.path()))
+            .build()
+            .unwrap();
+        assert!(client.inner.session.cached_token().is_none());
     }
 }
