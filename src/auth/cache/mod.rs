@@ -130,6 +130,8 @@ impl CacheFile {
 
     /// The cached entry, or `None` when there is none or it cannot be trusted.
     pub(crate) fn load(&self) -> Option<CachedToken> {
+        #[cfg(test)]
+        probe::run(&self.dir);
         let path = self.path()?;
         let bytes = match read_private(&path, MAX_FILE) {
             Found::Bytes(b) => b,
@@ -158,6 +160,8 @@ impl CacheFile {
     }
 
     fn try_store(&self, entry: &CachedToken) -> std::io::Result<()> {
+        #[cfg(test)]
+        probe::run(&self.dir);
         private::private_dir(&self.dir)?;
         let key = key::key_for_writing(&self.dir)?;
         let bytes = serde_json::to_vec(entry).map_err(std::io::Error::other)?;
@@ -170,10 +174,47 @@ impl CacheFile {
     /// Removes the file if it still holds `token` (a server rejected it; a newer token
     /// written meanwhile stays).
     pub(crate) fn remove_if_holding(&self, token: &Secret) {
+        #[cfg(test)]
+        probe::run(&self.dir);
         if self.load().is_some_and(|e| &e.token == token)
             && let Some(path) = self.path()
         {
             let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// What a test sees of the disk calls on a cache directory: its hook runs at the start of
+/// each (on the thread that makes it).
+#[cfg(test)]
+pub(crate) mod probe {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+
+    type Hook = Arc<dyn Fn() + Send + Sync>;
+
+    static HOOKS: Mutex<Vec<(PathBuf, Hook)>> = Mutex::new(Vec::new());
+
+    /// Runs `hook` at each disk call on `dir` from now on.
+    pub(crate) fn set(dir: &Path, hook: impl Fn() + Send + Sync + 'static) {
+        HOOKS.lock().unwrap().push((dir.to_owned(), Arc::new(hook)));
+    }
+
+    /// Forgets the hooks of `dir`.
+    pub(crate) fn clear(dir: &Path) {
+        HOOKS.lock().unwrap().retain(|(d, _)| d != dir);
+    }
+
+    pub(super) fn run(dir: &Path) {
+        let hooks: Vec<Hook> = HOOKS
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(d, _)| d == dir)
+            .map(|(_, h)| h.clone())
+            .collect();
+        for hook in hooks {
+            hook();
         }
     }
 }
@@ -350,6 +391,12 @@ mod tests {
     }
 
     /// A session of `cloud()` over a cache holding a token with this body.
+    /// The token a session would take from its cache.
+    fn cached(session: &crate::auth::Session) -> Option<crate::auth::token::Token> {
+        let entry = session.cache.as_ref()?.load()?;
+        session.token_from_cache(entry)
+    }
+
     fn session_with(dir: &Path, body: serde_json::Value) -> Client {
         let cache = TokenCache::new(dir);
         let file = CacheFile::for_cloud(&cache, &cloud(), AUTH).unwrap();
@@ -391,7 +438,7 @@ mod tests {
             let tmp = tempfile::tempdir().unwrap();
             let client = session_with(tmp.path(), body.clone());
             let session = &client.inner.session;
-            let token = session.cached_token();
+            let token = cached(session);
             assert_eq!(token.is_some(), usable, "{body}");
             if usable {
                 assert_eq!(token.unwrap().value.expose(), "cached-token");
@@ -410,7 +457,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let body = json!({"token": {"expires_at": "2999-01-01T00:00:00Z"}});
         let right = session_with(tmp.path(), body);
-        assert!(right.inner.session.cached_token().is_some());
+        assert!(cached(&right.inner.session).is_some());
         let mut wrong = cloud();
         wrong.password = Some(Secret::new("wrong"));
         let client = Client::builder()
@@ -418,6 +465,83 @@ mod tests {
             .token_cache(TokenCache::new(tmp.path()))
             .build()
             .unwrap();
-        assert!(client.inner.session.cached_token().is_none());
+        assert!(cached(&client.inner.session).is_none());
+    }
+
+    /// Answers every connection as Keystone answers a token request (a token valid for an
+    /// hour, an empty catalog). A loopback stand-in: no real Keystone shows which thread
+    /// wrote the cache.
+    async fn keystone() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let now = std::time::SystemTime::now();
+        let secs = |t: std::time::SystemTime| {
+            rfc3339(t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs())
+        };
+        let hour = std::time::Duration::from_secs(3600);
+        let body = json!({"token": {"issued_at": secs(now), "expires_at": secs(now + hour),
+                                    "catalog": []}})
+        .to_string();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                // The whole request: a head, and a body no longer than this.
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut n = 0;
+                while !buf[..n].windows(4).any(|w| w == b"\r\n\r\n") {
+                    match sock.read(&mut buf[n..]).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(k) => n += k,
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 201 Created\r\nX-Subject-Token: fresh-token\r\n\
+                     Content-Type: application/json\r\nContent-Length: {}\r\n\
+                     Connection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = sock.write_all(format!("{head}{body}").as_bytes()).await;
+            }
+        });
+        url
+    }
+
+    /// The disk calls of a session run on blocking threads, never on the runtime's (here the
+    /// test's own thread: one-threaded runtime), and never while the token lock is held.
+    #[tokio::test]
+    async fn disk_calls_leave_the_runtime_and_the_token_lock_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let cloud = CloudConfig::password(keystone().await, "alice", "pw-secret", "demo")
+            .user_domain_name("Default")
+            .project_domain_name("Default");
+        let client = Client::builder()
+            .cloud(cloud)
+            .token_cache(TokenCache::new(tmp.path()))
+            .build()
+            .unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (log, watched) = (seen.clone(), client.clone());
+        probe::set(tmp.path(), move || {
+            let lock_free = watched.inner.session.state.try_lock().is_ok();
+            log.lock()
+                .unwrap()
+                .push((std::thread::current().id(), lock_free));
+        });
+        let session = &client.inner.session;
+        // Nothing cached: read, authenticate, write.
+        let (token, _) = session.current().await.unwrap().unwrap();
+        assert_eq!(token.expose(), "fresh-token");
+        let url = url::Url::parse("http://g:9292/v2/").unwrap();
+        session.cache_image_endpoint(&url).await;
+        crate::http::Credentials::rejected(session, &token).await;
+        probe::clear(tmp.path());
+        let seen = seen.lock().unwrap().clone();
+        // load; store; load + store (endpoint); remove_if_holding + its load.
+        assert!(seen.len() >= 5, "{seen:?}");
+        let here = std::thread::current().id();
+        for (thread, lock_free) in seen {
+            assert_ne!(thread, here, "a disk call on the runtime thread");
+            assert!(lock_free, "a disk call under the token lock");
+        }
     }
 }
