@@ -110,8 +110,8 @@ impl ClientBuilder {
     /// Keeps tokens in this on-disk cache, so that another client (another process) with
     /// the same auth parameters reuses a still-valid token and its catalog instead of
     /// authenticating (off by default; `osimg` turns it on). Passwords and secrets are never
-    /// written; see [`TokenCache`] for the file rules. `auth_type: token` and `none` are not
-    /// cached.
+    /// written, but they select the file, so a changed password does not reuse a token; see
+    /// [`TokenCache`] for the file rules. `auth_type: token` and `none` are not cached.
     ///
     /// ```no_run
     /// # fn run() -> openstack_images::Result<()> {

@@ -247,6 +247,10 @@ pub enum TransportKind {
     Body,
     /// Any other failure of the HTTP layer.
     Request,
+    /// The TLS handshake failed over a certificate (the server's, refused here, or the
+    /// client's, refused there) or over TLS settings the two sides do not share: trying again
+    /// meets the same certificate, so it is not retried.
+    Certificate,
 }
 
 impl fmt::Display for TransportKind {
@@ -256,6 +260,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Timeout => "timed out",
             TransportKind::Body => "connection broke during the body",
             TransportKind::Request => "request failed",
+            TransportKind::Certificate => "TLS handshake refused",
         })
     }
 }
@@ -336,8 +341,8 @@ impl Error {
         matches!(self, Error::NotFound { .. }) || self.status() == Some(404)
     }
 
-    /// True when trying the same request again later may succeed: connection failures,
-    /// timeouts, 429 and 502/503/504.
+    /// True when trying the same request again later may succeed: connection failures
+    /// (but not a refused TLS certificate), timeouts, 429 and 502/503/504.
     ///
     /// ```
     /// # use openstack_images::Error;
@@ -345,7 +350,7 @@ impl Error {
     /// ```
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { .. } => true,
+            Error::Transport { kind, .. } => *kind != TransportKind::Certificate,
             Error::Api(e) => matches!(e.status, 429 | 502 | 503 | 504),
             _ => false,
         }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use crate::client::{Client, Req, seg};
 use crate::error::{Result, exactly_one};
 use crate::service::ServiceType;
-use crate::validate::check_path_value;
+use crate::validate::{check_lookup, check_path_value};
 
 /// A project (or domain) named on a command line, as Keystone resolved it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,16 +100,19 @@ impl Client {
         value: &str,
         domain_id: Option<&str>,
     ) -> Result<ProjectRef> {
-        check_path_value(kind.name(), value)?;
-        let by_id = Req::new(
-            ServiceType::Identity,
-            Method::GET,
-            format!("{}/{}", kind.collection(), seg(value)),
-        );
-        match self.send_json::<One>(by_id).await {
-            Ok(found) => return Ok(confirmed(found.project)),
-            Err(e) if matches!(e.status(), Some(400 | 403 | 404)) => {}
-            Err(e) => return Err(e),
+        check_lookup(kind.name(), value)?;
+        // A value that cannot be a path segment (`a/b`) is no id: a name only.
+        if check_path_value(kind.name(), value).is_ok() {
+            let by_id = Req::new(
+                ServiceType::Identity,
+                Method::GET,
+                format!("{}/{}", kind.collection(), seg(value)),
+            );
+            match self.send_json::<One>(by_id).await {
+                Ok(found) => return Ok(confirmed(found.project)),
+                Err(e) if matches!(e.status(), Some(400 | 403 | 404)) => {}
+                Err(e) => return Err(e),
+            }
         }
         let mut query = vec![("name".to_owned(), value.to_owned())];
         if let Some(d) = domain_id {

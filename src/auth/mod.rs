@@ -15,7 +15,7 @@ pub(crate) mod catalog;
 pub(crate) mod token;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use reqwest::{Method, StatusCode};
@@ -51,7 +51,7 @@ pub(crate) struct Session {
     /// The on-disk cache of this session's auth parameters, if one is used.
     cache: Option<CacheFile>,
     /// Set once the cache has been read: a token it held is not read again after a 401.
-    cache_read: AtomicBool,
+    cache_read: OnceCell<()>,
 }
 
 impl std::fmt::Debug for Session {
@@ -73,13 +73,15 @@ impl Credentials for Session {
 
     async fn rejected(&self, token: &Secret) {
         let mut state = self.state.lock().await;
-        if let Some(t) = state.as_mut().filter(|t| &t.value == token) {
-            tracing::debug!("token rejected; the next request re-authenticates");
-            t.stale = true;
-            if let Some(file) = &self.cache {
-                file.remove();
-            }
-        }
+        let Some(t) = state.as_mut().filter(|t| &t.value == token) else {
+            return;
+        };
+        tracing::debug!("token rejected; the next request re-authenticates");
+        t.stale = true;
+        drop(state);
+        let token = token.clone();
+        self.on_disk(move |file| file.remove_if_holding(&token))
+            .await;
     }
 }
 
@@ -99,7 +101,7 @@ impl Session {
             .and_then(|(c, url)| CacheFile::for_cloud(c, &cloud, url.as_str()));
         Ok(Session {
             cache,
-            cache_read: AtomicBool::new(false),
+            cache_read: OnceCell::new(),
             pipeline,
             cloud,
             auth_url,
@@ -121,30 +123,52 @@ impl Session {
         let Some(auth_url) = &self.auth_url else {
             return Ok(None);
         };
+        self.read_cache().await;
         let mut state = self.state.lock().await;
-        self.read_cache(&mut state);
         if let Some(t) = state.as_ref().filter(|t| t.usable(SystemTime::now())) {
             return Ok(Some((t.value.clone(), t.info.clone())));
         }
-        let token = self.authenticate(auth_url).await?;
+        let (token, entry) = self.authenticate(auth_url).await?;
         let out = (token.value.clone(), token.info.clone());
         *state = Some(token);
+        drop(state);
+        if let Some(entry) = entry {
+            self.on_disk(move |file| file.store(&entry)).await;
+        }
         Ok(Some(out))
     }
 
-    /// Takes the cached token (and endpoint) on the first call, before any endpoint is
-    /// resolved (the endpoint cell cannot be filled while it is being initialised).
-    fn read_cache(&self, state: &mut Option<Token>) {
-        if state.is_none() && !self.cache_read.swap(true, Ordering::Relaxed) {
-            *state = self.cached_token();
-        }
+    /// Runs a call of the cache file on tokio's blocking threads (it reads, writes and
+    /// syncs files): no runtime thread waits on the disk. Callers hold no lock meanwhile.
+    async fn on_disk<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&CacheFile) -> T + Send + 'static,
+    ) -> Option<T> {
+        let file = self.cache.clone()?;
+        tokio::task::spawn_blocking(move || call(&file)).await.ok()
     }
 
-    /// A still-usable token of the on-disk cache (and the Image endpoint found with it).
-    fn cached_token(&self) -> Option<Token> {
-        let entry = self.cache.as_ref()?.load()?;
+    /// Takes the cached token (and endpoint) once, before any endpoint is resolved (the
+    /// endpoint cell cannot be filled while it is being initialised); concurrent first
+    /// callers wait for the one read.
+    async fn read_cache(&self) {
+        if self.cache.is_none() {
+            return;
+        }
+        self.cache_read
+            .get_or_init(|| async {
+                let entry = self.on_disk(CacheFile::load).await.flatten();
+                if let Some(token) = entry.and_then(|e| self.token_from_cache(e)) {
+                    self.state.lock().await.get_or_insert(token);
+                }
+            })
+            .await;
+    }
+
+    /// A still-usable token of a cache entry (and the Image endpoint found with it).
+    fn token_from_cache(&self, entry: CachedToken) -> Option<Token> {
         let body: TokenBody = serde_json::from_value(entry.body).ok()?;
-        let token = token_from_body(Secret::new(entry.token), body, SystemTime::now());
+        let token = token_from_body(entry.token, body, SystemTime::now());
         // A token without an expiry is not trusted from disk: nothing says when to drop it.
         if token.refresh_at.is_none() || !token.usable(SystemTime::now()) {
             return None;
@@ -161,15 +185,20 @@ impl Session {
 
     /// Adds the discovered Image endpoint to the cache file of the current token.
     async fn cache_image_endpoint(&self, base: &Url) {
-        let Some(file) = &self.cache else { return };
-        let current = self.state.lock().await.as_ref().map(|t| t.value.clone());
-        if let Some(mut entry) = file
-            .load()
-            .filter(|e| current.is_some_and(|t| t.expose() == e.token))
-        {
-            entry.image_endpoint = Some(base.to_string());
-            file.store(&entry);
+        if self.cache.is_none() {
+            return;
         }
+        let Some(current) = self.state.lock().await.as_ref().map(|t| t.value.clone()) else {
+            return;
+        };
+        let base = base.to_string();
+        self.on_disk(move |file| {
+            if let Some(mut entry) = file.load().filter(|e| e.token == current) {
+                entry.image_endpoint = Some(base);
+                file.store(&entry);
+            }
+        })
+        .await;
     }
 
     /// How many authentication requests this session has sent.
@@ -185,8 +214,9 @@ impl Session {
     }
 
     /// `POST /v3/auth/tokens`, retried like any idempotent request (a token request has no
-    /// side effect a repeat could double). A 4xx is an [`Error::Auth`].
-    async fn authenticate(&self, auth_url: &Url) -> Result<Token> {
+    /// side effect a repeat could double). A 4xx is an [`Error::Auth`]. With a cache, also
+    /// the entry to write (by the caller, once it has let go of the token lock).
+    async fn authenticate(&self, auth_url: &Url) -> Result<(Token, Option<CachedToken>)> {
         let req = Req::new(ServiceType::Identity, Method::POST, "auth/tokens")
             .json(&auth_body(&self.cloud)?)
             .map_err(|e| Error::Config(format!("cannot encode the auth request: {e}")))?
@@ -223,15 +253,17 @@ impl Session {
             expires_at = body.token.expires_at.as_deref().unwrap_or("?"),
             "authenticated"
         );
-        if let (Some(file), Ok(raw)) = (&self.cache, serde_json::from_slice(&fetched.body)) {
-            file.store(&CachedToken {
+        let entry = self
+            .cache
+            .as_ref()
+            .and_then(|_| serde_json::from_slice(&fetched.body).ok())
+            .map(|raw| CachedToken {
                 version: FORMAT_VERSION,
-                token: value.expose().to_owned(),
+                token: value.clone(),
                 body: raw,
                 image_endpoint: None,
             });
-        }
-        Ok(token_from_body(value, body, SystemTime::now()))
+        Ok((token_from_body(value, body, SystemTime::now()), entry))
     }
 
     /// The versioned base URL of a service, ending with `/`.
@@ -246,9 +278,7 @@ impl Session {
                     .ok_or_else(|| Error::Config("no identity endpoint: auth_type none".into()));
             }
         };
-        if self.cache.is_some() && !self.cache_read.load(Ordering::Relaxed) {
-            self.read_cache(&mut *self.state.lock().await);
-        }
+        self.read_cache().await;
         cell.get_or_try_init(|| self.resolve(service))
             .await
             .cloned()

@@ -14,7 +14,7 @@ use crate::error::{Error, Result, exactly_one};
 use crate::generated::{ComputeImage, ComputeLink};
 use crate::paging::{Page, PageSource, Pages, Paginator, marker_of, resolve_link};
 use crate::timestamp::field_time;
-use crate::validate::check_path_value;
+use crate::validate::{check_lookup, check_path_value};
 
 /// The Compute service's images API (deprecated by Nova; pinned to microversion 2.35).
 ///
@@ -324,7 +324,7 @@ impl ComputeImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn id_from_name(&self, name: &str) -> Result<String> {
-        check_path_value("name", name)?;
+        check_lookup("name", name)?;
         let found: Vec<ComputeImage> = self
             .list_all(ComputeImageQuery::new().name(name))
             .await?

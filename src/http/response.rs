@@ -84,7 +84,9 @@ pub(crate) fn idle_timeout(method: &Method, url: &Url, after: Duration) -> Error
 }
 
 pub(crate) fn transport_error(method: &Method, url: &Url, e: reqwest::Error) -> Error {
-    let kind = if e.is_timeout() {
+    let kind = if is_certificate_failure(&e) {
+        TransportKind::Certificate
+    } else if e.is_timeout() {
         TransportKind::Timeout
     } else if e.is_connect() {
         TransportKind::Connect
@@ -99,6 +101,49 @@ pub(crate) fn transport_error(method: &Method, url: &Url, e: reqwest::Error) -> 
         kind,
         source: Box::new(e.without_url()),
     }
+}
+
+/// Whether a TLS handshake in `e`'s chain of causes failed for a reason a second attempt
+/// meets again: a certificate refused (here or by the server), or TLS settings the two sides
+/// do not share. rustls's error travels inside `io::Error`s (hyper wraps tokio-rustls's),
+/// whose `source()` skips the error they wrap: each is opened with `get_ref`.
+fn is_certificate_failure(e: &(dyn std::error::Error + 'static)) -> bool {
+    use rustls::{AlertDescription as Alert, Error as Tls};
+    let mut next = Some(e);
+    while let Some(mut err) = next {
+        while let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            err = inner;
+        }
+        let tls = err.downcast_ref::<Tls>();
+        if let Some(tls) = tls {
+            return match tls {
+                Tls::InvalidCertificate(_)
+                | Tls::NoCertificatesPresented
+                | Tls::UnsupportedNameType
+                | Tls::InvalidCertRevocationList(_)
+                | Tls::PeerIncompatible(_) => true,
+                Tls::AlertReceived(alert) => matches!(
+                    alert,
+                    Alert::BadCertificate
+                        | Alert::UnsupportedCertificate
+                        | Alert::CertificateRevoked
+                        | Alert::CertificateExpired
+                        | Alert::CertificateUnknown
+                        | Alert::UnknownCA
+                        | Alert::CertificateRequired
+                        | Alert::HandshakeFailure
+                        | Alert::ProtocolVersion
+                        | Alert::InsufficientSecurity
+                ),
+                _ => false,
+            };
+        }
+        next = err.source();
+    }
+    false
 }
 
 /// Turns an error response into [`Error::Api`], reading at most 64 KiB of its body.
@@ -193,6 +238,40 @@ fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_failures_are_found_inside_io_errors() {
+        /// reqwest's and hyper's layers: an error with a source.
+        #[derive(Debug)]
+        struct Layer(Box<dyn std::error::Error + Send + Sync>);
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("client error (Connect)")
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                Some(&*self.0)
+            }
+        }
+        // As hyper-util hands it over: an io::Error around tokio-rustls's io::Error.
+        let wrapped = |tls: rustls::Error| {
+            let inner = std::io::Error::new(std::io::ErrorKind::InvalidData, tls);
+            Layer(Box::new(std::io::Error::other(inner)))
+        };
+        let unknown_issuer =
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        assert!(is_certificate_failure(&wrapped(unknown_issuer)));
+        assert!(is_certificate_failure(&wrapped(
+            rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired)
+        )));
+        // A connection that broke mid-handshake may do better next time.
+        assert!(!is_certificate_failure(&wrapped(
+            rustls::Error::AlertReceived(rustls::AlertDescription::InternalError)
+        )));
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert!(!is_certificate_failure(&Layer(Box::new(reset))));
+    }
 
     #[test]
     fn parses_glance_keystone_nova_and_html_errors() {

@@ -155,8 +155,9 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn cache_queue(&self, image_id: &str) -> Result<()> {
+        let path = cache_path(image_id)?;
         self.require(ImageFeature::Cache).await?;
-        let req = Req::new(ServiceType::Image, Method::PUT, cache_path(image_id)?);
+        let req = Req::new(ServiceType::Image, Method::PUT, path);
         self.client.send(req).await.map(drop)
     }
 
@@ -168,8 +169,9 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn cache_delete(&self, image_id: &str) -> Result<()> {
+        let path = cache_path(image_id)?;
         self.require(ImageFeature::Cache).await?;
-        let req = Req::new(ServiceType::Image, Method::DELETE, cache_path(image_id)?);
+        let req = Req::new(ServiceType::Image, Method::DELETE, path);
         self.client.send(req).await.map(drop)
     }
 
@@ -208,8 +210,8 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn cache_nodes(&self, image_id: &str) -> Result<Vec<String>> {
-        self.require(ImageFeature::Cache).await?;
         check_path_value("image id", image_id)?;
+        self.require(ImageFeature::Cache).await?;
         let path = format!("cache/nodes/{}", seg(image_id));
         self.client
             .send_json(Req::new(ServiceType::Image, Method::GET, path))

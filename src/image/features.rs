@@ -2,8 +2,9 @@
 //! the image endpoint), never guessed from the highest version. Glance lists 2.8-2.13 only
 //! when multiple stores are configured and 2.14, 2.16 and 2.18 only with the image cache on,
 //! so the list itself says which optional APIs answer. The document is fetched once per
-//! client; a cloud that does not serve one is probed by the calls themselves (their 404 is
-//! mapped to [`Error::Unsupported`]).
+//! client (a server error in its place is not kept: the next call asks again); a cloud that
+//! does not serve one is probed by the calls themselves (their 404 is mapped to
+//! [`Error::Unsupported`]).
 
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -171,6 +172,24 @@ fn versions_root(base: &url::Url) -> Result<url::Url> {
         .map_err(|e| Error::Protocol(format!("image endpoint {base}: {e}")))
 }
 
+/// Why [`ImagesApi::features`] keeps no answer: the document is unknown for now (the server
+/// failed in a way that may pass), or the call failed.
+enum NotCached {
+    Unknown,
+    Failed(Error),
+}
+
+impl From<Error> for NotCached {
+    fn from(e: Error) -> Self {
+        NotCached::Failed(e)
+    }
+}
+
+/// A status that says the server could not answer now, not that it has no document.
+fn is_passing_failure(status: u16) -> bool {
+    status >= 500 || matches!(status, 408 | 429)
+}
+
 /// Maps a call's error when the document did not tell: the server's 404 for an optional
 /// API becomes [`Error::Unsupported`] naming it (an image that does not exist answers 404
 /// as well, so only calls without an image id, or whose 404 message says so, come here).
@@ -188,7 +207,8 @@ pub(crate) fn unsupported_on_404(feature: ImageFeature, e: Error) -> Error {
 impl ImagesApi {
     /// What the cloud offers, from its version document (fetched once per client, without
     /// a token, and not again when finding an unversioned endpoint already read it; its
-    /// clones share it).
+    /// clones share it). A server error or 429 in place of the document gives unknown
+    /// features for this call only: the next call asks again.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -200,7 +220,7 @@ impl ImagesApi {
     /// ```
     pub async fn features(&self) -> Result<ImageFeatures> {
         let inner = &self.client.inner;
-        inner
+        let fetched = inner
             .image_features
             .get_or_try_init(|| async {
                 let base = self.client.endpoint(ServiceType::Image).await?;
@@ -212,14 +232,24 @@ impl ImagesApi {
                 req.also_ok = Some(StatusCode::MULTIPLE_CHOICES);
                 match inner.pipeline.json::<Value>(req, &root, &Anonymous).await {
                     Ok(doc) => Ok(ImageFeatures::from_versions_document(&doc)),
+                    // A server in trouble (5xx, 429, 408 after the retries) says nothing about
+                    // the document: unknown this time, asked again next time.
+                    Err(Error::Api(api)) if is_passing_failure(api.status) => {
+                        tracing::debug!(url = %root, status = api.status, "no version document this time; asking again on the next call");
+                        Err(NotCached::Unknown)
+                    }
                     // No document (a proxy that serves only /v2, a non-JSON page): the calls
                     // find out for themselves.
                     Err(Error::Api(_) | Error::Decode { .. }) => Ok(ImageFeatures::default()),
-                    Err(e) => Err(e),
+                    Err(e) => Err(NotCached::Failed(e)),
                 }
             })
-            .await
-            .cloned()
+            .await;
+        match fetched {
+            Ok(features) => Ok(features.clone()),
+            Err(NotCached::Unknown) => Ok(ImageFeatures::default()),
+            Err(NotCached::Failed(e)) => Err(e),
+        }
     }
 
     /// Fails with [`Error::Unsupported`], before any request, when the version document

@@ -16,7 +16,7 @@ use crate::image::patch::{ImagePatch, PATCH_MEDIA_TYPE};
 use crate::image::query::ImageListQuery;
 use crate::paging::{Page, PageSource, Pages, Paginator, next_marker_from_link};
 use crate::timestamp::field_time;
-use crate::validate::{check_path_value, check_tag};
+use crate::validate::{check_lookup, check_path_value, check_tag};
 
 /// The Image service (Glance v2) of a [`Client`].
 ///
@@ -395,7 +395,7 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn find(&self, name_or_id: &str) -> Result<Image> {
-        check_path_value("image", name_or_id)?;
+        check_lookup("image", name_or_id)?;
         if looks_like_uuid(name_or_id) {
             match self.get(name_or_id).await {
                 Err(e) if e.is_not_found() => {}
@@ -415,7 +415,7 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn id_from_name(&self, name: &str) -> Result<String> {
-        check_path_value("name", name)?;
+        check_lookup("name", name)?;
         let found = self.by_name(name).await?;
         exactly_one("image", name, found, |i| i.id.as_str()).map(|i| i.id)
     }

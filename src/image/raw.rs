@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::image::images::{ImagesApi, ListItem, image_path, looks_like_uuid};
 use crate::image::query::ImageListQuery;
 use crate::paging::{Page, Paginator};
-use crate::validate::check_path_value;
+use crate::validate::check_lookup;
 
 /// The images of a listing as raw JSON objects, one page at a time (from
 /// [`ImagesApi::list_json`]).
@@ -45,7 +45,7 @@ impl ImagesApi {
     /// ```
     pub async fn find_json(&self, name_or_id: &str) -> Result<Value> {
         // By id in one request (not `find` and then a second GET): `osimg image show ID`.
-        check_path_value("image", name_or_id)?;
+        check_lookup("image", name_or_id)?;
         if looks_like_uuid(name_or_id) {
             match self.get_json(name_or_id).await {
                 Err(e) if e.is_not_found() => {}

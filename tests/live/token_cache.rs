@@ -1,13 +1,15 @@
 //! The on-disk token cache against the real Keystone: a second client (or `osimg` run) with
 //! the same auth parameters sends no token request; a revoked cached token meets a 401, is
-//! replaced and the file rewritten; `--no-token-cache` and `OSIMG_NO_TOKEN_CACHE` turn it off.
+//! replaced and the file rewritten; a wrong password or application credential secret is
+//! refused as it is without a cache; `--no-token-cache` and `OSIMG_NO_TOKEN_CACHE` turn it
+//! off.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use futures_util::TryStreamExt;
-use openstack_images::{Client, ImageListQuery, ServiceType, TokenCache};
+use openstack_images::{Client, CloudConfig, ImageListQuery, Secret, ServiceType, TokenCache};
 
 use crate::harness::{cloud, clouds_yaml, stack_secrets};
 
@@ -27,12 +29,18 @@ async fn list_some(client: &Client) {
     while images.try_next().await.unwrap().is_some() {}
 }
 
-/// The one cache file in `dir` and the token it holds.
-fn cache_file(dir: &Path) -> (PathBuf, String) {
-    let files: Vec<PathBuf> = std::fs::read_dir(dir)
+/// The entries (`*.json`) in `dir`; the key that names them is beside them.
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .collect();
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect()
+}
+
+/// The one cache file in `dir` and the token it holds.
+fn cache_file(dir: &Path) -> (PathBuf, String) {
+    let files = entries(dir);
     assert_eq!(files.len(), 1, "{files:?}");
     let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&files[0]).unwrap()).unwrap();
     (files[0].clone(), v["token"].as_str().unwrap().to_owned())
@@ -63,7 +71,7 @@ async fn a_second_client_reuses_the_cached_token_and_catalog() {
         .unwrap();
     list_some(&demo).await;
     assert_eq!(demo.auth_count(), 1);
-    assert_eq!(std::fs::read_dir(tmp.path()).unwrap().count(), 2);
+    assert_eq!(entries(tmp.path()).len(), 2);
 }
 
 #[tokio::test]
@@ -138,4 +146,102 @@ async fn osimg_reuses_its_token_unless_told_not_to() {
     assert!(env.contains("/auth/tokens"), "{env}");
     // Neither touched the cache.
     assert_eq!(cache_file(&dir).1, token);
+}
+
+/// The `OS_*` variables of a cloud: how `OS_PASSWORD=... osimg` is used without clouds.yaml.
+fn os_vars(c: &CloudConfig) -> Vec<(&'static str, String)> {
+    let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
+    [
+        ("OS_AUTH_URL", c.auth_url.clone()),
+        ("OS_AUTH_TYPE", Some(c.auth_type.as_str().to_owned())),
+        ("OS_USERNAME", c.username.clone()),
+        ("OS_USER_ID", c.user_id.clone()),
+        ("OS_PASSWORD", secret(&c.password)),
+        ("OS_USER_DOMAIN_NAME", c.user_domain_name.clone()),
+        ("OS_USER_DOMAIN_ID", c.user_domain_id.clone()),
+        ("OS_PROJECT_NAME", c.project_name.clone()),
+        ("OS_PROJECT_ID", c.project_id.clone()),
+        ("OS_PROJECT_DOMAIN_NAME", c.project_domain_name.clone()),
+        ("OS_PROJECT_DOMAIN_ID", c.project_domain_id.clone()),
+        (
+            "OS_APPLICATION_CREDENTIAL_ID",
+            c.application_credential_id.clone(),
+        ),
+        (
+            "OS_APPLICATION_CREDENTIAL_NAME",
+            c.application_credential_name.clone(),
+        ),
+        (
+            "OS_APPLICATION_CREDENTIAL_SECRET",
+            secret(&c.application_credential_secret),
+        ),
+        ("OS_REGION_NAME", c.region_name.clone()),
+        ("OS_INTERFACE", Some(c.interface.as_str().to_owned())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k, v?)))
+    .collect()
+}
+
+/// `osimg --debug image list` with the cloud of `cloud` given only by `OS_*` variables, and
+/// this cache home; returns the exit status and stderr.
+fn osimg_with_vars(cache_home: &Path, cloud: &CloudConfig) -> (Option<i32>, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_osimg"));
+    cmd.args(["--debug", "image", "list", "--limit", "1"])
+        .env("XDG_CACHE_HOME", cache_home)
+        .env_remove("OSIMG_NO_TOKEN_CACHE");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_")) {
+        cmd.env_remove(k);
+    }
+    cmd.envs(os_vars(cloud));
+    let out = cmd.output().expect("osimg runs");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out.status.code(), err)
+}
+
+/// A token cached by a good run does not answer for a wrong credential: that run fails at
+/// Keystone with exit status 4 (as `openstack image list` does), and leaves the good entry.
+fn a_changed_credential_is_refused(name: &str, change: fn(&mut CloudConfig)) {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = cloud(name);
+    let (status, first) = osimg_with_vars(tmp.path(), &good);
+    assert_eq!(status, Some(0), "{first}");
+    let dir = tmp.path().join("openstack-images/tokens");
+    let (_, token) = cache_file(&dir);
+
+    let mut bad = good.clone();
+    change(&mut bad);
+    let (status, refused) = osimg_with_vars(tmp.path(), &bad);
+    assert_eq!(status, Some(4), "{refused}");
+    assert!(refused.contains("authentication failed"), "{refused}");
+    assert!(!refused.contains("using a cached token"), "{refused}");
+    assert!(
+        !refused.contains("not-the-"),
+        "the wrong credential in the log"
+    );
+
+    let (status, again) = osimg_with_vars(tmp.path(), &good);
+    assert_eq!(status, Some(0), "{again}");
+    assert!(again.contains("using a cached token"), "{again}");
+    assert!(!again.contains("/auth/tokens"), "{again}");
+    assert_eq!(cache_file(&dir).1, token);
+    for text in [&first, &refused, &again] {
+        for secret in stack_secrets(&token) {
+            assert!(!text.contains(&secret), "a secret in the debug log");
+        }
+    }
+}
+
+#[test]
+fn a_wrong_password_is_refused_despite_a_cached_token() {
+    a_changed_credential_is_refused("local", |c| {
+        c.password = Some(Secret::new("not-the-password"));
+    });
+}
+
+#[test]
+fn a_changed_application_credential_secret_is_refused_despite_a_cached_token() {
+    a_changed_credential_is_refused("local-appcred", |c| {
+        c.application_credential_secret = Some(Secret::new("not-the-secret"));
+    });
 }

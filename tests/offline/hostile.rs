@@ -323,6 +323,39 @@ async fn bad_input_never_opens_a_connection() {
     assert_eq!(mock.connections(), 0, "no connection was opened");
 }
 
+#[tokio::test]
+async fn ids_that_would_reach_another_endpoint_never_leave() {
+    // Glance decodes `%2F` before routing: `x/members` as an id would list members.
+    let (client, mock) = canned(200, b"{}");
+    let (images, compute, metadefs) = (client.images(), client.compute_images(), client.metadefs());
+    for id in ["x/members", "../tasks", "x\\file"] {
+        let errors = [
+            images.get(id).await.map(drop).unwrap_err(),
+            images.delete(id).await.unwrap_err(),
+            images.members(id).await.map(drop).unwrap_err(),
+            images.member("x", id).await.map(drop).unwrap_err(),
+            images.image_tasks(id).await.map(drop).unwrap_err(),
+            images.task(id).await.map(drop).unwrap_err(),
+            images.cache_queue(id).await.unwrap_err(),
+            images.cache_delete(id).await.unwrap_err(),
+            images.cache_nodes(id).await.map(drop).unwrap_err(),
+            images.delete_from_store(id, "x").await.unwrap_err(),
+            metadefs.namespace(id).await.map(drop).unwrap_err(),
+            compute.get(id).await.map(drop).unwrap_err(),
+            compute.metadata_item("x", id).await.map(drop).unwrap_err(),
+        ];
+        for err in errors {
+            let shown = err.to_string();
+            let (_, reason) = invalid(err);
+            assert!(
+                reason.contains("path separator") || id.starts_with(".."),
+                "{shown}"
+            );
+        }
+    }
+    assert_eq!(mock.connections(), 0, "no connection was opened");
+}
+
 #[test]
 fn every_read_only_attribute_is_refused_in_a_create() {
     for key in [

@@ -10,4 +10,5 @@ mod decode_metadefs;
 mod hostile;
 mod inspect;
 mod mock;
+mod passing_faults;
 mod security;

@@ -211,7 +211,9 @@ fn check_value(def: &MetadefProperty, value: &Value) -> std::result::Result<(), 
             } else {
                 text.trim()
                     .parse::<f64>()
-                    .map_err(|_| format!("expects a number, not `{text}`"))?
+                    .ok()
+                    .filter(|n| n.is_finite())
+                    .ok_or_else(|| format!("expects a number, not `{text}`"))?
             };
             if let Some(min) = as_f64(&def.minimum).filter(|m| number < *m) {
                 return Err(format!("is at least {min}, not {text}"));
@@ -304,6 +306,11 @@ mod tests {
             "object properties count"
         );
         assert!(r.check("ratio", &json!("2")).is_err());
+        // Rust's float parser reads these; no bound can hold them, and nothing reads them as
+        // numbers (`NaN < 0` and `NaN > 64` are both false).
+        for odd in ["NaN", "nan", "inf", "-inf", "+infinity", "-Infinity"] {
+            assert!(r.check("ratio", &json!(odd)).is_err(), "{odd}");
+        }
         assert!(
             r.check("hw_cpu_policy", &json!("<or> y")).is_ok(),
             "arrays unchecked"
