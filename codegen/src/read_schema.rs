@@ -14,6 +14,7 @@
 //! `definitions` is followed; one that refers to itself, or nesting deeper than
 //! [`MAX_DEPTH`], is an error naming the schema file and the property.
 
+use heck::ToPascalCase;
 use serde_json::{Map, Value, json};
 
 use crate::model::Property;
@@ -130,7 +131,20 @@ impl ReadModel {
         }
         wanted.sort();
         for (_, name, prop, g, i) in wanted {
-            groups[g][i].enum_type = Some(self.types.claim_pascal(&name, &prop));
+            groups[g][i].enum_type = Some(self.claim_type(&name, &prop));
+        }
+    }
+
+    /// A type name as typify writes it (it recases definition names: `ImageV1B` is
+    /// `ImageV1b` there), so two claims never meet in its output.
+    fn claim_type(&mut self, wanted: &str, source: &str) -> String {
+        let mut source = source.to_owned();
+        loop {
+            let name = self.types.claim_pascal(&wanted.to_pascal_case(), &source);
+            if name.to_pascal_case() == name {
+                return name;
+            }
+            source.push('#');
         }
     }
 
@@ -252,7 +266,7 @@ impl ReadModel {
         };
         let mut out = match main {
             "string" if !strings.is_empty() => {
-                let name = self.types.claim_pascal(&at.hint, &at.path);
+                let name = self.claim_type(&at.hint, &at.path);
                 let doc = description
                     .clone()
                     .unwrap_or_else(|| format!("The `{}` property.", at.path));
@@ -313,7 +327,7 @@ impl ReadModel {
         at: &At<'_>,
         description: Option<String>,
     ) -> Result<Value, String> {
-        let name = self.types.claim_pascal(&at.hint, &at.path);
+        let name = self.claim_type(&at.hint, &at.path);
         let mut props = Map::new();
         for (key, child) in fields {
             let child_at = At {
