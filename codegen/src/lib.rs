@@ -16,6 +16,18 @@
 //!    (read-only, enums, lengths, patterns) and the [`builders`]: a typed create builder,
 //!    JSON-patch setters and list filters.
 //!
+//! Any schema an operator can serve either gives code that compiles and reads and writes
+//! every property losslessly, or an error of one line naming the schema file and the
+//! property (a recursive `$ref`, nesting deeper than [`read_schema::MAX_DEPTH`]); `build.rs`
+//! prints it as `cargo::error=`. Names follow [`naming`]'s rules: keywords of every edition
+//! get a trailing `_` (`gen_`, `type_`, `self_`); names that fold together (`os-distro`,
+//! `os_distro`), enum type names that would clash with a struct or another enum
+//! (`member_status` beside Member's `status`), and names of hand-written members (`extra`,
+//! `new`, `validate`, ...) are settled deterministically: the exact spelling (then the
+//! first in byte order, Glance's own properties before operator-defined ones for enum
+//! types) keeps the plain name, later ones get a suffix derived from their own JSON
+//! spelling, and the JSON spelling stays the serde key. `number` is `serde_json::Number`.
+//!
 //! The generated code names nothing of the crate but its runtime module, `crate::runtime`:
 //! `Prim`, `Key`, `Lenient` and `via_value` (lenient decoding), `SchemaRules`,
 //! `PropertyRules` and `ValueKind` (rule tables), `ImagePatch`/`PatchOp` and

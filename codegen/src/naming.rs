@@ -109,6 +109,7 @@ pub const HAND_WRITTEN_METHODS: &[(&str, &[&str])] = &[
             "huawei_support_xen_gpu_type",
             "to_pairs",
             "push_pair",
+            "without_marker",
         ],
     ),
 ];

@@ -372,7 +372,9 @@ mod tests {
     use super::*;
     use crate::model::properties_of;
 
-    fn read(schema: &Value) -> Result<(Value, Map<String, Value>, Vec<HoistedEnum>), String> {
+    type Read = (Value, Map<String, Value>, Vec<HoistedEnum>);
+
+    fn read(schema: &Value) -> Result<Read, String> {
         let mut props = properties_of(schema, "Thing", &|p| format!("Thing{}", pascal(p)));
         let mut model = ReadModel::new(&["Thing"]);
         model.claim_enum_types(&mut [&mut props]);
