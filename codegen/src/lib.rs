@@ -40,6 +40,7 @@ pub mod model;
 pub mod naming;
 pub mod open_enum;
 pub mod read_schema;
+pub mod reserved;
 pub mod rules;
 pub mod types;
 
