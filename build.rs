@@ -16,9 +16,21 @@ use std::time::Instant;
 use serde_json::Value;
 
 fn main() {
+    // One line that names the schema file and property, never a panic nor a rustc error
+    // inside OUT_DIR: cargo shows it as `error: ...` and fails the build.
     if let Err(e) = run() {
-        eprintln!("openstack-images build.rs: {e}");
-        std::process::exit(1);
+        let line = e.replace(['\n', '\r'], " ");
+        println!(
+            "cargo::error=openstack-images: schemas in {}: {line}",
+            schema_dir().display()
+        );
+    }
+}
+
+fn schema_dir() -> PathBuf {
+    match env::var_os("OPENSTACK_IMAGES_SCHEMA_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap_or_default()).join("schemas"),
     }
 }
 
@@ -26,11 +38,7 @@ fn run() -> Result<(), String> {
     let started = Instant::now();
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=OPENSTACK_IMAGES_SCHEMA_DIR");
-    let dir = match env::var_os("OPENSTACK_IMAGES_SCHEMA_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env::var("CARGO_MANIFEST_DIR").map_err(|e| e.to_string())?)
-            .join("schemas"),
-    };
+    let dir = schema_dir();
     let out = PathBuf::from(env::var("OUT_DIR").map_err(|e| e.to_string())?);
 
     let image = load(&dir, "image/v2/image.json")?;

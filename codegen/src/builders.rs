@@ -8,7 +8,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::model::{Property, ValueKind};
-use crate::naming::{ident, method_ident};
+use crate::naming::method_ident;
 
 /// The argument type and value-conversion expression of a setter for a property.
 fn setter_parts(p: &Property) -> (TokenStream, TokenStream) {
@@ -27,6 +27,9 @@ fn setter_parts(p: &Property) -> (TokenStream, TokenStream) {
             quote!(::serde_json::Value::String(value.into())),
         ),
         ValueKind::Int => (quote!(i64), quote!(::serde_json::Value::from(value))),
+        // A float that is not finite has no JSON form: it becomes `null`, which validation
+        // refuses before the request leaves.
+        ValueKind::Number => (quote!(f64), quote!(::serde_json::Value::from(value))),
         ValueKind::Bool => (quote!(bool), quote!(::serde_json::Value::Bool(value))),
         ValueKind::StrArray => (
             quote!(
@@ -67,28 +70,40 @@ fn doc_for(p: &Property, what: &str) -> String {
 
 /// `ImageCreate`: the create request body with a typed setter per writable property.
 pub fn create_builder(props: &[Property]) -> TokenStream {
-    let setters = props
+    let settable = |p: &&Property| {
+        !p.read_only
+            && !matches!(
+                p.kind,
+                ValueKind::Array | ValueKind::Object | ValueKind::Any
+            )
+    };
+    // `new(name)` goes through the `name` setter when there is a plain string one.
+    let named = props
         .iter()
-        .filter(|p| {
-            !p.read_only
-                && !matches!(
-                    p.kind,
-                    ValueKind::Array | ValueKind::Object | ValueKind::Any
-                )
-        })
-        .map(|p| {
-            let f = ident(&p.name);
-            let key = &p.name;
-            let (arg, conv) = setter_parts(p);
-            let doc = doc_for(p, "Sets");
-            quote! {
-                #[doc = #doc]
-                pub fn #f(mut self, value: #arg) -> Self {
-                    self.body.insert(#key.to_owned(), #conv);
-                    self
-                }
+        .filter(settable)
+        .find(|p| p.name == "name" && p.kind == ValueKind::Str && p.enum_type.is_none())
+        .map(|p| syn::Ident::new(&p.field, proc_macro2::Span::call_site()));
+    let new_body = match named {
+        Some(setter) => quote!(ImageCreate::default().#setter(name)),
+        None => quote! {
+            let mut create = ImageCreate::default();
+            create.body.insert("name".to_owned(), ::serde_json::Value::String(name.into()));
+            create
+        },
+    };
+    let setters = props.iter().filter(settable).map(|p| {
+        let f = syn::Ident::new(&p.field, proc_macro2::Span::call_site());
+        let key = &p.name;
+        let (arg, conv) = setter_parts(p);
+        let doc = doc_for(p, "Sets");
+        quote! {
+            #[doc = #doc]
+            pub fn #f(mut self, value: #arg) -> Self {
+                self.body.insert(#key.to_owned(), #conv);
+                self
             }
-        });
+        }
+    });
     quote! {
         /// The body of an image create request (`POST /v2/images`), with a typed setter for
         /// every writable property of the served schema and free-form string properties.
@@ -116,7 +131,7 @@ pub fn create_builder(props: &[Property]) -> TokenStream {
         impl ImageCreate {
             /// A create request for an image with this name.
             pub fn new(name: impl ::std::convert::Into<::std::string::String>) -> Self {
-                ImageCreate::default().name(name)
+                #new_body
             }
             #(#setters)*
             /// Sets a custom property to a string value (custom values are strings in Glance).
@@ -160,8 +175,8 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
         .map(|p| {
             let key = format!("/{}", p.name);
             let (arg, conv) = setter_parts(p);
-            let add = method_ident("add_", &p.name, "");
-            let replace = method_ident("replace_", &p.name, "");
+            let add = method_ident("add_", &p.field, "");
+            let replace = method_ident("replace_", &p.field, "");
             let add_doc = doc_for(p, "Adds (or, in patch v2.1, overwrites)");
             let replace_doc = doc_for(p, "Replaces (the property must exist)");
             let mut t = quote! {
@@ -177,7 +192,7 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
                 }
             };
             if p.custom || p.nullable {
-                let remove = method_ident("remove_", &p.name, "");
+                let remove = method_ident("remove_", &p.field, "");
                 let remove_doc = doc_for(p, "Removes");
                 t.extend(quote! {
                     #[doc = #remove_doc]
@@ -199,7 +214,7 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
 /// `*_eq` filters of `ImageListQuery`, one per operator-defined property.
 pub fn list_filters(props: &[Property]) -> TokenStream {
     let methods = props.iter().filter(|p| p.custom).map(|p| {
-        let f = method_ident("", &p.name, "_eq");
+        let f = method_ident("", &p.field, "_eq");
         let key = &p.name;
         let (arg, conv) = if let Some(en) = &p.enum_type {
             let ty = format_ident!("{}", en);
@@ -210,6 +225,7 @@ pub fn list_filters(props: &[Property]) -> TokenStream {
         } else {
             match p.kind {
                 ValueKind::Int => (quote!(i64), quote!(value.to_string())),
+                ValueKind::Number => (quote!(f64), quote!(value.to_string())),
                 ValueKind::Bool => (quote!(bool), quote!(value.to_string())),
                 _ => (
                     quote!(impl ::std::convert::Into<::std::string::String>),
@@ -253,7 +269,9 @@ mod tests {
             "type": {"type": "string", "is_base": false, "description": "Kind."},
             "hw_cpu_count": {"type": "integer", "is_base": false}
         }});
-        properties_of(&schema, &|p| format!("Image{}", crate::naming::pascal(p)))
+        properties_of(&schema, "Image", &|p| {
+            format!("Image{}", crate::naming::pascal(p))
+        })
     }
 
     fn method_names(tokens: TokenStream) -> Vec<String> {

@@ -186,7 +186,7 @@ fn is_optional(ty: &syn::Type) -> bool {
 }
 
 /// The key of a field renamed with `#[serde(rename = "..")]`.
-fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
+pub(crate) fn serde_rename(attrs: &[syn::Attribute]) -> Option<String> {
     for attr in attrs {
         if !attr.path().is_ident("serde") {
             continue;

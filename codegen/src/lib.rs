@@ -16,6 +16,18 @@
 //!    (read-only, enums, lengths, patterns) and the [`builders`]: a typed create builder,
 //!    JSON-patch setters and list filters.
 //!
+//! Any schema an operator can serve either gives code that compiles and reads and writes
+//! every property losslessly, or an error of one line naming the schema file and the
+//! property (a recursive `$ref`, nesting deeper than [`read_schema::MAX_DEPTH`]); `build.rs`
+//! prints it as `cargo::error=`. Names follow [`naming`]'s rules: keywords of every edition
+//! get a trailing `_` (`gen_`, `type_`, `self_`); names that fold together (`os-distro`,
+//! `os_distro`), enum type names that would clash with a struct or another enum
+//! (`member_status` beside Member's `status`), and names of hand-written members (`extra`,
+//! `new`, `validate`, ...) are settled deterministically: the exact spelling (then the
+//! first in byte order, Glance's own properties before operator-defined ones for enum
+//! types) keeps the plain name, later ones get a suffix derived from their own JSON
+//! spelling, and the JSON spelling stays the serde key. `number` is `serde_json::Number`.
+//!
 //! The generated code names nothing of the crate but its runtime module, `crate::runtime`:
 //! `Prim`, `Key`, `Lenient` and `via_value` (lenient decoding), `SchemaRules`,
 //! `PropertyRules` and `ValueKind` (rule tables), `ImagePatch`/`PatchOp` and
@@ -28,18 +40,19 @@ pub mod model;
 pub mod naming;
 pub mod open_enum;
 pub mod read_schema;
+pub mod reserved;
 pub mod rules;
 pub mod types;
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::builders::{create_builder, list_filters, patch_setters};
 use crate::model::properties_of;
 use crate::naming::pascal;
 use crate::open_enum::open_enum;
-use crate::read_schema::{HoistedEnum, enum_names, hoisted_enums, rewrite_for_read};
+use crate::read_schema::{HoistedEnum, ReadModel, ReadType, enum_names};
 use crate::rules::{additional_type, rule_table};
 use crate::types::read_types;
 
@@ -47,47 +60,58 @@ use crate::types::read_types;
 /// types (`Image`, `Member`, `Task` and what they contain), their open enums, the rule
 /// tables `IMAGE_SCHEMA`/`MEMBER_SCHEMA`, `OPERATOR_PROPERTIES`, the create builder, the patch
 /// setters and the list filters.
+///
+/// A schema no good code can be made from is an error of one line naming the schema file
+/// (as under `schemas/`) and the property.
 pub fn image_v2(image: &Value, member: &Value, task: &Value) -> Result<TokenStream, String> {
     let image_enum_name = |p: &str| match p {
         "status" => "ImageStatus".to_string(),
         "visibility" => "ImageVisibility".to_string(),
         other => pascal(other),
     };
-    let image_props = properties_of(image, &image_enum_name);
-    let member_props = properties_of(member, &|p| format!("Member{}", pascal(p)));
-    let task_props = properties_of(task, &|p| format!("Task{}", pascal(p)));
+    let mut image_props = properties_of(image, "Image", &image_enum_name);
+    let mut member_props = properties_of(member, "Member", &|p| format!("Member{}", pascal(p)));
+    let mut task_props = properties_of(task, "Task", &|p| format!("Task{}", pascal(p)));
 
-    let mut defs = Map::new();
-    let read_image = rewrite_for_read(
+    let mut model = ReadModel::new(&["Image", "Member", "Task", "ImageCreate"]);
+    model.claim_enum_types(&mut [&mut image_props, &mut member_props, &mut task_props]);
+    let read_image = model.rewrite(
         image,
         &image_props,
-        "Image",
-        "An image as Glance returns it: every property of the served schema as a typed field (operator-defined ones included), and everything else in `extra`.",
-        &["id"],
-        &mut defs,
-    );
-    defs.insert("Image".into(), read_image);
-    let read_member = rewrite_for_read(
+        ReadType {
+            name: "Image",
+            doc: "An image as Glance returns it: every property of the served schema as a typed field (operator-defined ones included), and everything else in `extra`.",
+            required: &["id"],
+            source: "image/v2/image.json",
+        },
+    )?;
+    model.defs.insert("Image".into(), read_image);
+    let read_member = model.rewrite(
         member,
         &member_props,
-        "Member",
-        "A project an image is shared with, and whether that project accepted it.",
-        &["member_id"],
-        &mut defs,
-    );
-    defs.insert("Member".into(), read_member);
-    let read_task = rewrite_for_read(
+        ReadType {
+            name: "Member",
+            doc: "A project an image is shared with, and whether that project accepted it.",
+            required: &["member_id"],
+            source: "image/v2/member.json",
+        },
+    )?;
+    model.defs.insert("Member".into(), read_member);
+    let read_task = model.rewrite(
         task,
         &task_props,
-        "Task",
-        "An asynchronous Glance task (an import, for example).",
-        &["id"],
-        &mut defs,
-    );
-    defs.insert("Task".into(), read_task);
+        ReadType {
+            name: "Task",
+            doc: "An asynchronous Glance task (an import, for example).",
+            required: &["id"],
+            source: "image/v2/task.json",
+        },
+    )?;
+    model.defs.insert("Task".into(), read_task);
 
-    let enums = hoisted_enums(image_props.iter().chain(&member_props).chain(&task_props));
-    let types = read_types(defs, &enum_names(&enums), &["Image", "Member", "Task"])?;
+    let (defs, enums) = model.into_parts();
+    let types = read_types(defs, &enum_names(&enums), &["Image", "Member", "Task"])
+        .map_err(|e| format!("image/v2/{{image,member,task}}.json: {e}"))?;
     let enum_code = open_enums(&enums);
 
     let table = rule_table("IMAGE_SCHEMA", &image_props, additional_type(image));
@@ -117,8 +141,26 @@ pub fn image_v2(image: &Value, member: &Value, task: &Value) -> Result<TokenStre
 /// The Compute API v2.1 code from the image schema written from Nova's responses:
 /// `ComputeImage` and what it contains, and its open enums.
 pub fn compute_v2_1(image: &Value) -> Result<TokenStream, String> {
-    let props = properties_of(image, &|p| format!("ComputeImage{}", pascal(p)));
-    let mut defs = Map::new();
+    // `links`, `server` and `metadata` get shapes of their own below.
+    let mut image = image.clone();
+    for (name, shape) in [
+        ("links", "array"),
+        ("server", "object"),
+        ("metadata", "object"),
+    ] {
+        if let Some(slot) = image["properties"].get_mut(name) {
+            let mut shape_only = json!({ "type": shape });
+            if let Some(description) = slot.get("description") {
+                shape_only["description"] = description.clone();
+            }
+            *slot = shape_only;
+        }
+    }
+    let mut props = properties_of(&image, "ComputeImage", &|p| {
+        format!("ComputeImage{}", pascal(p))
+    });
+    let mut model = ReadModel::new(&["ComputeImage", "ComputeLink", "ComputeImageServer"]);
+    model.claim_enum_types(&mut [&mut props]);
     // Both link arrays share one shape: name it once.
     let link = json!({
         "type": "object",
@@ -130,19 +172,21 @@ pub fn compute_v2_1(image: &Value) -> Result<TokenStream, String> {
         },
         "required": ["href", "rel"]
     });
-    defs.insert("ComputeLink".into(), link);
-    let mut rewritten = rewrite_for_read(
-        image,
+    model.defs.insert("ComputeLink".into(), link);
+    let mut rewritten = model.rewrite(
+        &image,
         &props,
-        "ComputeImage",
-        "An image as the Compute API shows it (GET /v2.1/images/detail).",
-        &["id"],
-        &mut defs,
-    );
+        ReadType {
+            name: "ComputeImage",
+            doc: "An image as the Compute API shows it (GET /v2.1/images/detail).",
+            required: &["id"],
+            source: "compute/v2.1/image.json",
+        },
+    )?;
     let links_ref = json!({"type": "array", "items": {"$ref": "#/definitions/ComputeLink"}, "description": "Links to the resource."});
     rewritten["properties"]["links"] = links_ref.clone();
     if rewritten["properties"].get("server").is_some() {
-        defs.insert(
+        model.defs.insert(
             "ComputeImageServer".into(),
             json!({
                 "type": "object",
@@ -159,9 +203,10 @@ pub fn compute_v2_1(image: &Value) -> Result<TokenStream, String> {
     if let Some(metadata) = rewritten["properties"].get_mut("metadata") {
         *metadata = json!({"type": "object", "additionalProperties": true, "description": "The image's custom properties, as free-form key/value pairs."});
     }
-    defs.insert("ComputeImage".into(), rewritten);
-    let enums = hoisted_enums(&props);
-    let types = read_types(defs, &enum_names(&enums), &["ComputeImage"])?;
+    model.defs.insert("ComputeImage".into(), rewritten);
+    let (defs, enums) = model.into_parts();
+    let types = read_types(defs, &enum_names(&enums), &["ComputeImage"])
+        .map_err(|e| format!("compute/v2.1/image.json: {e}"))?;
     let enum_code = open_enums(&enums);
     Ok(quote! {
         #types

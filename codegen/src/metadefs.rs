@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use crate::model::properties_of;
 use crate::naming::pascal;
 use crate::open_enum::open_enum;
-use crate::read_schema::{enum_names, hoisted_enums, rewrite_for_read};
+use crate::read_schema::{ReadModel, ReadType, enum_names};
 use crate::types::read_types_with;
 
 /// The metadef schemas as served (`metadefs/<name>.json` under `schemas/image/v2/`).
@@ -143,6 +143,22 @@ pub fn drop_defaults(schema: &mut Value) {
     }
 }
 
+/// `schema` with the properties `names` (if it has them) reduced to their description: the
+/// generated code gives them types of its own.
+fn without(schema: &Value, names: &[&str]) -> Value {
+    let mut out = schema.clone();
+    for name in names {
+        if let Some(slot) = out["properties"].get_mut(*name) {
+            let mut bare = json!({});
+            if let Some(description) = slot.get("description") {
+                bare["description"] = description.clone();
+            }
+            *slot = bare;
+        }
+    }
+    out
+}
+
 /// Points a rewritten object's property `name` at another schema, when it has that property.
 fn point(rewritten: &mut Value, name: &str, to: Value) {
     if let Some(slot) = rewritten["properties"].get_mut(name) {
@@ -166,25 +182,61 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
     let tag = read(schemas.tag, &[]);
     let association = read(schemas.resource_type, &[]);
 
-    let namespace_props = properties_of(&namespace, &|p| format!("MetadefNamespace{}", pascal(p)));
-    let object_props = properties_of(&object, &|p| format!("MetadefObject{}", pascal(p)));
-    // `type` is the only enum of a property definition.
-    let property_props = properties_of(&property, &|p| format!("MetadefProperty{}", pascal(p)));
-    let tag_props = properties_of(&tag, &|p| format!("MetadefTag{}", pascal(p)));
-    let association_props = properties_of(&association, &|p| {
-        format!("MetadefResourceTypeAssociation{}", pascal(p))
+    let mut namespace_props = properties_of(&namespace, "MetadefNamespace", &|p| {
+        format!("MetadefNamespace{}", pascal(p))
     });
+    let mut object_props = properties_of(&object, "MetadefObject", &|p| {
+        format!("MetadefObject{}", pascal(p))
+    });
+    // `type` is the only enum of a property definition.
+    let mut property_props = properties_of(&property, "MetadefProperty", &|p| {
+        format!("MetadefProperty{}", pascal(p))
+    });
+    let mut tag_props = properties_of(&tag, "MetadefTag", &|p| format!("MetadefTag{}", pascal(p)));
+    let mut association_props =
+        properties_of(&association, "MetadefResourceTypeAssociation", &|p| {
+            format!("MetadefResourceTypeAssociation{}", pascal(p))
+        });
+
+    let mut model = ReadModel::new(&LENIENT);
+    model.types_take("MetadefPropertyItems");
+    model.claim_enum_types(&mut [
+        &mut namespace_props,
+        &mut object_props,
+        &mut property_props,
+        &mut tag_props,
+        &mut association_props,
+    ]);
+    let target = |name, doc, required, source| ReadType {
+        name,
+        doc,
+        required,
+        source,
+    };
+    // What a namespace and an object contain is pointed at the generated types below.
+    let namespace = without(
+        &namespace,
+        &[
+            "properties",
+            "objects",
+            "tags",
+            "resource_type_associations",
+        ],
+    );
+    let object = without(&object, &["properties"]);
+    let property = without(&property, &["items"]);
 
     let properties_doc = "The property definitions, by property name.";
-    let mut defs = Map::new();
-    let mut read = rewrite_for_read(
+    let mut read = model.rewrite(
         &namespace,
         &namespace_props,
-        "MetadefNamespace",
-        "A metadata definition namespace: a named group of property definitions, objects and tags, and the resource types it applies to.",
-        &["namespace"],
-        &mut defs,
-    );
+        target(
+            "MetadefNamespace",
+            "A metadata definition namespace: a named group of property definitions, objects and tags, and the resource types it applies to.",
+            &["namespace"],
+            "image/v2/metadefs/namespace.json",
+        ),
+    )?;
     point(
         &mut read,
         "properties",
@@ -214,39 +266,44 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
             "The resource types the namespace applies to, with their prefixes.",
         ),
     );
-    defs.insert("MetadefNamespace".into(), read);
+    model.defs.insert("MetadefNamespace".into(), read);
 
-    let mut read = rewrite_for_read(
+    let mut read = model.rewrite(
         &object,
         &object_props,
-        "MetadefObject",
-        "A metadata definition object: a named group of property definitions within a namespace.",
-        &["name"],
-        &mut defs,
-    );
+        target(
+            "MetadefObject",
+            "A metadata definition object: a named group of property definitions within a namespace.",
+            &["name"],
+            "image/v2/metadefs/object.json",
+        ),
+    )?;
     point(
         &mut read,
         "properties",
         map_of("MetadefProperty", properties_doc),
     );
-    defs.insert("MetadefObject".into(), read);
+    model.defs.insert("MetadefObject".into(), read);
 
     // Inside a namespace or an object a property's name is its map key: not required here.
-    let mut read = rewrite_for_read(
+    // `minimum: 1` stays `1`, not `1.0`: `number` is a JSON number (see `read_schema`).
+    let mut read = model.rewrite(
         &property,
         &property_props,
-        "MetadefProperty",
-        "A metadata definition property: the JSON-schema-like definition of one key (type, enum, bounds, ...).",
-        &[],
-        &mut defs,
-    );
+        target(
+            "MetadefProperty",
+            "A metadata definition property: the JSON-schema-like definition of one key (type, enum, bounds, ...).",
+            &[],
+            "image/v2/metadefs/property.json",
+        ),
+    )?;
     let items_type = property_props
         .iter()
         .find(|p| p.name == "type")
         .and_then(|p| p.enum_type.clone());
     if let Some(items_type) = items_type {
         let items_doc = "What each item of an `array` property must be.";
-        defs.insert(
+        model.defs.insert(
             "MetadefPropertyItems".into(),
             json!({"type": "object", "description": items_doc, "properties": {
                 "type": reference(&items_type, "The items' type."),
@@ -259,34 +316,30 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
             reference("MetadefPropertyItems", items_doc),
         );
     }
-    // `minimum: 1` must stay `1`, not come back as `1.0`: numbers stay JSON numbers.
-    for prop in &property_props {
-        if property["properties"][&prop.name]["type"] == "number" {
-            let doc = prop.description.clone();
-            point(&mut read, &prop.name, reference("JsonNumber", &doc));
-            defs.insert("JsonNumber".into(), json!({"type": "number"}));
-        }
-    }
-    defs.insert("MetadefProperty".into(), read);
+    model.defs.insert("MetadefProperty".into(), read);
 
-    let read = rewrite_for_read(
+    let read = model.rewrite(
         &tag,
         &tag_props,
-        "MetadefTag",
-        "A metadata definition tag: a name within a namespace.",
-        &["name"],
-        &mut defs,
-    );
-    defs.insert("MetadefTag".into(), read);
+        target(
+            "MetadefTag",
+            "A metadata definition tag: a name within a namespace.",
+            &["name"],
+            "image/v2/metadefs/tag.json",
+        ),
+    )?;
+    model.defs.insert("MetadefTag".into(), read);
 
-    let read = rewrite_for_read(
+    let read = model.rewrite(
         &association,
         &association_props,
-        "MetadefResourceTypeAssociation",
-        "A resource type a namespace applies to, with the prefix its properties take there.",
-        &["name"],
-        &mut defs,
-    );
+        target(
+            "MetadefResourceTypeAssociation",
+            "A resource type a namespace applies to, with the prefix its properties take there.",
+            &["name"],
+            "image/v2/metadefs/resource_type.json",
+        ),
+    )?;
     // GET /v2/metadefs/resource_types lists resource types with no schema of their own: the
     // association's name and timestamps are what each one carries.
     let mut resource_type = read.clone();
@@ -296,23 +349,16 @@ pub fn metadefs_v2(schemas: &MetadefSchemas<'_>) -> Result<TokenStream, String> 
     resource_type["title"] = json!("MetadefResourceType");
     resource_type["description"] =
         json!("A resource type metadata definitions can apply to (`OS::Glance::Image`, ...).");
-    defs.insert("MetadefResourceTypeAssociation".into(), read);
-    defs.insert("MetadefResourceType".into(), resource_type);
+    model
+        .defs
+        .insert("MetadefResourceTypeAssociation".into(), read);
+    model
+        .defs
+        .insert("MetadefResourceType".into(), resource_type);
 
-    let enums = hoisted_enums(
-        namespace_props
-            .iter()
-            .chain(&object_props)
-            .chain(&property_props)
-            .chain(&tag_props)
-            .chain(&association_props),
-    );
-    let types = read_types_with(
-        defs,
-        &enum_names(&enums),
-        &[("JsonNumber", "::serde_json::Number")],
-        &LENIENT,
-    )?;
+    let (defs, enums) = model.into_parts();
+    let types = read_types_with(defs, &enum_names(&enums), &[], &LENIENT)
+        .map_err(|e| format!("image/v2/metadefs/*.json: {e}"))?;
     let enum_code: TokenStream = enums
         .iter()
         .map(|e| open_enum(&e.name, &e.values, &e.description))

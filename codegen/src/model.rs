@@ -2,15 +2,17 @@
 
 use serde_json::Value;
 
-use crate::naming::doc_text;
+use crate::naming::{doc_text, field_names, reserved_fields};
 
 /// The JSON type of a property, as far as the generated code cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ValueKind {
     /// `string`.
     Str,
-    /// `integer` or `number`.
+    /// `integer`.
     Int,
+    /// `number`: an integer or a float.
+    Number,
     /// `boolean`.
     Bool,
     /// An array of strings.
@@ -28,6 +30,9 @@ pub enum ValueKind {
 pub struct Property {
     /// The property name as the API spells it.
     pub name: String,
+    /// Its field name in the generated struct, unique there (see [`crate::naming`]); the
+    /// setters and filters are named after it.
+    pub field: String,
     /// Its JSON type.
     pub kind: ValueKind,
     /// Whether `null` is one of its types.
@@ -50,33 +55,49 @@ pub struct Property {
     pub custom: bool,
 }
 
-/// The properties of an object schema, in the schema's order; `enum_name` names the open
-/// enum of a property that lists values.
-pub fn properties_of(schema: &Value, enum_name: &dyn Fn(&str) -> String) -> Vec<Property> {
+/// The properties of the object schema of the lenient type `type_name`, in the schema's
+/// order; `enum_name` gives the wanted name of the open enum of a property that lists values
+/// (claimed later, see [`crate::read_schema::ReadModel::claim_enum_types`]).
+pub fn properties_of(
+    schema: &Value,
+    type_name: &str,
+    enum_name: &dyn Fn(&str) -> String,
+) -> Vec<Property> {
     let Some(props) = schema.get("properties").and_then(Value::as_object) else {
         return Vec::new();
     };
+    let fields = field_names(
+        props.keys().map(String::as_str),
+        &reserved_fields(type_name, true),
+    );
     props
         .iter()
-        .map(|(name, prop)| property_of(name, prop, enum_name))
+        .map(|(name, prop)| property_of(name, &fields[name], prop, enum_name))
         .collect()
 }
 
-fn property_of(name: &str, prop: &Value, enum_name: &dyn Fn(&str) -> String) -> Property {
+fn property_of(
+    name: &str,
+    field: &str,
+    prop: &Value,
+    enum_name: &dyn Fn(&str) -> String,
+) -> Property {
     let types: Vec<&str> = match prop.get("type") {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
     let nullable = types.contains(&"null");
-    let main_type = types
-        .iter()
-        .copied()
-        .find(|t| *t != "null")
-        .unwrap_or("any");
+    let non_null: Vec<&str> = types.iter().copied().filter(|t| *t != "null").collect();
+    // Several types (or none) accept any value, as reading does.
+    let main_type = match non_null.as_slice() {
+        [one] => *one,
+        _ => "any",
+    };
     let kind = match main_type {
         "string" => ValueKind::Str,
-        "integer" | "number" => ValueKind::Int,
+        "integer" => ValueKind::Int,
+        "number" => ValueKind::Number,
         "boolean" => ValueKind::Bool,
         "object" => ValueKind::Object,
         "array" => {
@@ -88,19 +109,23 @@ fn property_of(name: &str, prop: &Value, enum_name: &dyn Fn(&str) -> String) -> 
         }
         _ => ValueKind::Any,
     };
-    let enum_values: Vec<String> = prop
+    // Each listed value once (a value listed twice would be two equal match arms).
+    let mut enum_values: Vec<String> = Vec::new();
+    for v in prop
         .get("enum")
         .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect()
-        })
-        .unwrap_or_default();
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+    {
+        if !enum_values.iter().any(|seen| seen == v) {
+            enum_values.push(v.to_owned());
+        }
+    }
     let enum_type = (!enum_values.is_empty() && kind == ValueKind::Str).then(|| enum_name(name));
     Property {
         name: name.to_owned(),
+        field: field.to_owned(),
         kind,
         nullable,
         read_only: prop
@@ -146,7 +171,7 @@ mod tests {
             "h": {},
             "i": {"type": ["null"]}
         }});
-        let props = properties_of(&schema, &no_enum);
+        let props = properties_of(&schema, "Thing", &no_enum);
         // The keys are single letters in order, so either map order gives the same list.
         let kinds: Vec<(ValueKind, bool)> = props.iter().map(|p| (p.kind, p.nullable)).collect();
         assert_eq!(
@@ -154,7 +179,7 @@ mod tests {
             [
                 (ValueKind::Str, false),
                 (ValueKind::Int, true),
-                (ValueKind::Int, false),
+                (ValueKind::Number, false),
                 (ValueKind::Bool, false),
                 (ValueKind::StrArray, false),
                 (ValueKind::Array, false),
@@ -172,7 +197,7 @@ mod tests {
             "type": "string", "readOnly": true, "maxLength": 255, "pattern": "^[a-z]+$",
             "is_base": false, "description": "See https://example.org/x."
         }, "plain": {"type": "string"}}});
-        let props = properties_of(&schema, &no_enum);
+        let props = properties_of(&schema, "Thing", &no_enum);
         let p = props.iter().find(|p| p.name == "os_distro").unwrap();
         let plain = props.iter().find(|p| p.name == "plain").unwrap();
         assert!(p.read_only && p.custom);
@@ -189,7 +214,7 @@ mod tests {
             "status": {"type": "string", "enum": ["queued", "active"]},
             "count": {"type": "integer", "enum": [1, 2]}
         }});
-        let props = properties_of(&schema, &|p| format!("Image{p}"));
+        let props = properties_of(&schema, "Image", &|p| format!("Image{p}"));
         let named = |name: &str| props.iter().find(|p| p.name == name).unwrap();
         assert_eq!(named("status").enum_type.as_deref(), Some("Imagestatus"));
         assert_eq!(named("status").enum_values, ["queued", "active"]);
@@ -199,7 +224,41 @@ mod tests {
     }
 
     #[test]
+    fn several_types_are_any_and_number_is_not_an_integer() {
+        let schema = json!({"properties": {
+            "mixed": {"type": ["string", "integer"]},
+            "ratio": {"type": ["null", "number"]}
+        }});
+        let props = properties_of(&schema, "Thing", &no_enum);
+        assert_eq!(
+            (props[0].kind, props[1].kind),
+            (ValueKind::Any, ValueKind::Number)
+        );
+        assert!(props[1].nullable);
+    }
+
+    #[test]
+    fn field_names_are_unique_and_clear_of_reserved_members() {
+        let schema = json!({"properties": {
+            "os_distro": {"type": "string"}, "os-distro": {"type": "string"},
+            "extra": {"type": "string"}, "validate": {"type": "string"}, "gen": {"type": "string"}
+        }});
+        let props = properties_of(&schema, "Image", &no_enum);
+        let field = |name: &str| props.iter().find(|p| p.name == name).unwrap().field.clone();
+        assert_eq!(field("os_distro"), "os_distro");
+        assert!(field("os-distro").starts_with("os_distro_"));
+        assert!(field("extra").starts_with("extra_"));
+        assert!(field("validate").starts_with("validate_"));
+        assert_eq!(field("gen"), "gen_");
+        // Elsewhere only `extra` is taken: a metadef namespace keeps its `properties`.
+        let other = json!({"properties": {"properties": {"type": "object"}, "extra": {}}});
+        let props = properties_of(&other, "MetadefNamespace", &no_enum);
+        assert_eq!(props[1].field, "properties");
+        assert!(props[0].field.starts_with("extra_"));
+    }
+
+    #[test]
     fn a_schema_without_properties_has_none() {
-        assert!(properties_of(&json!({"type": "object"}), &no_enum).is_empty());
+        assert!(properties_of(&json!({"type": "object"}), "Thing", &no_enum).is_empty());
     }
 }

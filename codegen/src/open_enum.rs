@@ -7,28 +7,42 @@
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::naming::pascal;
+use crate::naming::{Names, in_claim_order, pascal, str_literal};
 
-/// An open enum: known values as variants, anything else kept in `Unknown`.
+/// The variant names of some values, in their order: [`pascal`] spellings made unique by
+/// [`Names`] (`e1000` and `E1000` fold together: `E1000` keeps it, as spelled so), never
+/// `Self` nor `Unknown` (the catch-all: a value spelled `unknown` is `ListedUnknown`).
+pub fn variant_names(values: &[String]) -> Vec<String> {
+    let wanted = |v: &str| match pascal(v).as_str() {
+        "Unknown" => "ListedUnknown".to_owned(),
+        p => p.to_owned(),
+    };
+    let mut names = Names::reserving(["Self", "Unknown"]);
+    let claimed: std::collections::BTreeMap<&str, String> =
+        in_claim_order(values.iter().map(String::as_str), pascal)
+            .into_iter()
+            .map(|v| (v, names.claim_pascal(&wanted(v), v)))
+            .collect();
+    values.iter().map(|v| claimed[v.as_str()].clone()).collect()
+}
+
+/// An open enum: known values as variants, anything else kept in `Unknown`. `values` must
+/// not repeat (the schema rewrite lists each once).
 pub fn open_enum(name: &str, values: &[String], doc: &str) -> TokenStream {
     let ty = format_ident!("{}", name);
-    // `Unknown(UnknownValue)` is the catch-all: a listed value spelled `unknown` gets
-    // another name.
-    let variants: Vec<Ident> = values
+    let variants: Vec<Ident> = variant_names(values)
         .iter()
-        .map(|v| match pascal(v).as_str() {
-            "Unknown" => format_ident!("ListedUnknown"),
-            p => format_ident!("{}", p),
-        })
+        .map(|v| format_ident!("{}", v))
         .collect();
-    let docs = values.iter().map(|v| format!("`{v}`"));
+    let docs = values.iter().map(|v| format!("`{}`", v.replace('`', "'")));
     let all_doc = format!("Every value this schema lists for {name}.");
     let doc = format!(
         "{doc}\n\nOpen: a value the schema does not list is kept in `Unknown`, so a cloud that adds one does not break decoding; a value it lists is always its own variant, never `Unknown`."
     );
-    let first = values.first().cloned().unwrap_or_default();
+    // Text inside a doctest: the value as a Rust literal, whatever quotes it holds.
+    let first = str_literal(values.first().map(String::as_str).unwrap_or_default());
     let example = format!(
-        "```\nuse openstack_images::{name};\nlet v: {name} = \"{first}\".parse().unwrap();\nassert_eq!(v.as_str(), \"{first}\");\nassert_eq!({name}::from(\"something-new\").as_str(), \"something-new\");\n```"
+        "```\nuse openstack_images::{name};\nlet v: {name} = {first}.parse().unwrap();\nassert_eq!(v.as_str(), {first});\nassert_eq!({name}::from(\"something-new\").as_str(), \"something-new\");\n```"
     );
     quote! {
         #[doc = #doc]
@@ -182,6 +196,29 @@ mod tests {
         assert!(
             !text.contains("Unknown(::std::string::String)"),
             "no public String payload:\n{text}"
+        );
+    }
+
+    #[test]
+    fn values_that_fold_together_get_distinct_variants() {
+        let values = values(&["e1000", "E1000", "self", "Unknown", "unknown"]);
+        let names = variant_names(&values);
+        assert_eq!(names[1], "E1000", "the exact spelling keeps the plain name");
+        assert!(names[0].starts_with("E1000X"), "{names:?}");
+        assert!(names[2].starts_with("SelfX"), "{names:?}");
+        assert_eq!(names[3], "ListedUnknown");
+        assert!(names[4].starts_with("ListedUnknownX"), "{names:?}");
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len());
+        syn::parse2::<syn::File>(open_enum("Nic", &values, "d")).unwrap();
+    }
+
+    #[test]
+    fn the_doc_example_is_rust_whatever_quotes_the_value_holds() {
+        let text = generated("Q", &["a\"b\\c"]);
+        assert!(
+            text.contains(r#"let v: Q = "a\"b\\c".parse().unwrap();"#),
+            "{text}"
         );
     }
 

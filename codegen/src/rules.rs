@@ -33,6 +33,7 @@ pub fn rule_table(name: &str, props: &[Property], extra_type: Option<&str>) -> T
         let kind = match p.kind {
             ValueKind::Str => quote!(Str),
             ValueKind::Int => quote!(Int),
+            ValueKind::Number => quote!(Number),
             ValueKind::Bool => quote!(Bool),
             ValueKind::StrArray => quote!(StrArray),
             ValueKind::Object => quote!(Object),
@@ -96,7 +97,7 @@ mod tests {
             "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
             "os_distro": {"type": "string", "is_base": false}
         }});
-        let props = properties_of(&schema, &|p| format!("T{p}"));
+        let props = properties_of(&schema, "T", &|p| format!("T{p}"));
         let text = rule_table("THING_SCHEMA", &props, Some("string")).to_string();
         assert!(
             text.contains("pub static THING_SCHEMA : crate :: runtime :: SchemaRules"),

@@ -18,6 +18,8 @@ pub enum ValueKind {
     Str,
     /// An integer.
     Int,
+    /// A number: an integer or a float (JSON Schema `number`).
+    Number,
     /// `true` or `false`.
     Bool,
     /// An array of strings.
@@ -35,6 +37,7 @@ impl ValueKind {
         match self {
             ValueKind::Str => v.is_string(),
             ValueKind::Int => v.is_i64() || v.is_u64(),
+            ValueKind::Number => v.is_number(),
             ValueKind::Bool => v.is_boolean(),
             ValueKind::StrArray => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
             ValueKind::Object => v.is_object(),
@@ -47,6 +50,7 @@ impl ValueKind {
         match self {
             ValueKind::Str => "a string",
             ValueKind::Int => "an integer",
+            ValueKind::Number => "a number",
             ValueKind::Bool => "a boolean",
             ValueKind::StrArray => "an array of strings",
             ValueKind::Object => "an object",

@@ -5,7 +5,8 @@
 //!   `OPENSTACK_IMAGES_BLESS=1 cargo test --test codegen`);
 //! - a schema variant: a throwaway crate built against a modified schema directory
 //!   (`OPENSTACK_IMAGES_SCHEMA_DIR`) can use a new property and a new enum value with no
-//!   hand-written code at all.
+//!   hand-written code at all, and compiles and round-trips every hostile property of
+//!   `tests/fixtures/hostile-schemas/combined/` (one build for all of them).
 
 use serde_json::{Value, json};
 use std::fs;
@@ -133,9 +134,11 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// The committed schemas plus a new operator property and a new `disk_format` value.
+/// The committed schemas with the hostile corpus's image schema, plus a new operator
+/// property and a new `disk_format` value.
 fn variant_schemas(dir: &Path) {
     copy_tree(&root().join("schemas"), dir);
+    copy_tree(&root().join("tests/fixtures/hostile-schemas/combined"), dir);
     let path = dir.join("image/v2/image.json");
     let mut image: Value = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
     image["properties"]["hw_new_feature"] = json!({
@@ -153,7 +156,9 @@ fn variant_schemas(dir: &Path) {
     write_if_changed(&path, &text);
 }
 
-const VARIANT_MAIN: &str = r##"use openstack_images::{DiskFormat, HwNewFeature, Image, ImageCreate, ImageListQuery};
+const VARIANT_MAIN: &str = r##"use openstack_images::{
+    DiskFormat, HwNewFeature, HwNicModel, Image, ImageCreate, ImageListQuery, ImagePatch,
+};
 
 fn main() {
     let image: Image = serde_json::from_str(
@@ -175,7 +180,51 @@ fn main() {
     let query = ImageListQuery::new().hw_new_feature_eq("on");
     let shown = format!("{query:?}");
     assert!(shown.contains(r#"("hw_new_feature", "on")"#), "{shown}");
+    hostile();
     println!("variant ok");
+}
+
+/// Every hostile property of the corpus lands in a typed field (`extra` stays empty) and
+/// comes back as sent.
+fn hostile() {
+    let sent = serde_json::json!({
+        "id": "1", "os_distro": "a", "os-distro": "b", "OS_DISTRO": "c", "gen": "d",
+        "type": "e", "self": "f", "Self": "g", "crate": "h", "super": "i", "async": "j",
+        "extra": "k", "new": "l", "validate": "m", "properties": "n", "property": "o",
+        "default": "p", "member_status": "shared", "task_type": "weekly", "image": "golden",
+        "image_status": "broken", "hw_nic_model": "say \"hi\"", "hw_ratio": 0.25,
+        "hw_weights": [1, 2.5, -0.125, 1e300],
+        "hw_topology": {"a-b": "x", "a_b": 7, "gen": true, "inner": {"ratio": 1.5, "kind": "X"}},
+        "größe": "q", "9lives": "r", "": "s", "say \"hi\"": "t", "back\\slash": "u",
+        "hw_mixed": 3, "hw_fence": "v"
+    });
+    let image: Image = serde_json::from_value(sent.clone()).unwrap();
+    assert!(image.extra.is_empty(), "{:?}", image.extra);
+    assert_eq!(serde_json::to_value(&image).unwrap(), sent);
+    // The plain names, and keywords with their `_`.
+    assert_eq!(image.os_distro.as_deref(), Some("a"));
+    assert_eq!(image.gen_.as_deref(), Some("d"));
+    assert_eq!(image.type_.as_deref(), Some("e"));
+    assert_eq!(image.crate_.as_deref(), Some("h"));
+    assert_eq!(image.hw_ratio, serde_json::Number::from_f64(0.25));
+    let nic = image.hw_nic_model.clone().unwrap();
+    assert!(nic.is_known() && nic.as_str() == "say \"hi\"");
+    assert_eq!(HwNicModel::VALUES.len(), 7);
+    for value in HwNicModel::VALUES {
+        let parsed: HwNicModel = value.parse().unwrap();
+        assert!(parsed.is_known() && parsed.as_str() == *value, "{value}");
+    }
+    // Glance's own enums keep their names and values.
+    let member: openstack_images::Member =
+        serde_json::from_str(r#"{"member_id": "p", "status": "accepted"}"#).unwrap();
+    assert_eq!(member.status, Some(openstack_images::MemberStatus::Accepted));
+    // A float is written and validated as a number.
+    let create = ImageCreate::new("x").hw_ratio(0.5).gen_("y").type_("z");
+    create.validate().unwrap();
+    assert_eq!(create.properties()["hw_ratio"], 0.5);
+    assert!(ImageCreate::new("x").property_value("hw_ratio", "0.5".into()).validate().is_err());
+    let _ = ImagePatch::new().add_gen("y").replace_hw_ratio(1.5).remove_type();
+    let _ = ImageListQuery::new().gen_eq("y").hw_ratio_eq(0.5);
 }
 "##;
 
@@ -252,6 +301,22 @@ fn a_schema_change_reaches_the_api_without_hand_written_code() {
     assert!(generated.contains("pub fn hw_new_feature_eq("));
     let ours = include_str!(concat!(env!("OUT_DIR"), "/image_v2.rs"));
     assert!(!ours.contains("hw_new_feature") && !ours.contains("Vhdz"));
+    // The hostile corpus: suffixed names for what folds or is reserved, with renames.
+    for part in [
+        "pub gen_: ::std::option::Option<::std::string::String>",
+        "pub hw_ratio: ::std::option::Option<::serde_json::Number>",
+        "rename = \"os-distro\"",
+        "rename = \"extra\"",
+        "pub enum HwNicModel {",
+        "pub struct ImageHwTopology {",
+        "kind: crate::runtime::ValueKind::Number",
+    ] {
+        assert!(
+            generated.contains(part),
+            "{part} missing from the hostile build"
+        );
+    }
+    assert!(generated.contains("pub enum MemberStatusX") && generated.contains("pub enum ImageX"));
 
     // And the program using them runs: decoding, the create builder, validation.
     let exe = exe.expect("cargo reported the variant's executable");
