@@ -18,6 +18,7 @@ mod images;
 mod metadefs;
 mod osc_compat;
 mod osc_compat_glance;
+mod osc_compat_properties;
 mod projects;
 mod proxy;
 mod ranged;
