@@ -86,6 +86,15 @@ pub use secret::Secret;
 pub use service::{COMPUTE_MICROVERSION, COMPUTE_MICROVERSION_HEADER, ServiceType};
 pub use timestamp::parse_rfc3339;
 
+/// The servers the crate's schemas were pulled from, as recorded in `schemas/SOURCE`
+/// (`"Glance 33.0.0, Nova 34.0.0, OpenStack 2026.2"`); `"unrecorded"` when the build used an
+/// `OPENSTACK_IMAGES_SCHEMA_DIR` without that file.
+///
+/// ```
+/// assert!(!openstack_images::SCHEMA_SOURCE.is_empty());
+/// ```
+pub const SCHEMA_SOURCE: &str = env!("OPENSTACK_IMAGES_SCHEMA_SOURCE");
+
 /// The README's Rust example, compiled (and its other blocks checked) as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
