@@ -31,6 +31,8 @@
 //!   checked against what the cloud's version document lists ([`ImagesApi::features`]):
 //!   one it lacks is [`Error::Unsupported`] before any request.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Every public item has one path: the crate root. The modules are the crate's own layout.
 mod auth;
 mod bulk;
