@@ -7,6 +7,11 @@
 //! Output: `$OUT_DIR/image_v2.rs`, `metadefs_v2.rs` and `compute_v2_1.rs`, reached only
 //! through `src/generated.rs`, and `$OUT_DIR/codegen_ms.txt`, the time generation took (read
 //! by `cargo xtask bench`).
+//!
+//! `SOURCE` in the schema directory names the servers the schemas were pulled from (one
+//! line, `Glance 33.0.0, Nova 34.0.0, OpenStack 2026.2`); it becomes
+//! `openstack_images::SCHEMA_SOURCE` and part of `osimg --version`. A directory without one
+//! (an operator's own pull) is "unrecorded".
 
 use std::env;
 use std::fs;
@@ -45,6 +50,14 @@ fn run() -> Result<(), String> {
     let member = load(&dir, "image/v2/member.json")?;
     let task = load(&dir, "image/v2/task.json")?;
     let compute = load(&dir, "compute/v2.1/image.json")?;
+    let source_path = dir.join("SOURCE");
+    println!("cargo:rerun-if-changed={}", source_path.display());
+    let source = fs::read_to_string(&source_path).unwrap_or_default();
+    let source = match source.trim() {
+        "" => "unrecorded",
+        line => line,
+    };
+    println!("cargo:rustc-env=OPENSTACK_IMAGES_SCHEMA_SOURCE={source}");
 
     let image_code = openstack_images_codegen::image_v2(&image, &member, &task)?;
     write(

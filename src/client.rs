@@ -290,6 +290,7 @@ impl Client {
     /// # }
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub fn auth_count(&self) -> u64 {
         self.inner.session.auth_count()
     }
@@ -303,6 +304,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub async fn revoke_token_unnoticed(&self) -> Result<()> {
         use crate::http::{Anonymous, Credentials};
         let session = &self.inner.session;
@@ -336,6 +338,7 @@ impl Client {
     /// # Ok(()) }
     /// ```
     #[cfg(feature = "test-util")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
     pub async fn raw_get_json(
         &self,
         service: ServiceType,

@@ -283,6 +283,9 @@ pub struct ApiError {
     pub title: Option<String>,
     /// Seconds the server asked to wait (`Retry-After`), if any.
     pub retry_after: Option<u64>,
+    /// What the crate knows about this failure that the server did not say (a 403 from
+    /// adding a member: the image must be `shared`), printed after the message.
+    pub hint: Option<String>,
 }
 
 impl fmt::Display for ApiError {
@@ -297,11 +300,25 @@ impl fmt::Display for ApiError {
         if let Some(id) = &self.request_id {
             write!(f, " (request id {id})")?;
         }
+        if let Some(hint) = &self.hint {
+            write!(f, "; hint: {hint}")?;
+        }
         Ok(())
     }
 }
 
 impl Error {
+    /// Adds `hint` to an API error with status `status`; any other error is returned as is.
+    pub(crate) fn with_hint(self, status: u16, hint: &str) -> Self {
+        match self {
+            Error::Api(mut e) if e.status == status => {
+                e.hint = Some(hint.to_owned());
+                Error::Api(e)
+            }
+            other => other,
+        }
+    }
+
     /// The HTTP status of an API error, if this is one.
     ///
     /// ```
@@ -477,8 +494,33 @@ mod tests {
                 message: String::new(),
                 title: None,
                 retry_after: None,
+                hint: None,
             }));
             assert_eq!(e.is_retryable(), r, "status {s}");
         }
+    }
+
+    #[test]
+    fn a_hint_follows_the_message_and_only_for_its_status() {
+        let forbidden = || {
+            Error::Api(Box::new(ApiError {
+                status: 403,
+                method: "POST".into(),
+                url: "http://g/v2/images/x/members".into(),
+                request_id: Some("req-1".into()),
+                message: "Forbidden".into(),
+                title: None,
+                retry_after: None,
+                hint: None,
+            }))
+        };
+        let e = forbidden().with_hint(403, "the image must be `shared`");
+        assert_eq!(
+            e.to_string(),
+            "POST http://g/v2/images/x/members -> 403: Forbidden (request id req-1); \
+             hint: the image must be `shared`"
+        );
+        let e = forbidden().with_hint(404, "not this one");
+        assert!(!e.to_string().contains("hint"), "{e}");
     }
 }

@@ -31,6 +31,8 @@
 //!   checked against what the cloud's version document lists ([`ImagesApi::features`]):
 //!   one it lacks is [`Error::Unsupported`] before any request.
 
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
 // Every public item has one path: the crate root. The modules are the crate's own layout.
 mod auth;
 mod bulk;
@@ -91,6 +93,15 @@ pub use runtime::{PropertyRules, SchemaRules, UnknownValue, ValueKind};
 pub use secret::Secret;
 pub use service::{COMPUTE_MICROVERSION, COMPUTE_MICROVERSION_HEADER, ServiceType};
 pub use timestamp::parse_rfc3339;
+
+/// The servers the crate's schemas were pulled from, as recorded in `schemas/SOURCE`
+/// (`"Glance 33.0.0, Nova 34.0.0, OpenStack 2026.2"`); `"unrecorded"` when the build used an
+/// `OPENSTACK_IMAGES_SCHEMA_DIR` without that file.
+///
+/// ```
+/// assert!(!openstack_images::SCHEMA_SOURCE.is_empty());
+/// ```
+pub const SCHEMA_SOURCE: &str = env!("OPENSTACK_IMAGES_SCHEMA_SOURCE");
 
 /// The README's Rust example, compiled (and its other blocks checked) as doctests.
 #[cfg(doctest)]

@@ -177,10 +177,35 @@ pub fn patch_setters(props: &[Property]) -> TokenStream {
             let (arg, conv) = setter_parts(p);
             let add = method_ident("add_", &p.field, "");
             let replace = method_ident("replace_", &p.field, "");
-            let add_doc = doc_for(p, "Adds (or, in patch v2.1, overwrites)");
-            let replace_doc = doc_for(p, "Replaces (the property must exist)");
+            let (add_doc, replace_doc) = if p.kind == ValueKind::StrArray {
+                let replace_doc = format!(
+                    "{} Glance's patch has no path for a single item.",
+                    doc_for(p, "Replaces the whole list")
+                );
+                (
+                    format!("{replace_doc} The old name of `{replace}`."),
+                    replace_doc,
+                )
+            } else {
+                (
+                    doc_for(p, "Adds (or, in patch v2.1, overwrites)"),
+                    doc_for(p, "Replaces (the property must exist)"),
+                )
+            };
+            // A list goes whole: Glance's patch has no `/tags/-`, so `add` of a list replaces
+            // it, while `ImagesApi::add_tags` appends. Lists keep `add_*` only as a deprecated
+            // alias; `replace_*` is the name.
+            let add_attr = if p.kind == ValueKind::StrArray {
+                let note = format!(
+                    "replaces the whole list; use `{replace}` (or the `ImagesApi` calls that add and remove single items)"
+                );
+                quote!(#[deprecated(note = #note)])
+            } else {
+                quote!()
+            };
             let mut t = quote! {
                 #[doc = #add_doc]
+                #add_attr
                 pub fn #add(mut self, value: #arg) -> Self {
                     self.ops.push(crate::runtime::PatchOp::Add { path: #key.to_owned(), value: #conv });
                     self
@@ -333,6 +358,25 @@ mod tests {
             "replace_visibility",
         ];
         assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn a_lists_add_is_only_a_deprecated_alias() {
+        let file: syn::File = syn::parse2(patch_setters(&props())).unwrap();
+        let mut deprecated = Vec::new();
+        for item in file.items {
+            if let syn::Item::Impl(block) = item {
+                for member in block.items {
+                    if let syn::ImplItem::Fn(f) = member
+                        && f.attrs.iter().any(|a| a.path().is_ident("deprecated"))
+                    {
+                        deprecated.push(f.sig.ident.to_string());
+                    }
+                }
+            }
+        }
+        // `add_tags` would read as "append" (as `ImagesApi::add_tags` does); it replaces.
+        assert_eq!(deprecated, ["add_tags"]);
     }
 
     #[test]

@@ -176,6 +176,7 @@ pub(crate) async fn api_error(method: &Method, url: &Url, resp: reqwest::Respons
         message,
         title,
         retry_after,
+        hint: None,
     }))
 }
 

@@ -156,6 +156,7 @@ mod tests {
             message: String::new(),
             title: None,
             retry_after: Some(0),
+            hint: None,
         }))
     }
 

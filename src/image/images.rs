@@ -301,7 +301,9 @@ impl ImagesApi {
     }
 
     /// Adds several tags, one request each (Glance has no call for several); stops at the
-    /// first failure. Every tag is checked before the first request.
+    /// first failure. Every tag is checked before the first request. The image keeps its
+    /// other tags; to set the whole list in one request, send
+    /// [`ImagePatch::replace_tags`](crate::ImagePatch::replace_tags) to [`ImagesApi::update`].
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {

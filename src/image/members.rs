@@ -13,6 +13,10 @@ use crate::image::images::{ImagesApi, image_path};
 use crate::timestamp::field_time;
 use crate::validate::check_path_value;
 
+/// Glance's 403 to adding a member often says nothing of why: the usual cause.
+const ADD_MEMBER_FORBIDDEN: &str = "the image's visibility must be `shared` for it to have \
+     members (private, public and community images have none), and only its owner can add them";
+
 #[derive(Deserialize)]
 struct MembersBody {
     members: Vec<Member>,
@@ -24,7 +28,9 @@ fn member_path(image_id: &str, member: &str) -> Result<String> {
 }
 
 impl ImagesApi {
-    /// Offers a `shared` image to a project (its status starts as `pending`).
+    /// Offers a `shared` image to a project (its status starts as `pending`). Glance refuses
+    /// it with a 403 for an image of any other visibility; the error's
+    /// [`hint`](crate::ApiError::hint) says so.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -36,7 +42,10 @@ impl ImagesApi {
         let path = format!("{}/members", image_path(image_id)?);
         let req = Req::new(ServiceType::Image, Method::POST, path)
             .json(&json!({ "member": project_id }))?;
-        self.client.send_json(req).await
+        self.client
+            .send_json(req)
+            .await
+            .map_err(|e| e.with_hint(403, ADD_MEMBER_FORBIDDEN))
     }
 
     /// The projects an image is shared with. Glance answers this in one response, without

@@ -3,6 +3,7 @@
 //! [`Image`](crate::Image) leaves absent and empty values out when it is serialized.
 
 use reqwest::Method;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::client::{Req, ServiceType};
@@ -32,6 +33,25 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn get_json(&self, id: &str) -> Result<Value> {
+        self.get_json_as(id).await
+    }
+
+    /// One image by id, decoded into a type of the caller's: a struct of only the fields
+    /// it needs, or a map that keeps the keys in the order the server sent them
+    /// (serde_json's `Value` sorts them, unless its `preserve_order` feature is on).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// #[derive(serde::Deserialize)]
+    /// struct Brief {
+    ///     name: Option<String>,
+    ///     status: String,
+    /// }
+    /// let brief: Brief = client.images().get_json_as("1bea47ed-f6a9-463b-b423-14b9cca9ad27").await?;
+    /// println!("{:?} {}", brief.name, brief.status);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_json_as<T: DeserializeOwned>(&self, id: &str) -> Result<T> {
         let req = Req::new(ServiceType::Image, Method::GET, image_path(id)?);
         self.client.send_json(req).await
     }
@@ -44,16 +64,29 @@ impl ImagesApi {
     /// # Ok(()) }
     /// ```
     pub async fn find_json(&self, name_or_id: &str) -> Result<Value> {
+        self.find_json_as(name_or_id).await
+    }
+
+    /// One image by id or name, decoded into a type of the caller's (as
+    /// [`ImagesApi::get_json_as`]).
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// let image: std::collections::BTreeMap<String, serde_json::Value> =
+    ///     client.images().find_json_as("cirros").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn find_json_as<T: DeserializeOwned>(&self, name_or_id: &str) -> Result<T> {
         // By id in one request (not `find` and then a second GET): `osimg image show ID`.
         check_lookup("image", name_or_id)?;
         if looks_like_uuid(name_or_id) {
-            match self.get_json(name_or_id).await {
+            match self.get_json_as(name_or_id).await {
                 Err(e) if e.is_not_found() => {}
                 other => return other,
             }
         }
         let id = self.id_from_name(name_or_id).await?;
-        self.get_json(&id).await
+        self.get_json_as(&id).await
     }
 
     /// One page of images as raw JSON objects; paged exactly like [`ImagesApi::list_page`].

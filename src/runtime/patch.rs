@@ -50,6 +50,12 @@ impl PatchOp {
 /// A list of patch operations for one image, with a typed `add_*`/`replace_*`/`remove_*`
 /// method for every writable property of the served schema.
 ///
+/// Lists are sent whole: `replace_tags` sets the image's tags to exactly the given ones
+/// (Glance's patch has no path for one tag). To add or remove single tags, keeping the
+/// others, use [`ImagesApi::add_tag`](crate::ImagesApi::add_tag) and
+/// [`remove_tag`](crate::ImagesApi::remove_tag). `add_tags` is the old, deprecated name of
+/// `replace_tags`.
+///
 /// ```
 /// use openstack_images::{ImagePatch, ImageVisibility};
 /// let patch = ImagePatch::new()

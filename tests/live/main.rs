@@ -19,6 +19,7 @@ mod interrupt;
 mod metadefs;
 mod osc_compat;
 mod osc_compat_glance;
+mod osc_compat_properties;
 mod projects;
 mod proxy;
 mod ranged;

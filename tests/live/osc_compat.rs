@@ -4,8 +4,9 @@
 //! only where it is the behaviour (csv quoting, shell quoting, table cells).
 //!
 //! Known differences, asserted as such where they show (see the README's compatibility
-//! notes): the order of keys inside a `properties` or `input` dict (osimg's by name,
-//! openstack's as the server sent them), openstacksdk's own `owner_specified.openstack.*`
+//! notes): the order of keys inside a task's `input` dict (osimg's by name, openstack's as
+//! the server sent them; an image's `properties` keep openstack's order, see
+//! `osc_compat_properties`), openstacksdk's own `owner_specified.openstack.*`
 //! properties on images openstack creates, and exit status 3 (osimg) against 1 for "not
 //! found". Each call prints both wall times (`cargo test --test live osc_compat --
 //! --nocapture`).

@@ -173,3 +173,141 @@ fn metadef_reads_match_openstack() {
     );
     assert_eq!(by_name(o), by_name(m));
 }
+
+/// `image metadef namespace unset` and `image metadef object update`, run by both CLIs, each
+/// on a namespace of its own with the same content: same output (none), same exit status
+/// (but 3 against 1 for "not found") and the same tags and objects left.
+#[tokio::test(flavor = "multi_thread")]
+async fn metadef_namespace_unset_and_object_update_match_openstack() {
+    use futures_util::TryStreamExt;
+    use openstack_images::{MetadefNamespace, MetadefObject};
+    use std::path::Path;
+
+    use crate::osc_compat::{osc_bin, run_cli};
+
+    let api = crate::harness::admin().metadefs();
+    let mut namespaces = Vec::new();
+    for who in ["Osc", "Osimg"] {
+        let ns = crate::harness::unique(&format!("Cli::Unset{who}"));
+        api.create_namespace(&MetadefNamespace::new(ns.clone()))
+            .await
+            .unwrap();
+        api.create_tags(&ns, ["a", "b", "c", "d"], false)
+            .await
+            .unwrap();
+        let mut obj = MetadefObject::new("Obj");
+        obj.description = Some("kept by osimg".into());
+        api.create_object(&ns, &obj).await.unwrap();
+        namespaces.push(ns);
+    }
+    let (osc_ns, osimg_ns) = (namespaces[0].clone(), namespaces[1].clone());
+    // Each CLI on its own namespace: (status, stdout, stderr) of openstack, then of osimg.
+    let each = |args: &[&str]| {
+        let with = |ns: &str| -> Vec<String> {
+            args.iter()
+                .map(|a| if *a == "NS" { ns } else { a }.to_owned())
+                .collect()
+        };
+        let (o, m) = (with(&osc_ns), with(&osimg_ns));
+        let o = run_cli(
+            &osc_bin(),
+            &o.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        )
+        .0;
+        let m = run_cli(
+            Path::new(env!("CARGO_BIN_EXE_osimg")),
+            &m.iter().map(String::as_str).collect::<Vec<_>>(),
+            None,
+        )
+        .0;
+        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+        (
+            (o.status.code(), text(&o.stdout), text(&o.stderr)),
+            (m.status.code(), text(&m.stdout), text(&m.stderr)),
+        )
+    };
+    let tags = |ns: String| {
+        let api = api.clone();
+        async move {
+            let mut names: Vec<String> = api
+                .tags(&ns)
+                .map_ok(|t| t.name)
+                .try_collect()
+                .await
+                .unwrap();
+            names.sort();
+            names
+        }
+    };
+    let unset = ["image", "metadef", "namespace", "unset", "NS"];
+
+    let (o, m) = each(&[&unset[..], &["--tag", "a", "--tag", "b"]].concat());
+    assert_eq!((o.0, o.1.as_str()), (Some(0), ""), "openstack: {}", o.2);
+    assert_eq!((m.0, m.1.as_str()), (Some(0), ""), "osimg: {}", m.2);
+    assert_eq!(tags(osc_ns.clone()).await, ["c", "d"]);
+    assert_eq!(tags(osimg_ns.clone()).await, ["c", "d"]);
+
+    // One of two fails: the other is still removed, the summary line is openstack's.
+    let (o, m) = each(&[&unset[..], &["--tag", "c", "--tag", "missing"]].concat());
+    assert_eq!((o.0, m.0), (Some(1), Some(3)), "{}\n{}", o.2, m.2);
+    for stderr in [&o.2, &m.2] {
+        assert!(stderr.contains("Failed to unset 1 of 2 tags."), "{stderr}");
+        assert!(
+            stderr.contains("tag unset failed for tag missing"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(tags(osc_ns.clone()).await, ["d"]);
+    assert_eq!(tags(osimg_ns.clone()).await, ["d"]);
+
+    // --tag or --all-tags, not both and not neither: usage errors.
+    for extra in [&[][..], &["--tag", "d", "--all-tags"]] {
+        let (o, m) = each(&[&unset[..], extra].concat());
+        assert_eq!(
+            (o.0, m.0),
+            (Some(2), Some(2)),
+            "{extra:?}: {}\n{}",
+            o.2,
+            m.2
+        );
+    }
+    let (o, m) = each(&[&unset[..], &["--all-tags"]].concat());
+    assert_eq!((o.0, o.1), (m.0, m.1), "{}\n{}", o.2, m.2);
+    assert_eq!(m.0, Some(0));
+    assert!(tags(osc_ns.clone()).await.is_empty());
+    assert!(tags(osimg_ns.clone()).await.is_empty());
+    let (o, m) = each(&[
+        "image",
+        "metadef",
+        "namespace",
+        "unset",
+        "Cli::NoSuchNamespace",
+        "--all-tags",
+    ]);
+    assert_eq!((o.0, m.0), (Some(1), Some(3)), "{}\n{}", o.2, m.2);
+
+    let update = ["image", "metadef", "object", "update", "NS"];
+    let (o, m) = each(&[&update[..], &["Obj", "--name", "Renamed"]].concat());
+    assert_eq!((o.0, o.1.as_str()), (Some(0), ""), "openstack: {}", o.2);
+    assert_eq!((m.0, m.1.as_str()), (Some(0), ""), "osimg: {}", m.2);
+    for ns in [&osc_ns, &osimg_ns] {
+        let names: Vec<String> = api
+            .objects(ns)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        assert_eq!(names, ["Renamed"], "{ns}");
+    }
+    // osimg sends the object whole: what the flags do not name keeps its value.
+    let kept = api.object(&osimg_ns, "Renamed").await.unwrap();
+    assert_eq!(kept.description.as_deref(), Some("kept by osimg"));
+    let (o, m) = each(&[&update[..], &["Missing", "--name", "X"]].concat());
+    assert_eq!((o.0, m.0), (Some(1), Some(3)), "{}\n{}", o.2, m.2);
+
+    for ns in namespaces {
+        api.delete_namespace(&ns).await.unwrap();
+    }
+}

@@ -301,3 +301,49 @@ async fn a_name_in_two_domains_is_ambiguous_until_the_domain_is_given() {
     assert_eq!(found.unwrap().id, domains[1].2);
     assert_eq!(by_domain_id.unwrap().id, domains[0].2);
 }
+
+/// Glance's 403 to a member of a non-shared image says little: the crate's error, and so
+/// osimg's message, add why.
+#[tokio::test]
+async fn a_member_of_a_private_image_is_refused_with_a_hint() {
+    use openstack_images::ImageVisibility;
+    let admin = admin();
+    let mut cleanup = Cleanup(Vec::new());
+    let image = admin
+        .images()
+        .create(
+            crate::harness::raw(&crate::harness::unique("private-member"))
+                .visibility(ImageVisibility::Private),
+        )
+        .await
+        .unwrap();
+    cleanup.0.push(image.id.clone());
+    let demo_id = demo_project_id().await;
+
+    let err = admin
+        .images()
+        .add_member(&image.id, &demo_id)
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403), "{err}");
+    let Error::Api(api) = &err else {
+        panic!("an API error: {err:?}")
+    };
+    assert!(
+        api.hint.as_deref().is_some_and(|h| h.contains("`shared`")),
+        "{api:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("hint: the image's visibility must be `shared`")
+    );
+
+    let out = osimg(&["image", "add", "project", &image.id, &demo_id]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the image's visibility must be `shared`"),
+        "{stderr}"
+    );
+    assert!(admin.images().members(&image.id).await.unwrap().is_empty());
+}

@@ -101,3 +101,111 @@ fn usage_lines_do_not_show_env_provided_options_as_given() {
         assert_eq!(usage, "Usage: osimg image show <IMAGE>", "with {env:?}");
     }
 }
+
+/// stdout of a command that must succeed.
+fn stdout_of(args: &[&str]) -> String {
+    let out = osimg(args, &[]);
+    assert!(
+        out.status.success(),
+        "osimg {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn bash_completion_names_the_commands_and_is_valid_bash() {
+    let script = stdout_of(&["completion", "bash"]);
+    for word in [
+        "image",
+        "compute-image",
+        "cached",
+        "schema",
+        "completion",
+        "man",
+        "--os-cloud",
+        "--format",
+    ] {
+        assert!(script.contains(word), "`{word}` in the bash completion");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("osimg.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(
+        check.status.success(),
+        "bash -n: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+}
+
+#[test]
+fn every_shell_gets_a_script_naming_osimg() {
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let script = stdout_of(&["completion", shell]);
+        assert!(script.contains("osimg"), "{shell}: {script}");
+        assert!(script.contains("metadef"), "{shell} completes subcommands");
+    }
+    let out = osimg(&["completion", "tcsh"], &[]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
+}
+
+#[test]
+fn man_prints_roff_for_osimg() {
+    let page = stdout_of(&["man"]);
+    assert!(page.contains(".TH OSIMG 1"), "{page}");
+    assert!(page.contains(".SH NAME"), "{page}");
+    assert!(
+        page.contains("compute\\-image"),
+        "subcommands are listed: {page}"
+    );
+    assert!(
+        page.contains("\\-\\-os\\-cloud"),
+        "global options are listed"
+    );
+}
+
+#[test]
+fn man_out_writes_one_page_per_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = osimg(&["man", "--out", dir.path().to_str().unwrap()], &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(out.stdout.is_empty(), "pages go to files, not stdout");
+    for name in [
+        "osimg",
+        "osimg-image",
+        "osimg-image-list",
+        "osimg-image-metadef-namespace-list",
+        "osimg-completion",
+    ] {
+        let page = std::fs::read_to_string(dir.path().join(format!("{name}.1")))
+            .unwrap_or_else(|e| panic!("{name}.1: {e}"));
+        let title = format!(".TH {} 1", name.to_uppercase());
+        assert!(page.contains(&title), "{name}.1 has `{title}`:\n{page}");
+    }
+    assert!(
+        !dir.path().join("osimg-help.1").exists(),
+        "no page for `help`"
+    );
+    let list = std::fs::read_to_string(dir.path().join("osimg-image-list.1")).unwrap();
+    assert!(
+        list.contains(&format!("\"osimg {}\"", env!("CARGO_PKG_VERSION"))),
+        "each page names osimg's version: {list}"
+    );
+}
+
+#[test]
+fn version_names_the_schemas_source() {
+    let version = stdout_of(&["--version"]);
+    let expected = format!(
+        "osimg {} (schemas: {})\n",
+        env!("CARGO_PKG_VERSION"),
+        openstack_images::SCHEMA_SOURCE
+    );
+    assert_eq!(version, expected);
+    assert!(version.contains("Glance 33"), "{version}");
+}

@@ -1,5 +1,6 @@
-//! `cargo xtask test`: every check, in order, failing fast: fmt, clippy, offline tests, then the
-//! local stack, the schema check and the live tests; the stack is always brought down again.
+//! `cargo xtask test`: every check, in order, failing fast: fmt, clippy, unit and doc tests, the
+//! publish dry-run, offline tests, then the local stack, the schema check and the live tests;
+//! the stack is always brought down again.
 
 use crate::stack::{self, StackInfo};
 use anyhow::{Context, Result, bail};
@@ -119,6 +120,23 @@ pub fn openssl_present() -> Result<()> {
     }
 }
 
+/// The two publishable crates as crates.io would get them: `cargo publish --dry-run`
+/// packages each and builds it from the package alone, the main crate against the packaged
+/// codegen (naming both packages resolves the unpublished path dependency to the package
+/// beside it, not to crates.io). `--allow-dirty`: this checks what the packages hold and
+/// that it builds, not whether it is committed.
+fn publish_dry_run() -> Result<()> {
+    check(cargo(&[
+        "publish",
+        "--dry-run",
+        "--allow-dirty",
+        "-p",
+        "openstack-images-codegen",
+        "-p",
+        "openstack-images",
+    ]))
+}
+
 /// Hook for `cargo xtask schema check` (drift between the live schemas and schemas/).
 fn schema_check(stack: &StackInfo) -> Result<()> {
     crate::schema::check_stack(stack)
@@ -217,6 +235,7 @@ fn run_steps(steps: &mut Steps) -> Result<()> {
     steps.run("doc tests", || {
         check(cargo(&["test", "--workspace", "--all-features", "--doc"]))
     })?;
+    steps.run("cargo publish --dry-run (codegen, crate)", publish_dry_run)?;
     steps.run(
         "hashes without the openssl feature (the pure-Rust fallback)",
         || {

@@ -19,27 +19,53 @@ pub enum Cell {
     Plain(Value),
     /// osc-lib's `ListColumn` (tags): a table shows the items sorted, comma-separated.
     List(Vec<Value>),
-    /// osc-lib's `DictColumn` (properties): a table shows `key='value'` pairs by key.
-    Dict(Map<String, Value>),
+    /// osc-lib's `DictColumn` (properties), its pairs in the order openstack holds them
+    /// (json, value and shell print that order; a table shows `key='value'` pairs by key,
+    /// yaml sorts them too).
+    Dict(Vec<(String, Value)>),
+}
+
+/// A cell as json prints it: a dict's pairs in their order (serde_json's map would sort).
+impl serde::Serialize for Cell {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Cell::Dict(pairs) => {
+                let mut map = serializer.serialize_map(Some(pairs.len()))?;
+                for (k, v) in pairs {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            other => other.machine().serialize(serializer),
+        }
+    }
 }
 
 /// A resource as shown: column names and values, in the order they are printed.
 pub type Record = Vec<(String, Cell)>;
 
 impl Cell {
-    /// The value json and yaml print.
+    /// The value yaml prints and sorts compare (a dict's keys sorted, as PyYAML's
+    /// `safe_dump` prints them); json prints the cell itself (its `Serialize`).
     pub fn machine(&self) -> Value {
         match self {
             Cell::Plain(v) => v.clone(),
             Cell::List(items) => Value::Array(items.clone()),
-            Cell::Dict(map) => Value::Object(map.clone()),
+            Cell::Dict(pairs) => Value::Object(pairs.iter().cloned().collect()),
         }
     }
 
-    /// The text value, csv and shell print: Python's `str()` of the machine value.
+    /// The text value, csv and shell print: Python's `str()` of the machine value (a
+    /// dict's pairs in their order).
     pub fn python_str(&self) -> String {
         match self {
             Cell::Plain(Value::String(s)) => s.clone(),
+            Cell::Dict(pairs) => {
+                let mut out = String::new();
+                write_dict_repr(&mut out, pairs.iter().map(|(k, v)| (k, v)));
+                out
+            }
             other => py_repr(&other.machine()),
         }
     }
@@ -61,7 +87,7 @@ impl Cell {
                 texts.sort();
                 texts.join(", ")
             }
-            Cell::Dict(map) => format_dict(map, None),
+            Cell::Dict(pairs) => format_dict(&pairs.iter().cloned().collect(), None),
         }
     }
 
@@ -125,19 +151,22 @@ fn write_repr(out: &mut String, v: &Value) {
             }
             out.push(']');
         }
-        Value::Object(map) => {
-            out.push('{');
-            for (i, (k, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                repr_str(out, k);
-                out.push_str(": ");
-                write_repr(out, item);
-            }
-            out.push('}');
-        }
+        Value::Object(map) => write_dict_repr(out, map.iter()),
     }
+}
+
+/// A dict's `repr()`, its pairs in the order given.
+fn write_dict_repr<'a>(out: &mut String, pairs: impl Iterator<Item = (&'a String, &'a Value)>) {
+    out.push('{');
+    for (i, (k, item)) in pairs.enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        repr_str(out, k);
+        out.push_str(": ");
+        write_repr(out, item);
+    }
+    out.push('}');
 }
 
 /// A Python string literal as `repr()` writes it: single quotes unless the text holds a
@@ -249,13 +278,21 @@ mod tests {
         let tags = Cell::List(vec![json!("t1"), json!("base")]);
         assert_eq!(tags.python_str(), "['t1', 'base']");
         assert_eq!(tags.human(), "base, t1");
-        let props = Cell::Dict(
-            json!({"os_hidden": false, "a": {"b": "c"}, "n": null})
-                .as_object()
-                .unwrap()
-                .clone(),
+        let props = Cell::Dict(vec![
+            ("os_hidden".into(), json!(false)),
+            ("a".into(), json!({"b": "c"})),
+            ("n".into(), Value::Null),
+        ]);
+        assert_eq!(props.human(), "a.b='c', n=, os_hidden='False'", "by key");
+        assert_eq!(
+            props.python_str(),
+            "{'os_hidden': False, 'a': {'b': 'c'}, 'n': None}",
+            "in the given order"
         );
-        assert_eq!(props.human(), "a.b='c', n=, os_hidden='False'");
+        assert_eq!(
+            serde_json::to_string(&props).unwrap(),
+            r#"{"os_hidden":false,"a":{"b":"c"},"n":null}"#
+        );
         assert_eq!(Cell::Plain(json!(false)).python_str(), "False");
         assert_eq!(Cell::Plain(Value::Null).human(), "None");
     }

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 use crate::image_data_cmd::{
     CreateArgs, ImportArgs, create, import_and_wait, import_method, link_target, save_to_stdout,
 };
-use crate::output::{Printer, col, human_size};
+use crate::image_record::print_image;
+use crate::output::{Printer, col};
 use crate::project_arg::{ProjectDomain, project_id};
 use crate::{CmdResult, Fail, progress};
 
@@ -337,20 +338,8 @@ fn object(v: Value) -> serde_json::Map<String, Value> {
     }
 }
 
-/// Prints one image: openstack's record, or with `--raw` the API's object.
-pub(crate) fn print_image(out: &Printer, image: Value, human_readable: bool) -> CmdResult {
-    let mut v = object(image);
-    if out.raw {
-        if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
-            v.insert("size".into(), json!(human_size(size)));
-        }
-        return out.show(&v);
-    }
-    out.show_record(&crate::image_record::show_record(&v, human_readable))
-}
-
 pub(crate) async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResult {
-    print_image(out, images.get_json(id).await?, false)
+    print_image(out, images.get_json_as(id).await?, false)
 }
 
 /// A member as openstack shows it: its fields by name, `id`, `location` and `name` left out.
@@ -514,7 +503,7 @@ pub async fn run(client: &Client, out: &Printer, cmd: ImageCmd) -> CmdResult {
         ImageCmd::Show {
             image,
             human_readable,
-        } => print_image(out, images.find_json(&image).await?, human_readable),
+        } => print_image(out, images.find_json_as(&image).await?, human_readable),
         ImageCmd::Create(a) => create(client, out, *a).await,
         ImageCmd::Copy(a) => crate::copy_cmd::run(client, out, *a).await,
         ImageCmd::Set(a) => set(client, *a).await,

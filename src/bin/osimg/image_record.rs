@@ -8,7 +8,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use crate::cells::{Cell, Record, format_size, py_repr};
-use crate::output::{Col, col};
+use crate::output::{Col, Printer, col, human_size};
 use crate::{CmdResult, Fail};
 
 /// The fields `image show` prints at the top level (openstackclient's `fields_to_show`,
@@ -111,10 +111,111 @@ const INT_PROPERTIES: [&str; 6] = [
     "hw_video_ram",
 ];
 
+/// Glance's names of openstacksdk's Image attributes, in the order its class defines them:
+/// the order of `to_dict()`, from which openstackclient's `_format_image` fills
+/// `properties`. `properties` is where the keys the SDK does not know (custom properties,
+/// `stores`) come, in the server's order.
+const SDK_KEY_ORDER: [&str; 61] = [
+    "checksum",
+    "container_format",
+    "created_at",
+    "disk_format",
+    "os_hidden",
+    "protected",
+    "os_hash_algo",
+    "os_hash_value",
+    "min_disk",
+    "min_ram",
+    "name",
+    "owner",
+    "properties",
+    "size",
+    "store",
+    "status",
+    "updated_at",
+    "virtual_size",
+    "visibility",
+    "file",
+    "locations",
+    "direct_url",
+    "url",
+    "metadata",
+    "architecture",
+    "hypervisor_type",
+    "instance_type_rxtx_factor",
+    "instance_uuid",
+    "img_config_drive",
+    "kernel_id",
+    "os_distro",
+    "os_version",
+    "os_secure_boot",
+    "os_shutdown_timeout",
+    "ramdisk_id",
+    "vm_mode",
+    "hw_cpu_sockets",
+    "hw_cpu_cores",
+    "hw_cpu_threads",
+    "hw_disk_bus",
+    "hw_cpu_policy",
+    "hw_cpu_thread_policy",
+    "hw_rng_model",
+    "hw_machine_type",
+    "hw_scsi_model",
+    "hw_serial_port_count",
+    "hw_video_model",
+    "hw_video_ram",
+    "hw_watchdog_action",
+    "os_command_line",
+    "hw_vif_model",
+    "hw_vif_multiqueue_enabled",
+    "hw_boot_menu",
+    "vmware_adaptertype",
+    "vmware_ostype",
+    "auto_disk_config",
+    "os_type",
+    "os_admin_user",
+    "hw_qemu_guest_agent",
+    "os_require_quiesce",
+    "schema",
+];
+
+/// An image's JSON object with its keys in the order the server sent them (serde_json's
+/// map sorts them): `image show` needs it for the order inside `properties`.
+pub struct ServerOrdered(pub Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for ServerOrdered {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Pairs;
+        impl<'de> serde::de::Visitor<'de> for Pairs {
+            type Value = ServerOrdered;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<ServerOrdered, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry::<String, Value>()? {
+                    pairs.push(pair);
+                }
+                Ok(ServerOrdered(pairs))
+            }
+        }
+        deserializer.deserialize_map(Pairs)
+    }
+}
+
 /// An image as `openstack image show` prints it: core fields, `properties` and `tags`,
 /// sorted by name, nulls left out (openstacksdk's `to_dict(ignore_none=True)`);
-/// `human_readable` prints the size as osc-lib does (`1.5G`).
-pub fn show_record(image: &Map<String, Value>, human_readable: bool) -> Record {
+/// `human_readable` prints the size as osc-lib does (`1.5G`). Inside `properties`, the
+/// keys openstacksdk knows come in its order and the others, where it puts them, in
+/// `server_order` (the keys as the server sent them; empty: by name).
+pub fn show_record(
+    image: &Map<String, Value>,
+    server_order: &[String],
+    human_readable: bool,
+) -> Record {
     let mut rec: Record = Vec::new();
     for (k, v) in image {
         if CORE.contains(&k.as_str()) && !v.is_null() {
@@ -132,21 +233,52 @@ pub fn show_record(image: &Map<String, Value>, human_readable: bool) -> Record {
         .unwrap_or_default();
     rec.push(("tags".into(), Cell::List(tags)));
     let extra = |k: &str| !CORE.contains(&k) && !matches!(k, "tags" | "self" | "location");
-    let mut props = Map::new();
-    // serde_json's map keeps keys sorted, so the order inside `properties` (which json
-    // and yaml print) is by name; the table sorts by name anyway.
-    for (k, v) in image.iter().filter(|(k, v)| extra(k) && !v.is_null()) {
+    let unknown: Vec<&String> = if server_order.is_empty() {
+        image.keys().collect()
+    } else {
+        server_order.iter().collect()
+    };
+    let unknown = unknown
+        .into_iter()
+        .filter(|k| !SDK_KEY_ORDER.contains(&k.as_str()));
+    let mut keys: Vec<&str> = Vec::new();
+    for known in SDK_KEY_ORDER {
+        if known == "properties" {
+            keys.extend(unknown.clone().map(String::as_str));
+        } else {
+            keys.push(known);
+        }
+    }
+    let mut props = Vec::new();
+    for k in keys.into_iter().filter(|k| extra(k)) {
+        let Some(v) = image.get(k).filter(|v| !v.is_null()) else {
+            continue;
+        };
         let v = match v.as_str().and_then(|s| s.parse::<i64>().ok()) {
-            Some(n) if INT_PROPERTIES.contains(&k.as_str()) => Value::from(n),
+            Some(n) if INT_PROPERTIES.contains(&k) => Value::from(n),
             _ => v.clone(),
         };
-        props.insert(k.clone(), v);
+        props.push((k.to_owned(), v));
     }
     if !props.is_empty() {
         rec.push(("properties".into(), Cell::Dict(props)));
     }
     rec.sort_by(|a, b| a.0.cmp(&b.0));
     rec
+}
+
+/// Prints one image: openstack's record (inside `properties`, the keys in openstack's
+/// order, which follows the server's), or with `--raw` the API's object.
+pub(crate) fn print_image(out: &Printer, image: ServerOrdered, human_readable: bool) -> CmdResult {
+    let server_order: Vec<String> = image.0.iter().map(|(k, _)| k.clone()).collect();
+    let mut v: Map<String, Value> = image.0.into_iter().collect();
+    if out.raw {
+        if human_readable && let Some(size) = v.get("size").and_then(Value::as_u64) {
+            v.insert("size".into(), Value::String(human_size(size)));
+        }
+        return out.show(&v);
+    }
+    out.show_record(&show_record(&v, &server_order, human_readable))
 }
 
 /// The columns of `openstack image list` (`--long`: more), with the Glance key each shows.
@@ -263,17 +395,64 @@ mod tests {
             "os_hidden": false, "stores": "fs", "foo": "bar", "checksum": null,
             "hw_cpu_cores": "2", "size": 1_500_000
         });
-        let rec = show_record(image.as_object().unwrap(), true);
+        let rec = show_record(image.as_object().unwrap(), &[], true);
         let names: Vec<&str> = rec.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(names, ["id", "name", "properties", "size", "tags"]);
         let Cell::Dict(props) = &rec[2].1 else {
             panic!("{rec:?}")
         };
         assert_eq!(
-            Value::Object(props.clone()),
+            Value::Object(props.iter().cloned().collect()),
             json!({"os_hidden": false, "stores": "fs", "foo": "bar", "hw_cpu_cores": 2})
         );
         assert_eq!(rec[3].1, Cell::Plain(json!("1.5M")));
+    }
+
+    /// openstack's order: the SDK's attributes in its order, the keys it does not know at
+    /// its `properties` attribute, in the server's order.
+    #[test]
+    fn properties_keep_the_sdks_order_and_the_servers_for_the_rest() {
+        let text = r#"{"zeta": "1", "os_distro": "cirros", "id": "i", "alpha": "2",
+            "os_hidden": false, "mid": "3", "stores": "fs", "os_hash_algo": "sha512"}"#;
+        let ServerOrdered(pairs) = serde_json::from_str(text).unwrap();
+        let order: Vec<String> = pairs.iter().map(|(k, _)| k.clone()).collect();
+        assert_eq!(order[..3], ["zeta", "os_distro", "id"], "as sent");
+        let image: Map<String, Value> = pairs.into_iter().collect();
+        let rec = show_record(&image, &order, false);
+        let Some((_, Cell::Dict(props))) = rec.iter().find(|(k, _)| k == "properties") else {
+            panic!("{rec:?}")
+        };
+        let keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "os_hidden",
+                "os_hash_algo",
+                "zeta",
+                "alpha",
+                "mid",
+                "stores",
+                "os_distro"
+            ]
+        );
+        // Without the server's order, the unknown keys go by name.
+        let rec = show_record(&image, &[], false);
+        let Some((_, Cell::Dict(props))) = rec.iter().find(|(k, _)| k == "properties") else {
+            panic!("{rec:?}")
+        };
+        let keys: Vec<&str> = props.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            [
+                "os_hidden",
+                "os_hash_algo",
+                "alpha",
+                "mid",
+                "stores",
+                "zeta",
+                "os_distro"
+            ]
+        );
     }
 
     #[test]

@@ -66,7 +66,7 @@ fn task_record(t: &Map<String, Value>) -> Record {
             ((*name).to_owned(), Cell::Plain(v))
         })
         .collect();
-    rec.push(("properties".into(), Cell::Dict(Map::new())));
+    rec.push(("properties".into(), Cell::Dict(Vec::new())));
     rec.sort_by(|a, b| a.0.cmp(&b.0));
     rec
 }

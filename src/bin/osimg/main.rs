@@ -3,6 +3,7 @@
 
 mod cache_cmd;
 mod cells;
+mod completion_cmd;
 mod compute_cmd;
 mod copy_cmd;
 mod escape;
@@ -14,6 +15,7 @@ mod image_task_cmd;
 mod inspect_cmd;
 mod interrupt;
 mod location_cmd;
+mod man_cmd;
 mod metadef_cmd;
 mod metadef_contents_cmd;
 mod output;
@@ -51,9 +53,18 @@ json and yaml are exact.
 
 Credentials come from clouds.yaml (--os-cloud or OS_CLOUD) or from OS_* variables.";
 
+/// `osimg --version`: the crate's version and the servers its schemas were pulled from
+/// (`schemas/SOURCE`, see build.rs), since the typed flags and fields come from them.
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (schemas: ",
+    env!("OPENSTACK_IMAGES_SCHEMA_SOURCE"),
+    ")"
+);
+
 /// A command-line client for the OpenStack Image service (Glance v2) and Nova's images API.
 #[derive(Parser)]
-#[command(name = "osimg", version, after_help = EXIT_HELP)]
+#[command(name = "osimg", version = VERSION, after_help = EXIT_HELP)]
 struct Cli {
     /// The cloud of clouds.yaml to use (default: $OS_CLOUD, else the OS_* variables).
     // Not clap's `env`: clap then shows the option as given, in usage lines of errors,
@@ -107,6 +118,10 @@ enum Cmd {
         #[command(subcommand)]
         cmd: schema_cmd::SchemaCmd,
     },
+    /// A completion script for a shell, on stdout (`source <(osimg completion bash)`).
+    Completion(completion_cmd::CompletionArgs),
+    /// The manual page (roff) on stdout (`osimg man | man -l -`), or one page per command.
+    Man(man_cmd::ManArgs),
 }
 
 /// A failure of a command: what to print and which exit status to leave with.
@@ -234,12 +249,18 @@ async fn run(cli: Cli) -> CmdResult {
     {
         return inspect_cmd::run(&out, args).await; // local: needs no cloud
     }
+    match &cli.cmd {
+        Cmd::Completion(args) => return completion_cmd::run(args),
+        Cmd::Man(args) => return man_cmd::run(args),
+        _ => {}
+    }
     let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;
     match cli.cmd {
         Cmd::Image { cmd } => image_cmd::run(&client, &out, cmd).await,
         Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,
         Cmd::Schema { cmd } => schema_cmd::run(&client, &out, cmd).await,
         Cmd::Cached { cmd } => cache_cmd::run(&client, &out, cmd).await,
+        Cmd::Completion(_) | Cmd::Man(_) => Ok(()), // answered above, without a cloud
     }
 }
 

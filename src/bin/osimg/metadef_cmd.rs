@@ -62,6 +62,18 @@ pub struct Protection {
     unprotected: bool,
 }
 
+/// `--tag TAG ... | --all-tags` of `namespace unset`: one of the two is required.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+pub struct UnsetTags {
+    /// Unset a tag on this metadef namespace (repeat option to unset multiple tags).
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Unset all metadef tags.
+    #[arg(long)]
+    all_tags: bool,
+}
+
 /// The fields `namespace create` and `namespace set` change.
 #[derive(Args)]
 pub struct NamespaceFields {
@@ -134,6 +146,14 @@ pub enum NamespaceCmd {
         /// Namespace names.
         #[arg(required = true)]
         namespaces: Vec<String>,
+    },
+    /// Remove tags from a namespace: the named ones (each failure reported, the others
+    /// still removed) or all of them.
+    Unset {
+        /// Namespace name.
+        namespace: String,
+        #[command(flatten)]
+        tags: UnsetTags,
     },
 }
 
@@ -294,6 +314,7 @@ async fn namespace(client: &Client, out: &Printer, cmd: NamespaceCmd) -> CmdResu
             api.update_namespace(&namespace, &ns).await?;
             Ok(())
         }
+        NamespaceCmd::Unset { namespace, tags } => unset_tags(client, &namespace, tags).await,
         NamespaceCmd::Delete { namespaces } => {
             crate::delete_each("namespace", "", &namespaces, |name| {
                 let api = api.clone();
@@ -301,6 +322,34 @@ async fn namespace(client: &Client, out: &Printer, cmd: NamespaceCmd) -> CmdResu
             })
             .await
         }
+    }
+}
+
+/// `namespace unset`, as openstack does it: the namespace is read first (one "not found"
+/// for a wrong name, not one per tag), then each tag is removed on its own; a failure is
+/// reported (`tag unset failed for tag T: ...`) and the rest go on.
+async fn unset_tags(client: &Client, namespace: &str, tags: UnsetTags) -> CmdResult {
+    let api = client.metadefs();
+    api.namespace(namespace).await?;
+    if tags.all_tags {
+        return Ok(api.delete_tags(namespace).await?);
+    }
+    let mut codes = Vec::new();
+    for tag in &tags.tags {
+        if let Err(e) = api.delete_tag(namespace, tag).await {
+            crate::output::report(&format!(
+                "tag unset failed for tag {tag}: {}",
+                crate::with_causes(&e)
+            ));
+            codes.push(crate::exit_code(&e));
+        }
+    }
+    match codes.len() {
+        0 => Ok(()),
+        n => Err(Fail {
+            code: if codes.iter().all(|c| *c == 3) { 3 } else { 1 },
+            message: format!("Failed to unset {n} of {} tags.", tags.tags.len()),
+        }),
     }
 }
 

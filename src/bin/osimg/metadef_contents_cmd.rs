@@ -31,8 +31,11 @@ pub enum ObjectCmd {
         /// New object name.
         name: String,
     },
-    /// Rename an object.
-    Set {
+    /// Rename an object (openstack's `object update`; `set` is osimg's older name). The
+    /// object is read and sent whole, so its description and properties stay (openstack
+    /// sends the name alone, and Glance's PUT clears what is left out).
+    #[command(visible_alias = "set")]
+    Update {
         /// Namespace name.
         namespace: String,
         /// Object name.
@@ -200,7 +203,7 @@ pub async fn object(client: &Client, out: &Printer, cmd: ObjectCmd) -> CmdResult
                 .await?;
             out.show(&object_view(&namespace, &o)?)
         }
-        ObjectCmd::Set {
+        ObjectCmd::Update {
             namespace,
             object,
             name,

@@ -18,9 +18,9 @@ use crate::table::{LIST_MIN_WIDTH, SHOW_MIN_WIDTH, write_table};
 use crate::{CmdResult, Fail};
 
 /// Columns as a JSON object in their order (serde_json's own map would sort them).
-struct Ordered<'a>(Vec<(&'a str, Value)>);
+struct Ordered<'a, V>(Vec<(&'a str, V)>);
 
-impl Serialize for Ordered<'_> {
+impl<V: Serialize> Serialize for Ordered<'_, V> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (k, v) in &self.0 {
@@ -121,17 +121,14 @@ impl Printer {
             .map(|&i| (rec[i].0.as_str(), &rec[i].1))
             .collect();
         let text = match self.format {
-            Format::Json | Format::Yaml => {
+            Format::Yaml => {
                 let entries: Vec<(&str, Value)> =
                     fields.iter().map(|(k, c)| (*k, c.machine())).collect();
-                if self.format == Format::Yaml {
-                    yaml_mapping(&entries)
-                } else if self.noindent {
-                    format!("{}\n", compact(&Ordered(entries)))
-                } else {
-                    format!("{}\n", pretty(&Ordered(entries)))
-                }
+                yaml_mapping(&entries)
             }
+            // The cells themselves: a dict keeps its pairs' order.
+            Format::Json if self.noindent => format!("{}\n", compact(&Ordered(fields))),
+            Format::Json => format!("{}\n", pretty(&Ordered(fields))),
             Format::Value => fields
                 .iter()
                 .map(|(_, c)| format!("{}\n", escape_controls(&c.python_str())))
@@ -189,7 +186,7 @@ impl Printer {
         let mut out = io::BufWriter::new(io::stdout().lock());
         let result = match self.format {
             Format::Json => {
-                let items: Vec<Ordered> = rows
+                let items: Vec<Ordered<Value>> = rows
                     .iter()
                     .map(|row| {
                         Ordered(
