@@ -222,6 +222,9 @@ pub fn reserved_type_names() -> Vec<&'static str> {
         "UnsafeReason",
         "Upload",
         "ValueKind",
+        "CleanupFailure",
+        "DeleteOnDrop",
+        "Hasher",
         // The generated types (each module defines its own; the others are taken).
         "Image",
         "Member",
