@@ -119,7 +119,8 @@ impl DataSource {
     ///
     /// ```no_run
     /// # async fn run() -> openstack_images::Result<()> {
-    /// let source = openstack_images::DataSource::reader(tokio::io::stdin());
+    /// let pipe = tokio::fs::File::open("/dev/stdin").await?;
+    /// let source = openstack_images::DataSource::reader(pipe);
     /// let (inspection, source) = source.inspect().await?;
     /// if !inspection.is_safe() {
     ///     eprintln!("refusing: {:?}", inspection.unsafe_reasons);

@@ -213,11 +213,13 @@ pub const INSPECT_PREFIX: usize = 4 << 20;
 /// have a virtual size of 0 (unknown until the stream ends).
 ///
 /// ```
-/// let mut start = vec![0u8; 4096];
-/// start[..4].copy_from_slice(b"QFI\xfb");
-/// start[4..8].copy_from_slice(&3u32.to_be_bytes()); // qcow2 version 3, header truncated
-/// let inspection = openstack_images::inspect_prefix(&start, true)?;
-/// assert_eq!(inspection.format.as_str(), "qcow2");
+/// use openstack_images::{INSPECT_PREFIX, inspect_prefix};
+/// // All of a short stream: raw data of that length.
+/// let inspection = inspect_prefix(&[0u8; 4096], true)?;
+/// assert_eq!((inspection.format.as_str(), inspection.virtual_size), ("raw", 4096));
+/// // The start of a longer one: raw data, its length not known yet.
+/// let inspection = inspect_prefix(&vec![0u8; INSPECT_PREFIX], false)?;
+/// assert_eq!((inspection.format.as_str(), inspection.virtual_size), ("raw", 0));
 /// # Ok::<(), openstack_images::Error>(())
 /// ```
 pub fn inspect_prefix(prefix: &[u8], complete: bool) -> Result<Inspection> {
