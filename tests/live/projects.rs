@@ -134,7 +134,11 @@ async fn osimg_add_and_remove_project_by_name() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(admin.images().members(&image.id).await.unwrap().is_empty());
+    // Nothing was added: the image is still private, whose members Glance will not even list.
+    let listing = admin.images().members(&image.id).await.unwrap_err();
+    assert_eq!(listing.status(), Some(403), "{listing}");
+    let image = admin.images().get(&image.id).await.unwrap();
+    assert_eq!(image.visibility, Some(openstack_images::ImageVisibility::Private));
 }
 
 #[tokio::test]
@@ -345,5 +349,9 @@ async fn a_member_of_a_private_image_is_refused_with_a_hint() {
         stderr.contains("the image's visibility must be `shared`"),
         "{stderr}"
     );
-    assert!(admin.images().members(&image.id).await.unwrap().is_empty());
+    // Nothing was added: the image is still private, whose members Glance will not even list.
+    let listing = admin.images().members(&image.id).await.unwrap_err();
+    assert_eq!(listing.status(), Some(403), "{listing}");
+    let image = admin.images().get(&image.id).await.unwrap();
+    assert_eq!(image.visibility, Some(openstack_images::ImageVisibility::Private));
 }
