@@ -20,7 +20,9 @@ keyword_changed one of the schema's own (additionalProperties, required, ...); n
 schema the cloud does not serve (an older Glance). Nested properties are named by path
 (`locations[].url`).
 
-In CI, against your cloud: `osimg schema diff --exit-code`. To rebuild against it:
+In CI, against your cloud: `osimg schema diff --exit-code` (exit 1 and nothing on stderr
+when they differ; a failure to reach the cloud exits 1, 3 or 4 with a message, as any
+command does). To rebuild against it:
 `osimg schema pull --out my-schemas`, then build with OPENSTACK_IMAGES_SCHEMA_DIR=my-schemas.";
 
 #[derive(Subcommand)]
