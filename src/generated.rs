@@ -18,6 +18,11 @@ mod compute_v2_1 {
     include!(concat!(env!("OUT_DIR"), "/compute_v2_1.rs"));
 }
 
+/// The exact text of the schema files the build read (see `crate::image::drift`).
+pub(crate) mod build_schemas {
+    include!(concat!(env!("OUT_DIR"), "/build_schemas.rs"));
+}
+
 pub use compute_v2_1::{ComputeImage, ComputeImageServer, ComputeImageStatus, ComputeLink};
 pub use image_v2::*;
 pub use metadefs_v2::*;

@@ -69,6 +69,10 @@ pub use image::data::{
     COPY_SKIPPED_PROPERTIES, CopyImage, DEFAULT_MAX_RESUMES, DEFAULT_UPLOAD_HASH, DataSource,
     Download, ImageData, Progress, Upload,
 };
+pub use image::drift::{
+    BUILD_COMPUTE_IMAGE_SCHEMA, SchemaChange, SchemaDrift, build_schema, build_schemas,
+    compare_schemas,
+};
 pub use image::features::{ImageFeature, ImageFeatures};
 pub use image::images::{ImagePaginator, ImagesApi};
 pub use image::import::{Import, ImportInfo, ImportMethod, QuotaUsage, StoreInfo};

@@ -225,6 +225,8 @@ pub fn reserved_type_names() -> Vec<&'static str> {
         "CleanupFailure",
         "DeleteOnDrop",
         "Hasher",
+        "SchemaChange",
+        "SchemaDrift",
         // The generated types (each module defines its own; the others are taken).
         "Image",
         "Member",

@@ -3,6 +3,7 @@
 pub mod cache;
 pub mod cleanup;
 pub mod data;
+pub mod drift;
 pub mod features;
 pub mod images;
 pub mod import;

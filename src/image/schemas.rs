@@ -105,6 +105,16 @@ impl std::fmt::Display for SchemaKind {
     }
 }
 
+/// Serialized as its path (`"metadefs/tag"`), as [`SchemaKind::as_str`] gives it.
+impl Serialize for SchemaKind {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for SchemaKind {
     type Err = crate::error::Error;
 

@@ -446,9 +446,12 @@ async fn schema_show_and_pull_match_the_api() {
     assert_eq!(json(&["schema", "show", "image"]), served);
     let dir = tempfile::tempdir().unwrap();
     ok(&["schema", "pull", "--out", dir.path().to_str().unwrap()]);
+    // The layout a build reads (OPENSTACK_IMAGES_SCHEMA_DIR), Nova's schema the build's own.
+    let compute = std::fs::read_to_string(dir.path().join("compute/v2.1/image.json")).unwrap();
+    assert_eq!(compute, openstack_images::BUILD_COMPUTE_IMAGE_SCHEMA);
     for kind in SchemaKind::ALL {
-        let text =
-            std::fs::read_to_string(dir.path().join(format!("{}.json", kind.as_str()))).unwrap();
+        let path = dir.path().join(format!("image/v2/{}.json", kind.as_str()));
+        let text = std::fs::read_to_string(path).unwrap();
         let served = images.schema_json(kind).await.unwrap();
         let mut canonical = serde_json::to_string_pretty(&served).unwrap();
         canonical.push('\n');

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha512};
 use crate::mock::{Mock, Reply};
 
 /// A temp dir with a clouds.yaml whose cloud `hostile` talks to the mock without Keystone.
-fn config(mock: &Mock) -> tempfile::TempDir {
+pub(crate) fn config(mock: &Mock) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let port = mock.port();
     std::fs::write(
@@ -37,7 +37,7 @@ fn config(mock: &Mock) -> tempfile::TempDir {
 
 /// `osimg` with cloud `hostile` of that config and nothing else in its environment (no
 /// token cache either: each run meets the mock's Keystone answer afresh).
-fn osimg(config: &Path, args: &[&str]) -> Command {
+pub(crate) fn osimg(config: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_osimg"));
     cmd.args(args)
         .env_clear()
@@ -66,7 +66,7 @@ fn ok(config: &Path, args: &[&str]) -> Vec<u8> {
 
 /// The bytes a terminal may act on: C0 controls but the newline ending each line, DEL, and
 /// (UTF-8 encoded) C1 controls and the bidi overrides and isolates.
-fn raw_controls(bytes: &[u8]) -> Vec<char> {
+pub(crate) fn raw_controls(bytes: &[u8]) -> Vec<char> {
     String::from_utf8_lossy(bytes)
         .chars()
         .filter(|&c| {

@@ -5,8 +5,10 @@
 //!   `OPENSTACK_IMAGES_BLESS=1 cargo test --test codegen`);
 //! - a schema variant: a throwaway crate built against a modified schema directory
 //!   (`OPENSTACK_IMAGES_SCHEMA_DIR`) can use a new property and a new enum value with no
-//!   hand-written code at all, and compiles and round-trips every hostile property of
-//!   `tests/fixtures/hostile-schemas/combined/` (one build for all of them).
+//!   hand-written code at all, compiles and round-trips every hostile property of
+//!   `tests/fixtures/hostile-schemas/combined/` (one build for all of them), and, lacking a
+//!   property and an enum value of the committed schema, reports that drift (and the new
+//!   ones) against the committed files with the crate's own comparison.
 
 use serde_json::{Value, json};
 use std::fs;
@@ -135,7 +137,8 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// The committed schemas with the hostile corpus's image schema, plus a new operator
-/// property and a new `disk_format` value.
+/// property and a new `disk_format` value, less `os_version` and the `container_format`
+/// value `ova`.
 fn variant_schemas(dir: &Path) {
     copy_tree(&root().join("schemas"), dir);
     copy_tree(&root().join("tests/fixtures/hostile-schemas/combined"), dir);
@@ -151,6 +154,12 @@ fn variant_schemas(dir: &Path) {
         .as_array_mut()
         .expect("disk_format has an enum")
         .push(json!("vhdz"));
+    let props = image["properties"].as_object_mut().unwrap();
+    assert!(props.remove("os_version").is_some());
+    let formats = props["container_format"]["enum"].as_array_mut().unwrap();
+    let before = formats.len();
+    formats.retain(|v| v != "ova");
+    assert_eq!(formats.len(), before - 1);
     let mut text = serde_json::to_string_pretty(&image).unwrap();
     text.push('\n');
     write_if_changed(&path, &text);
@@ -181,7 +190,37 @@ fn main() {
     let shown = format!("{query:?}");
     assert!(shown.contains(r#"("hw_new_feature", "on")"#), "{shown}");
     hostile();
+    drift();
     println!("variant ok");
+}
+
+/// This build's schema against the committed one (a cloud serving it): what the build
+/// lacks is added on the cloud's side, what it has more is removed there.
+fn drift() {
+    use openstack_images::{SchemaChange, SchemaKind, build_schema, compare_schemas};
+    let dir = std::env::var("COMMITTED_SCHEMAS").unwrap();
+    let path = format!("{dir}/image/v2/image.json");
+    let served: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let built: serde_json::Value =
+        serde_json::from_str(build_schema(SchemaKind::Image).unwrap()).unwrap();
+    assert!(built["properties"]["hw_new_feature"].is_object(), "the variant's own schema");
+    let changes = compare_schemas(&built, &served);
+    for expected in [
+        SchemaChange::PropertyAdded {
+            property: "os_version".into(),
+            served: served["properties"]["os_version"].clone(),
+        },
+        SchemaChange::EnumValueAdded { property: "container_format".into(), value: "ova".into() },
+        SchemaChange::PropertyRemoved {
+            property: "hw_new_feature".into(),
+            built: built["properties"]["hw_new_feature"].clone(),
+        },
+        SchemaChange::EnumValueRemoved { property: "disk_format".into(), value: "vhdz".into() },
+    ] {
+        assert!(changes.contains(&expected), "{expected:?} not in {changes:#?}");
+    }
+    assert!(compare_schemas(&served, &served).is_empty());
 }
 
 /// Every hostile property of the corpus lands in a typed field (`extra` stays empty) and
@@ -301,6 +340,10 @@ fn a_schema_change_reaches_the_api_without_hand_written_code() {
     assert!(generated.contains("pub fn hw_new_feature_eq("));
     let ours = include_str!(concat!(env!("OUT_DIR"), "/image_v2.rs"));
     assert!(!ours.contains("hw_new_feature") && !ours.contains("Vhdz"));
+    // And what it lacks is gone from it.
+    for gone in ["pub os_version: ", "\"ova\" => ContainerFormat::Ova"] {
+        assert!(ours.contains(gone) && !generated.contains(gone), "{gone}");
+    }
     // The hostile corpus: suffixed names for what folds or is reserved, with renames.
     for part in [
         "pub gen_: ::std::option::Option<::std::string::String>",
@@ -320,7 +363,10 @@ fn a_schema_change_reaches_the_api_without_hand_written_code() {
 
     // And the program using them runs: decoding, the create builder, validation.
     let exe = exe.expect("cargo reported the variant's executable");
-    let run = Command::new(&exe).output().expect("running the variant");
+    let run = Command::new(&exe)
+        .env("COMMITTED_SCHEMAS", root().join("schemas"))
+        .output()
+        .expect("running the variant");
     assert!(
         run.status.success(),
         "{}",

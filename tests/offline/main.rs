@@ -3,6 +3,7 @@
 
 mod cli_help;
 mod cli_hostile;
+mod cli_schema;
 mod codegen;
 mod config;
 mod decode;
