@@ -58,7 +58,7 @@ pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use catalog::{
     Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource,
-    ImageVersion,
+    ImageVersion, find_checksum, parse_checksums,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};

@@ -5,11 +5,13 @@
 //! [`Catalog::load`] reads files and folders, validates them by the rules of the tool's
 //! `etc/schema.yaml` (its 0.20261007.0 release) and returns every problem at once, each with
 //! its file, line and column and the path and message yamale would print
-//! (`images.0.enable: Required field missing`). Nothing here talks to a cloud or downloads anything.
+//! (`images.0.enable: Required field missing`). [`parse_checksums`] reads the checksum lists
+//! a version's `checksums_url` names. Nothing here talks to a cloud or downloads anything.
 //!
 //! (Not to be confused with Keystone's service catalog, which the client reads to find
 //! Glance: that one is internal and is never called a `Catalog`.)
 
+mod checksums;
 mod load;
 mod meta;
 mod model;
@@ -21,6 +23,7 @@ mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use checksums::{find_checksum, parse_checksums};
 pub use model::{Catalog, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource, ImageVersion};
 
 impl Catalog {

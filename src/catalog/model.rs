@@ -111,7 +111,8 @@ pub struct ImageVersion {
     pub checksum: Option<Checksum>,
     /// A file holding only the checksum (as Alpine publishes).
     pub checksum_url: Option<Url>,
-    /// A checksum list naming files (`SHA256SUMS`, `CHECKSUM`).
+    /// A checksum list naming files (`SHA256SUMS`, `CHECKSUM`): see
+    /// [`parse_checksums`](crate::parse_checksums).
     pub checksums_url: Option<Url>,
     /// The build date, `YYYY-MM-DD` (the `image_build_date` property).
     pub build_date: Option<String>,
