@@ -36,6 +36,7 @@
 // Every public item has one path: the crate root. The modules are the crate's own layout.
 mod auth;
 mod bulk;
+mod catalog;
 mod client;
 mod clouds;
 mod compute;
@@ -55,6 +56,10 @@ mod validate;
 
 pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
+pub use catalog::{
+    Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource,
+    ImageVersion, find_checksum, parse_checksums,
+};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
 pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};

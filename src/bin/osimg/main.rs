@@ -2,6 +2,7 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod cache_cmd;
+mod catalog_cmd;
 mod cells;
 mod completion_cmd;
 mod compute_cmd;
@@ -112,6 +113,11 @@ enum Cmd {
     Cached {
         #[command(subcommand)]
         cmd: cache_cmd::CachedCmd,
+    },
+    /// Image catalogs: openstack-image-manager's image definition files.
+    Catalog {
+        #[command(subcommand)]
+        cmd: catalog_cmd::CatalogCmd,
     },
     /// The JSON schemas Glance serves.
     Schema {
@@ -252,6 +258,7 @@ async fn run(cli: Cli) -> CmdResult {
     match &cli.cmd {
         Cmd::Completion(args) => return completion_cmd::run(args),
         Cmd::Man(args) => return man_cmd::run(args),
+        Cmd::Catalog { cmd } => return catalog_cmd::run(cmd),
         _ => {}
     }
     let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;
@@ -260,7 +267,8 @@ async fn run(cli: Cli) -> CmdResult {
         Cmd::ComputeImage { cmd } => compute_cmd::run(&client, &out, cmd).await,
         Cmd::Schema { cmd } => schema_cmd::run(&client, &out, cmd).await,
         Cmd::Cached { cmd } => cache_cmd::run(&client, &out, cmd).await,
-        Cmd::Completion(_) | Cmd::Man(_) => Ok(()), // answered above, without a cloud
+        // answered above, without a cloud
+        Cmd::Completion(_) | Cmd::Man(_) | Cmd::Catalog { .. } => Ok(()),
     }
 }
 
