@@ -138,7 +138,10 @@ async fn osimg_add_and_remove_project_by_name() {
     let listing = admin.images().members(&image.id).await.unwrap_err();
     assert_eq!(listing.status(), Some(403), "{listing}");
     let image = admin.images().get(&image.id).await.unwrap();
-    assert_eq!(image.visibility, Some(openstack_images::ImageVisibility::Private));
+    assert_eq!(
+        image.visibility,
+        Some(openstack_images::ImageVisibility::Private)
+    );
 }
 
 #[tokio::test]
@@ -353,5 +356,8 @@ async fn a_member_of_a_private_image_is_refused_with_a_hint() {
     let listing = admin.images().members(&image.id).await.unwrap_err();
     assert_eq!(listing.status(), Some(403), "{listing}");
     let image = admin.images().get(&image.id).await.unwrap();
-    assert_eq!(image.visibility, Some(openstack_images::ImageVisibility::Private));
+    assert_eq!(
+        image.visibility,
+        Some(openstack_images::ImageVisibility::Private)
+    );
 }
