@@ -4,6 +4,7 @@ pub mod cache;
 pub mod cleanup;
 pub mod data;
 pub mod drift;
+mod feature_fetch;
 pub mod features;
 pub mod images;
 pub mod import;

@@ -4,7 +4,8 @@
 use clap::Args;
 use openstack_images::Client;
 
-use crate::image_cmd::{WAIT, show};
+use crate::image_args::WAIT;
+use crate::image_record::show;
 use crate::output::{Printer, escape_controls, report};
 use crate::{CmdResult, Fail, progress};
 

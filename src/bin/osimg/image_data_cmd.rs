@@ -10,7 +10,8 @@ use openstack_images::{
     Client, DataSource, DeleteOnDrop, Download, ImageCreate, ImageStatus, ImagesApi, ImportMethod,
 };
 
-use crate::image_cmd::{Protection, TypedProperties, Visibility, WAIT, parse_kv, show};
+use crate::image_args::{Protection, TypedProperties, Visibility, WAIT, parse_kv};
+use crate::image_record::show;
 use crate::output::{Printer, escape_controls, report, write_failed};
 use crate::{CmdResult, Fail, progress, with_causes};
 

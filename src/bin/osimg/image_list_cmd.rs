@@ -6,7 +6,7 @@ use futures_util::TryStreamExt;
 use openstack_images::{Client, ImageListQuery, ImagesApi, SortDir};
 use serde_json::Value;
 
-use crate::image_cmd::parse_kv;
+use crate::image_args::parse_kv;
 use crate::image_record::{list_columns, list_row, property_matches, sort_images};
 use crate::output::{Col, Printer, TABLE_MAX_BYTES};
 use crate::project_arg::{ProjectDomain, project_id};
@@ -18,7 +18,7 @@ const PAGE_MAX: u64 = 1000;
 #[derive(Args)]
 pub struct ListArgs {
     #[command(flatten)]
-    visibility: crate::image_cmd::Visibility,
+    visibility: crate::image_args::Visibility,
     /// Images of every visibility the caller may see.
     #[arg(long, conflicts_with_all = ["public", "private", "shared", "community"])]
     all: bool,

@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 
+use openstack_images::ImagesApi;
 use serde_json::{Map, Value};
 
 use crate::cells::{Cell, Record, format_size, py_repr};
@@ -381,6 +382,11 @@ pub fn sort_images(images: &mut [Value], spec: &str) -> CmdResult {
 /// field KEY is the text VALUE (not empty).
 pub fn property_matches(image: &Value, key: &str, value: &str) -> bool {
     matches!(image.get(glance_key(key)), Some(Value::String(s)) if !s.is_empty() && s == value)
+}
+
+/// Fetches image `id` and prints it as `image show` does.
+pub(crate) async fn show(images: &ImagesApi, out: &Printer, id: &str) -> CmdResult {
+    print_image(out, images.get_json_as(id).await?, false)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ mod completion_cmd;
 mod compute_cmd;
 mod copy_cmd;
 mod escape;
+mod image_args;
 mod image_cmd;
 mod image_data_cmd;
 mod image_list_cmd;

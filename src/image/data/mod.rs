@@ -12,6 +12,7 @@
 
 mod copy;
 mod download;
+mod fetch;
 mod ranged;
 mod reuse;
 mod source;
@@ -20,7 +21,8 @@ mod verify;
 mod worker;
 
 pub use copy::{COPY_SKIPPED_PROPERTIES, CopyImage};
-pub use download::{Download, ImageData};
+pub use download::Download;
+pub use fetch::ImageData;
 pub use source::DataSource;
 pub use upload::{DEFAULT_UPLOAD_HASH, Upload};
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{Semaphore, mpsc};
 
-use super::download::{Download, ImageData, open};
+use super::fetch::{ImageData, open};
 use super::verify::{Expected, expected_of};
 use super::worker::Worker;
 use super::*;
@@ -44,30 +44,6 @@ const TRIAL: usize = 2;
 /// anything from 256 KiB to 13 MiB (hyper's chunks run from 8 to 408 KiB here), and a probe
 /// would fit in it whole, so that a slow caller showed in no wait of the fetching task.
 const HANDOFF_BYTES: usize = 2 << 20;
-
-impl Download {
-    /// Fetches the data with up to `n` ranged requests at once (at most 16) where the store
-    /// serves ranges (Glance's `file` and `cinder` stores do; `rbd`, `swift`, `s3` and `http`
-    /// answer 400, and the download is then one stream, as it also is for images of at most
-    /// 4 MiB). Segments of 2 MiB are handed out and hashed in order, so the data and
-    /// its verification are the single stream's; up to `(n + 4) * 2 MiB` is held in memory.
-    /// It helps where one connection is slower than the path (a per-connection limit, a long
-    /// fat pipe), and it ramps so as not to hurt elsewhere: the first request asks for all
-    /// but the last two 2 MiB segments and, after its first 4 MiB, waits while those two come
-    /// at once; unless they came 1.3x as fast, the first request goes on to its end (one
-    /// stream, no further request), else the rest comes `n` at once. A broken range is
-    /// re-requested from where it broke. Default 1.
-    ///
-    /// ```no_run
-    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
-    /// client.images().download("1bea47ed-f6a9-463b-b423-14b9cca9ad27").parallel(4).to_file("disk.raw").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn parallel(mut self, n: usize) -> Self {
-        self.parallel = n;
-        self
-    }
-}
 
 /// One byte range of the image, `first..=last`.
 #[derive(Debug, Clone, Copy)]
