@@ -6,7 +6,10 @@ impl CloudConfig {
     /// Loads the cloud named by `OS_CLOUD` from clouds.yaml, or builds one from `OS_*`
     /// variables, as the `openstack` CLI does:
     ///
-    /// 1. `OS_CLOUD` set: that cloud of the first clouds.yaml found (secure.yaml merged).
+    /// 1. `OS_CLOUD` set: that cloud of the first clouds.yaml found (secure.yaml merged),
+    ///    with the other `OS_*` variables of [`CloudConfig::from_env_vars`] over it, as
+    ///    `openstack` applies them (its `--os-*` options default to them, and options win over
+    ///    clouds.yaml): `OS_CLOUD=prod OS_PASSWORD=... osimg ...` uses that password.
     /// 2. Otherwise, `OS_AUTH_URL`, `OS_TOKEN`, `OS_AUTH_TYPE` or `OS_ENDPOINT` set: the
     ///    `OS_*` variables ([`CloudConfig::from_env_vars`]).
     /// 3. Otherwise, a clouds.yaml that holds exactly one cloud: that cloud.
@@ -42,7 +45,11 @@ impl CloudConfig {
             .filter(|(_, v)| !v.is_empty())
             .collect();
         if let Some(name) = vars.get("OS_CLOUD") {
-            return Self::from_cloud_in(name, search);
+            let (auth, top) = env_layers(vars.clone());
+            return match search.load()? {
+                Some(files) => files.cloud_with(name, &auth, &top),
+                None => Self::from_cloud_in(name, search),
+            };
         }
         let selects_env = ["OS_AUTH_URL", "OS_TOKEN", "OS_AUTH_TYPE", "OS_ENDPOINT"]
             .iter()
@@ -98,6 +105,35 @@ impl CloudConfig {
         K: Into<String>,
         V: Into<String>,
     {
+        let (auth, mut top) = env_layers(vars);
+        if auth.is_empty() && top.is_empty() {
+            return Err(Error::Config(
+                "no OS_* variables set: set OS_CLOUD, or OS_AUTH_URL and credentials".into(),
+            ));
+        }
+        top.insert("auth".into(), Value::Object(auth));
+        let mut cloud = cloud_from_value(&Value::Object(top), "envvars", "the environment")?;
+        cloud.cloud_name = None;
+        cloud
+            .validate()
+            .map_err(|e| with_context(e, "in the OS_* environment variables"))?;
+        Ok(cloud)
+    }
+}
+
+/// The `OS_*` variables [`CloudConfig::from_env_vars`] reads, as clouds.yaml keys: those
+/// under `auth`, and those beside it.
+fn env_layers<K, V>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> (
+    serde_json::Map<String, Value>,
+    serde_json::Map<String, Value>,
+)
+where
+    K: Into<String>,
+    V: Into<String>,
+{
+    {
         let mut auth = serde_json::Map::new();
         let mut top = serde_json::Map::new();
         for (k, v) in vars {
@@ -149,17 +185,6 @@ impl CloudConfig {
             }
             target.insert(name.to_owned(), Value::String(v));
         }
-        if auth.is_empty() && top.is_empty() {
-            return Err(Error::Config(
-                "no OS_* variables set: set OS_CLOUD, or OS_AUTH_URL and credentials".into(),
-            ));
-        }
-        top.insert("auth".into(), Value::Object(auth));
-        let mut cloud = cloud_from_value(&Value::Object(top), "envvars", "the environment")?;
-        cloud.cloud_name = None;
-        cloud
-            .validate()
-            .map_err(|e| with_context(e, "in the OS_* environment variables"))?;
-        Ok(cloud)
+        (auth, top)
     }
 }

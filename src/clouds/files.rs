@@ -206,6 +206,18 @@ impl ConfigFiles {
     }
 
     pub(super) fn cloud(&self, name: &str) -> Result<CloudConfig> {
+        let none = serde_json::Map::new();
+        self.cloud_with(name, &none, &none)
+    }
+
+    /// The named cloud with `auth` keys laid over its `auth` and `top` keys over the rest
+    /// (the `OS_*` variables, as `openstack` lays its options over clouds.yaml).
+    pub(super) fn cloud_with(
+        &self,
+        name: &str,
+        auth: &serde_json::Map<String, Value>,
+        top: &serde_json::Map<String, Value>,
+    ) -> Result<CloudConfig> {
         let file = match &self.secure_path {
             Some(s) => format!("{} (+ {})", self.clouds_path.display(), s.display()),
             None => self.clouds_path.display().to_string(),
@@ -221,10 +233,31 @@ impl ConfigFiles {
                 }
             )));
         };
-        let cloud = cloud_from_value(value, name, &file)?;
+        let mut value = value.clone();
+        if let Value::Object(cloud) = &mut value {
+            for (k, v) in top {
+                cloud.insert(k.clone(), v.clone());
+            }
+            if !auth.is_empty() {
+                let slot = cloud
+                    .entry("auth")
+                    .or_insert_with(|| Value::Object(Default::default()));
+                if let Value::Object(into) = slot {
+                    for (k, v) in auth {
+                        into.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        let place = if auth.is_empty() && top.is_empty() {
+            file
+        } else {
+            format!("{file} with the OS_* environment variables")
+        };
+        let cloud = cloud_from_value(&value, name, &place)?;
         cloud
             .validate()
-            .map_err(|e| with_context(e, &format!("in {file}")))?;
+            .map_err(|e| with_context(e, &format!("in {place}")))?;
         Ok(cloud)
     }
 }

@@ -245,3 +245,42 @@ fn a_changed_application_credential_secret_is_refused_despite_a_cached_token() {
         c.application_credential_secret = Some(Secret::new("not-the-secret"));
     });
 }
+
+/// The issue's own command: `OS_PASSWORD=wrong osimg image list` where `OS_CLOUD` names the
+/// cloud. The variable is laid over clouds.yaml, as `openstack` lays it, so the wrong password
+/// fails (status 4) even with a good token cached for the cloud's own.
+#[test]
+fn os_password_over_os_cloud_is_used_and_a_wrong_one_refused_despite_a_cached_token() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |password: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_osimg"));
+        cmd.args(["--debug", "image", "list", "--limit", "1"])
+            .env("XDG_CACHE_HOME", tmp.path())
+            .env_remove("OSIMG_NO_TOKEN_CACHE");
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("OS_")) {
+            cmd.env_remove(k);
+        }
+        cmd.env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
+            .env("OS_CLOUD", "local");
+        if let Some(p) = password {
+            cmd.env("OS_PASSWORD", p);
+        }
+        let out = cmd.output().expect("osimg runs");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (status, first) = run(None);
+    assert_eq!(status, Some(0), "{first}");
+    let (status, refused) = run(Some("not-the-password"));
+    assert_eq!(status, Some(4), "{refused}");
+    assert!(refused.contains("authentication failed"), "{refused}");
+    assert!(!refused.contains("not-the-password"), "{refused}");
+    // The right password given the same way is the cloud's own: the cached token serves.
+    let right = cloud("local").password.unwrap().expose().to_owned();
+    let (status, again) = run(Some(&right));
+    assert_eq!(status, Some(0), "{again}");
+    assert!(again.contains("using a cached token"), "{again}");
+    assert!(!again.contains(&right), "the password in the debug log");
+}

@@ -333,14 +333,39 @@ fn from_env_decision() {
     let search = SearchPath::in_dirs([dir.path()]);
     let none = SearchPath::in_dirs([tempfile::tempdir().unwrap().path()]);
 
-    // OS_CLOUD selects a cloud; other OS_* variables are not merged into it.
+    // OS_CLOUD selects a cloud; the other OS_* variables are laid over it, as `openstack`
+    // lays its --os-* options (whose defaults they are) over clouds.yaml.
+    let c = CloudConfig::from_env_with([("OS_CLOUD", "alpha")], &search).unwrap();
+    assert_eq!(c.region_name.as_deref(), Some("RegionOne"));
+    assert_eq!(c.password.unwrap().expose(), "alpha-password-123");
     let c = CloudConfig::from_env_with(
-        [("OS_CLOUD", "alpha"), ("OS_REGION_NAME", "Elsewhere")],
+        [
+            ("OS_CLOUD", "alpha"),
+            ("OS_REGION_NAME", "Elsewhere"),
+            ("OS_PASSWORD", "rotated"),
+            ("OS_PROJECT_NAME", "other"),
+        ],
         &search,
     )
     .unwrap();
-    assert_eq!(c.region_name.as_deref(), Some("RegionOne"));
-    assert_eq!(c.password.unwrap().expose(), "alpha-password-123");
+    assert_eq!(c.cloud_name.as_deref(), Some("alpha"));
+    assert_eq!(c.region_name.as_deref(), Some("Elsewhere"));
+    assert_eq!(c.password.unwrap().expose(), "rotated");
+    assert_eq!(c.project_name.as_deref(), Some("other"));
+    assert_eq!(
+        c.username.as_deref(),
+        Some("alice"),
+        "the rest from clouds.yaml"
+    );
+    // An override that makes the cloud invalid says where it came from.
+    let e = config_error(
+        CloudConfig::from_env_with(
+            [("OS_CLOUD", "alpha"), ("OS_INTERFACE", "sideways")],
+            &search,
+        )
+        .unwrap_err(),
+    );
+    assert!(e.contains("OS_* environment variables"), "{e}");
 
     // Without OS_CLOUD, OS_AUTH_URL & co. describe the cloud even when clouds.yaml exists.
     let c = CloudConfig::from_env_with([("OS_AUTH_URL", "http://env"), ("OS_TOKEN", "t")], &search)

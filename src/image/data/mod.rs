@@ -11,6 +11,7 @@
 //! that already holds a file's bytes).
 
 mod copy;
+mod copy_check;
 mod download;
 mod fetch;
 mod ranged;
