@@ -4,7 +4,11 @@
 //! `String`), so printing or re-serializing it is lossless; accessors such as
 //! [`Image::created_at_time`](crate::Image::created_at_time) parse it when a real time is
 //! wanted. No date crate: the one format (RFC 3339, as Glance, Nova and Keystone write it)
-//! is a few lines.
+//! is a few lines, and the RFC 3339 parsers of chrono, time and jiff refuse what Keystone
+//! and older Nova write (no offset, which RFC 3339 requires). A `SystemTime` converts
+//! into each of those crates' types in one call (`chrono::DateTime::<Utc>::from(t)`,
+//! `time::OffsetDateTime::from(t)`, `jiff::Timestamp::try_from(t)`); see the README,
+//! "Timestamps".
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
