@@ -86,7 +86,7 @@ pub(super) fn auth_parameters(c: &CloudConfig, auth_url: &str) -> Option<Secret>
 /// The cache file name of `parameters` under `key`: 64 hex digits and `.json`.
 pub(super) fn file_name(key: &[u8; KEY_LEN], parameters: &Secret) -> String {
     let mac = hmac_sha256(key, parameters.expose().as_bytes());
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::hash::hex(&mac);
     format!("{hex}.json")
 }
 
@@ -186,9 +186,7 @@ mod tests {
 
     const AUTH: &str = "http://k:5000/v3/";
 
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
+    use crate::hash::hex;
 
     #[test]
     fn hmac_matches_rfc_4231() {
