@@ -156,6 +156,53 @@ impl ImagesApi {
     }
 }
 
+impl ImagesApi {
+    /// Creates an image and returns it with a [`DeleteOnDrop`] already holding it. Unless
+    /// `create` names an id, one is chosen ([`new_image_id`]) before the request, so the guard
+    /// covers the request itself: dropped while Glance makes the image, it still knows which
+    /// image to delete. A create Glance refused (4xx) made nothing; after any other failure
+    /// the image is deleted, as it may have been made.
+    ///
+    /// ```no_run
+    /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
+    /// use openstack_images::{DataSource, ImageCreate};
+    /// let images = client.images();
+    /// let (image, guard) = images
+    ///     .create_guarded(ImageCreate::new("disk").disk_format("raw").container_format("bare"))
+    ///     .await?;
+    /// images.upload(&image.id, DataSource::file("disk.raw")).send().await?;
+    /// guard.keep();
+    /// # Ok(()) }
+    /// ```
+    pub async fn create_guarded(
+        &self,
+        create: crate::ImageCreate,
+    ) -> crate::Result<(crate::Image, DeleteOnDrop)> {
+        if create.properties().contains_key("id") {
+            let image = self.create(create).await?;
+            let guard = self.delete_on_drop(&image.id);
+            return Ok((image, guard));
+        }
+        let id = new_image_id();
+        let guard = self.delete_on_drop(&id);
+        match self.create(create.id(&id)).await {
+            Ok(image) => Ok((image, guard)),
+            Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
+                guard.keep();
+                Err(e)
+            }
+            Err(e) => {
+                if let Err(d) = guard.delete_now().await
+                    && !d.is_not_found()
+                {
+                    tracing::warn!(image = %id, error = %d, "could not delete an image whose create failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
 impl DeleteOnDrop {
     /// The guarded image's id.
     ///

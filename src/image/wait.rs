@@ -124,42 +124,14 @@ impl CreateWithData {
     /// ```
     pub async fn send(self) -> Result<Image> {
         let images = self.images;
-        // An id chosen here (unless the caller chose one) puts the create request itself
-        // under the guard: dropped while Glance makes the image, the future still knows
-        // which image to delete.
-        let (create, early) = match self.create.properties().get("id") {
-            Some(_) => (self.create, None),
-            None => {
-                let id = crate::new_image_id();
-                let guard = (!self.keep_on_failure).then(|| images.delete_on_drop(&id));
-                (self.create.id(id), guard)
-            }
-        };
-        let image = match images.create(create).await {
-            Ok(image) => image,
-            Err(e) => {
-                // Refused (4xx): nothing was made. Any other failure may have made it.
-                match early {
-                    Some(guard) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-                        guard.keep();
-                    }
-                    Some(guard) => {
-                        if let Err(d) = guard.delete_now().await
-                            && !d.is_not_found()
-                        {
-                            tracing::warn!(error = %d, "could not delete an image whose create failed");
-                        }
-                    }
-                    None => {}
-                }
-                return Err(e);
-            }
+        // The guard covers the create request itself (see `create_guarded`).
+        let (image, guard) = if self.keep_on_failure {
+            (images.create(self.create).await?, None)
+        } else {
+            let (image, guard) = images.create_guarded(self.create).await?;
+            (image, Some(guard))
         };
         let id = image.id.clone();
-        let guard = match early {
-            Some(guard) => Some(guard),
-            None => (!self.keep_on_failure).then(|| images.delete_on_drop(&id)),
-        };
         let result = async {
             let upload = if self.via_import {
                 images.stage(&id, self.source)

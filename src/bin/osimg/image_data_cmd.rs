@@ -296,7 +296,8 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
             result?.id
         }
         (Some(data), true, None | Some("glance-direct")) => {
-            let (id, guard) = create_guarded(&images, c).await?;
+            let (image, guard) = images.create_guarded(c).await?;
+            let id = image.id;
             let result = async {
                 let bar = progress::bytes("stage");
                 let staged = images
@@ -317,7 +318,8 @@ pub(crate) async fn create(client: &Client, out: &Printer, a: CreateArgs) -> Cmd
                 .uri
                 .clone()
                 .ok_or_else(|| Fail::usage("--import-method web-download needs --uri"))?;
-            let (id, guard) = create_guarded(&images, c).await?;
+            let (image, guard) = images.create_guarded(c).await?;
+            let id = image.id;
             let method = ImportMethod::WebDownload { uri };
             let result = import_and_wait(&images, &id, method, &a.stores, wait).await;
             cleanup_on_failure(guard, result).await?;
@@ -387,31 +389,6 @@ fn stdin_data() -> CmdResult<DataSource> {
     }
     #[cfg(not(unix))]
     Err(Fail::usage("give the image data with --file PATH"))
-}
-
-/// Creates the image under a guard that deletes it if the command stops before
-/// [`cleanup_on_failure`] decides (an interrupt): with an id chosen before the request
-/// (unless --id gave one), so that even an image whose create was cut short is found.
-async fn create_guarded(images: &ImagesApi, c: ImageCreate) -> CmdResult<(String, DeleteOnDrop)> {
-    if c.properties().contains_key("id") {
-        let id = images.create(c).await?.id;
-        let guard = images.delete_on_drop(&id);
-        return Ok((id, guard));
-    }
-    let id = openstack_images::new_image_id();
-    let guard = images.delete_on_drop(&id);
-    match images.create(c.id(&id)).await {
-        Ok(_) => Ok((id, guard)),
-        // Refused (4xx): nothing was made. Any other failure may have made it.
-        Err(e) if e.status().is_some_and(|s| (400..500).contains(&s)) => {
-            guard.keep();
-            Err(e.into())
-        }
-        Err(e) => {
-            let _ = guard.delete_now().await;
-            Err(e.into())
-        }
-    }
 }
 
 /// Keeps the image `guard` holds when `result` is a success; deletes it when its import
