@@ -88,8 +88,16 @@ enum SchemaCmd {
     /// Compare the served schemas with schemas/image/v2/; fails with a report on drift.
     Check {
         /// A cloud of your clouds.yaml (default: the local stack, brought up if needed).
-        #[arg(long, value_name = "NAME")]
+        #[arg(long, value_name = "NAME", conflicts_with_all = ["release", "upstream"])]
         cloud: Option<String>,
+        /// Compare with this release's Glance (2024.1 ... 2026.2), rendered from its venv
+        /// without a server.
+        #[arg(long, value_name = "RELEASE", conflicts_with = "upstream")]
+        release: Option<String>,
+        /// Compare with the newest Glance on PyPI (unpinned, in a scratch venv), rendered
+        /// without a server: notices a new Glance release without changing any pin.
+        #[arg(long)]
+        upstream: bool,
     },
 }
 
@@ -131,7 +139,12 @@ fn main() -> Result<()> {
         },
         Cmd::Schema { cmd } => match cmd {
             SchemaCmd::Pull { cloud, out } => schema::pull(cloud.as_deref(), out.as_deref()),
-            SchemaCmd::Check { cloud } => schema::check(cloud.as_deref()),
+            SchemaCmd::Check {
+                release: Some(name),
+                ..
+            } => schema::check_release(stack::Release::find(&name)?),
+            SchemaCmd::Check { upstream: true, .. } => schema::check_upstream(),
+            SchemaCmd::Check { cloud, .. } => schema::check(cloud.as_deref()),
         },
         Cmd::Test {
             release,

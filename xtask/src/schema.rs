@@ -139,6 +139,74 @@ pub fn check(cloud: Option<&str>) -> Result<()> {
     check_against(&what, config)
 }
 
+/// `cargo xtask schema check --release R`: R's Glance, rendered without a server.
+pub fn check_release(release: &stack::Release) -> Result<()> {
+    let (python, version) = stack::release_glance(release)?;
+    let served = render(&python)?;
+    fail_on_drift(
+        &format!("Glance {version} (OpenStack {}, rendered)", release.name),
+        &served,
+    )
+}
+
+/// `cargo xtask schema check --upstream`: the newest Glance on PyPI, rendered without a
+/// server.
+pub fn check_upstream() -> Result<()> {
+    let (python, version) = stack::upstream_glance()?;
+    let served = render(&python)?;
+    fail_on_drift(
+        &format!("Glance {version} (newest on PyPI, rendered)"),
+        &served,
+    )
+}
+
+/// A schema directory for `OPENSTACK_IMAGES_SCHEMA_DIR` with `release`'s Glance schemas
+/// (rendered from its venv), the committed Nova schema and a `SOURCE` line naming them;
+/// returns that line.
+pub fn write_release_dir(release: &stack::Release, dir: &Path) -> Result<String> {
+    let (python, version) = stack::release_glance(release)?;
+    let served = render(&python)?;
+    let _ = fs::remove_dir_all(dir);
+    write_all(&dir.join("image/v2"), &served)?;
+    let compute = dir.join("compute/v2.1");
+    fs::create_dir_all(&compute)?;
+    fs::copy(
+        crate::workspace_root().join("schemas/compute/v2.1/image.json"),
+        compute.join("image.json"),
+    )?;
+    let source = format!("Glance {version}, OpenStack {} (rendered)", release.name);
+    fs::write(dir.join("SOURCE"), format!("{source}\n"))?;
+    Ok(source)
+}
+
+/// Glance's schemas as its controller builds them, with the stack's schema-image.json
+/// (xtask/stack/render_schemas.py run by `python`, a venv's with Glance).
+fn render(python: &Path) -> Result<BTreeMap<String, Value>> {
+    let dir = std::env::temp_dir().join(format!("xtask-schema-render-{}", std::process::id()));
+    fs::create_dir_all(&dir)?;
+    fs::copy(
+        crate::workspace_root().join("xtask/stack/schema-image.json"),
+        dir.join("schema-image.json"),
+    )?;
+    fs::write(dir.join("glance-api.conf"), "")?;
+    let out = std::process::Command::new(python)
+        .arg(crate::workspace_root().join("xtask/stack/render_schemas.py"))
+        .arg(&dir)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("running xtask/stack/render_schemas.py");
+    let _ = fs::remove_dir_all(&dir);
+    let out = out?;
+    if !out.status.success() {
+        bail!(
+            "render_schemas.py failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    serde_json::from_slice(&out.stdout).context("parsing render_schemas.py's output")
+}
+
 /// The schema check of `cargo xtask test`, against the running stack.
 pub fn check_stack(info: &StackInfo) -> Result<()> {
     let (what, config) = stack_config(info)?;
@@ -162,10 +230,15 @@ pub fn report_stack(info: &StackInfo) -> Result<()> {
 }
 
 fn check_against(what: &str, config: CloudConfig) -> Result<()> {
+    let served = fetch_all(config)?;
+    fail_on_drift(what, &served)
+}
+
+/// Prints the drift of `served` (from `what`) against schemas/; fails when there is any.
+fn fail_on_drift(what: &str, served: &BTreeMap<String, Value>) -> Result<()> {
     let dir = committed_dir();
     println!("checking {} against {what}", dir.display());
-    let served = fetch_all(config)?;
-    let report = compare_with(&dir, &served)?;
+    let report = compare_with(&dir, served)?;
     if report.is_empty() {
         println!("schemas match ({} files)", served.len());
         return Ok(());

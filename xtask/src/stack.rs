@@ -463,7 +463,7 @@ async fn cold(live: &Live) -> Result<()> {
     phase("postgres (initdb + databases)", t);
 
     let state = live.snapshot();
-    config::write_all(p, &state, state.release(), &socket_dir)?;
+    config::write_all(p, &state, &socket_dir)?;
     let (appcred, glance, plain, nova) = tokio::join!(
         init_keystone(live),
         init_glance(live, Svc::Glance),
@@ -918,6 +918,16 @@ pub fn status() -> Result<()> {
     }
     Ok(())
 }
+
+/// `release`'s venv (installed if needed): its Python and Glance's version, for rendering
+/// its schemas without a server.
+pub fn release_glance(release: &Release) -> Result<(PathBuf, String)> {
+    let venv = install::ensure_venv(release)?;
+    let version = installed_version(&venv, "glance").unwrap_or_else(|| "?".into());
+    Ok((venv.join("bin/python"), version))
+}
+
+pub use install::upstream_glance;
 
 /// The version of the distribution `name` installed in `venv` (from its `*.dist-info`).
 fn installed_version(venv: &Path, name: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 
 use super::{
     ADMIN_PASSWORD, ADMIN_PROJECT, ADMIN_USER, APPCRED_SECRET, DEMO_PASSWORD, DEMO_PROJECT,
-    DEMO_USER, GLANCE_PASSWORD, NOVA_PASSWORD, Paths, REGION, Release, State,
+    DEMO_USER, GLANCE_PASSWORD, NOVA_PASSWORD, Paths, REGION, State,
 };
 use anyhow::{Context, Result};
 use std::fs;
@@ -38,9 +38,10 @@ region_name = {REGION}
 }
 
 /// Writes keystone.conf, glance-api.conf (+ paste ini and schema-image.json) for both
-/// Glances and nova.conf (+ api-paste.ini), as `release`'s servers read them.
-pub fn write_all(p: &Paths, state: &State, release: &Release, socket_dir: &Path) -> Result<()> {
-    let _ = release;
+/// Glances and nova.conf (+ api-paste.ini). Every release from 2024.1 on reads the same
+/// options (options a release does not know are ignored by oslo.config); the files that
+/// differ (paste ini, metadefs) are copied from the release's own venv.
+pub fn write_all(p: &Paths, state: &State, socket_dir: &Path) -> Result<()> {
     let venv = &state.venv;
     let ks_url = state.keystone_url();
     let gl_url = state.glance_url();

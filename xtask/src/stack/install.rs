@@ -107,6 +107,48 @@ pub fn ensure_venv(release: &Release) -> Result<PathBuf> {
     Ok(venv)
 }
 
+/// A throwaway venv under `<cache>/openstack-images/upstream` with the newest Glance on PyPI,
+/// unpinned (what a new Glance release changes is the point): its Python and Glance's version.
+pub fn upstream_glance() -> Result<(PathBuf, String)> {
+    let cache = dirs::cache_dir().context("no user cache directory (is $HOME set?)")?;
+    let venv = cache.join("openstack-images/upstream");
+    let _lock = procs::PidLock::acquire(&venv.with_extension("lock"), "another install")?;
+    if venv.exists() {
+        fs::remove_dir_all(&venv)?;
+    }
+    let python = find_python(Release::newest())?;
+    let started = Instant::now();
+    println!(
+        "installing the newest Glance from PyPI (unpinned) into {}",
+        venv.display()
+    );
+    let status = Command::new(&python)
+        .args(["-m", "venv"])
+        .arg(&venv)
+        .status()?;
+    if !status.success() {
+        bail!("`{python} -m venv {}` failed ({status})", venv.display());
+    }
+    let out = Command::new(venv.join("bin/pip"))
+        .args(["install", "--quiet", "--progress-bar", "off", "glance"])
+        .stdin(Stdio::null())
+        .output()
+        .context("running pip")?;
+    if !out.status.success() {
+        bail!(
+            "pip install glance failed ({}):\n{}",
+            out.status,
+            procs::tail_text(&String::from_utf8_lossy(&out.stderr), 20)
+        );
+    }
+    let version = super::installed_version(&venv, "glance").unwrap_or_else(|| "?".into());
+    println!(
+        "  glance {version} installed: {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok((venv.join("bin/python"), version))
+}
+
 /// pip's output condensed to a few lines with elapsed times: how many packages are resolved
 /// (every 25), when installing starts (the long, silent part) and when it is done.
 struct PipProgress {

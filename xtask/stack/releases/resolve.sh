@@ -18,7 +18,7 @@ release=${1:?usage: resolve.sh RELEASE}
 # cryptography 47 dropped).
 case $release in
   2024.1) args=(2024-06-15 28 25 29 ) ;;
-  2024.2) args=(2024-12-01 29 26 30 ) ;;
+  2024.2) args=(2024-10-20 29 26 30 ) ;;
   2025.1) args=(2025-06-01 30 27 31 ) ;;
   2025.2) args=(2025-12-01 31 28 32 ) ;;
   2026.1) args=(2026-06-01 32 29 33 'cryptography<47') ;;
