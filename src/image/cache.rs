@@ -200,7 +200,9 @@ impl ImagesApi {
     }
 
     /// The URLs of the Glance nodes that hold an image in their cache (Glance's
-    /// `centralized_db` cache driver; other drivers answer 409).
+    /// `centralized_db` cache driver; other drivers answer 409). API 2.18 (OpenStack
+    /// 2026.2): an older Glance is [`Error::Unsupported`](crate::Error::Unsupported) before
+    /// any request.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -212,6 +214,7 @@ impl ImagesApi {
     pub async fn cache_nodes(&self, image_id: &str) -> Result<Vec<String>> {
         check_path_value("image id", image_id)?;
         self.require(ImageFeature::Cache).await?;
+        self.require(ImageFeature::CacheNodes).await?;
         let path = format!("cache/nodes/{}", seg(image_id));
         self.client
             .send_json(Req::new(ServiceType::Image, Method::GET, path))

@@ -28,8 +28,16 @@ pub enum ImageFeature {
     Cache,
     /// Cache maintenance: clean and prune (2.18).
     CacheMaintenance,
+    /// Which nodes cache an image, `GET /v2/cache/nodes/{id}` (2.18, Glance 33: OpenStack
+    /// 2026.2; older Glances answer 404 as for a missing image).
+    CacheNodes,
     /// The locations API: add a location to a queued image, list locations (2.17).
     Locations,
+    /// `?prefer=` on downloads (Glance 33, OpenStack 2026.2, with multiple stores). No
+    /// version number names it: a document that lists the cache without 2.18, or nothing
+    /// newer than 2.16, proves an older Glance; a cache-less one listing 2.17 may be either,
+    /// and is let through (an older Glance ignores the parameter).
+    PreferStores,
 }
 
 impl ImageFeature {
@@ -44,7 +52,9 @@ impl ImageFeature {
             ImageFeature::StoresDetail => "store details",
             ImageFeature::Cache => "the image cache API",
             ImageFeature::CacheMaintenance => "image cache maintenance (clean, prune)",
+            ImageFeature::CacheNodes => "the cache nodes API",
             ImageFeature::Locations => "the locations API",
+            ImageFeature::PreferStores => "preferred stores for downloads (?prefer=)",
         }
     }
 
@@ -57,11 +67,16 @@ impl ImageFeature {
                 (&[(2, 10), (2, 15)], "it needs API 2.15 and multiple stores")
             }
             ImageFeature::Cache => (&[(2, 14)], "the image cache is not enabled"),
-            ImageFeature::CacheMaintenance => (
+            ImageFeature::CacheMaintenance | ImageFeature::CacheNodes => (
                 &[(2, 14), (2, 18)],
                 "it needs API 2.18 with the image cache enabled",
             ),
             ImageFeature::Locations => (&[(2, 17)], "it needs API 2.17"),
+            ImageFeature::PreferStores => (
+                &[(2, 10)],
+                "it needs multiple stores and Glance 33 (OpenStack 2026.2; API 2.18 where the \
+                 cache is on)",
+            ),
         }
     }
 }
@@ -126,7 +141,14 @@ impl ImageFeatures {
     pub fn offers(&self, feature: ImageFeature) -> Option<bool> {
         let versions = self.versions.as_ref()?;
         let (needs, _) = feature.needs();
-        Some(needs.iter().all(|v| versions.contains(v)))
+        let listed = needs.iter().all(|v| versions.contains(v));
+        if feature == ImageFeature::PreferStores {
+            let newest = versions.last().copied().unwrap_or((2, 0));
+            let older_glance =
+                (versions.contains(&(2, 14)) && !versions.contains(&(2, 18))) || newest < (2, 17);
+            return Some(listed && !older_glance);
+        }
+        Some(listed)
     }
 
     /// `Ok` unless the document shows the feature missing; then the error names the feature
@@ -195,7 +217,9 @@ mod tests {
             ImageFeature::StoresDetail,
             ImageFeature::Cache,
             ImageFeature::CacheMaintenance,
+            ImageFeature::CacheNodes,
             ImageFeature::Locations,
+            ImageFeature::PreferStores,
         ] {
             assert_eq!(f.offers(feature), Some(true), "{feature:?}");
             f.require(feature).unwrap();
@@ -214,6 +238,8 @@ mod tests {
             ImageFeature::StoresDetail,
             ImageFeature::Cache,
             ImageFeature::CacheMaintenance,
+            ImageFeature::CacheNodes,
+            ImageFeature::PreferStores,
         ] {
             assert_eq!(f.offers(feature), Some(false), "{feature:?}");
         }
@@ -223,6 +249,28 @@ mod tests {
             "the cloud does not offer the image cache API: the image cache is not enabled \
              (it lists Image API 2.0, 2.6, 2.7, 2.9, 2.15, 2.17)"
         );
+    }
+
+    #[test]
+    fn prefer_stores_is_refused_where_the_document_proves_an_older_glance() {
+        let multi = ["v2.13", "v2.12", "v2.11", "v2.10", "v2.9", "v2.8", "v2.0"];
+        let with = |extra: &[&'static str]| {
+            ImageFeatures::from_versions_document(&doc(&[&multi[..], extra].concat()))
+                .offers(ImageFeature::PreferStores)
+        };
+        // Glance 33 with the cache; 2024.2-2026.1 with it; 2024.1 (up to 2.16).
+        assert_eq!(
+            with(&["v2.18", "v2.17", "v2.16", "v2.15", "v2.14"]),
+            Some(true)
+        );
+        assert_eq!(with(&["v2.17", "v2.16", "v2.15", "v2.14"]), Some(false));
+        assert_eq!(with(&["v2.16", "v2.15", "v2.14"]), Some(false));
+        assert_eq!(with(&["v2.15"]), Some(false));
+        // Without the cache, Glance 33 and 2024.2-2026.1 list the same: let through.
+        assert_eq!(with(&["v2.15", "v2.17"]), Some(true));
+        // Without multiple stores, never.
+        let plain = ImageFeatures::from_versions_document(&doc(&["v2.18", "v2.17", "v2.14"]));
+        assert_eq!(plain.offers(ImageFeature::PreferStores), Some(false));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use openstack_images::{CacheClear, Client, DataSource, Error, ImageFeature};
 
-use crate::harness::{Cleanup, admin, cloud, empty_image, image_with_data, patterned};
+use crate::harness::{
+    Cleanup, admin, cloud, empty_image, has_api_2_18, has_locations_api, image_with_data, patterned,
+};
 use crate::proxy::{Fault, Proxy};
 
 /// The cache is one per Glance node: tests that queue or clear take this first, so that
@@ -40,7 +42,11 @@ async fn cache_queue_list_nodes_delete_clear_prune_clean() {
     let images = client.images();
     let features = images.features().await.expect("features");
     assert_eq!(features.offers(ImageFeature::Cache), Some(true));
-    assert_eq!(features.offers(ImageFeature::CacheMaintenance), Some(true));
+    // Clean and prune (2.18) came with 2026.2.
+    assert_eq!(
+        features.offers(ImageFeature::CacheMaintenance),
+        Some(has_api_2_18())
+    );
     let _cache = CACHE.lock().await;
     let mut cleanup = Cleanup(vec![]);
     let data = patterned(70_001, 251);
@@ -65,13 +71,21 @@ async fn cache_queue_list_nodes_delete_clear_prune_clean() {
     assert!(age < Duration::from_secs(300), "cached {age:?} ago");
 
     // centralized_db knows which node holds it: this one (worker_self_reference_url).
-    let nodes = images.cache_nodes(&image.id).await.expect("cache nodes");
-    let base = client
-        .endpoint(openstack_images::ServiceType::Image)
-        .await
-        .unwrap();
-    let node = base.as_str().trim_end_matches('/').trim_end_matches("/v2");
-    assert_eq!(nodes, [node]);
+    // The nodes API came with 2.18 (2026.2).
+    if has_api_2_18() {
+        let nodes = images.cache_nodes(&image.id).await.expect("cache nodes");
+        let base = client
+            .endpoint(openstack_images::ServiceType::Image)
+            .await
+            .unwrap();
+        let node = base.as_str().trim_end_matches('/').trim_end_matches("/v2");
+        assert_eq!(nodes, [node]);
+    } else {
+        assert_unsupported(
+            &images.cache_nodes(&image.id).await.unwrap_err(),
+            ImageFeature::CacheNodes,
+        );
+    }
 
     // Clearing the queue leaves what is cached.
     images
@@ -79,10 +93,21 @@ async fn cache_queue_list_nodes_delete_clear_prune_clean() {
         .await
         .expect("clear queue");
     wait_cache(&client, &image.id, true).await;
-    // Under its size limit (10 GiB by default), prune removes nothing; clean succeeds.
-    let pruned = images.cache_prune().await.expect("prune");
-    assert_eq!(pruned.total_files_pruned, 0, "{pruned:?}");
-    images.cache_clean().await.expect("clean");
+    if has_api_2_18() {
+        // Under its size limit (10 GiB by default), prune removes nothing; clean succeeds.
+        let pruned = images.cache_prune().await.expect("prune");
+        assert_eq!(pruned.total_files_pruned, 0, "{pruned:?}");
+        images.cache_clean().await.expect("clean");
+    } else {
+        assert_unsupported(
+            &images.cache_prune().await.unwrap_err(),
+            ImageFeature::CacheMaintenance,
+        );
+        assert_unsupported(
+            &images.cache_clean().await.unwrap_err(),
+            ImageFeature::CacheMaintenance,
+        );
+    }
     wait_cache(&client, &image.id, true).await;
 
     images.cache_delete(&image.id).await.expect("delete");
@@ -166,26 +191,32 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
     let client = plain_through(&proxy, "");
     let images = client.images();
     let features = images.features().await.expect("features");
-    // What Glance lists without image_cache_dir and enabled_backends.
+    // What Glance lists without image_cache_dir and enabled_backends (2.17 since 2024.2).
+    let mut listed = vec![
+        (2, 0),
+        (2, 1),
+        (2, 2),
+        (2, 3),
+        (2, 4),
+        (2, 5),
+        (2, 6),
+        (2, 7),
+        (2, 9),
+        (2, 15),
+    ];
+    if has_locations_api() {
+        listed.push((2, 17));
+    }
+    let listed_text = listed
+        .iter()
+        .map(|(a, b)| format!("{a}.{b}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(features.versions.as_deref(), Some(&listed[..]));
     assert_eq!(
-        features.versions.as_deref(),
-        Some(
-            &[
-                (2, 0),
-                (2, 1),
-                (2, 2),
-                (2, 3),
-                (2, 4),
-                (2, 5),
-                (2, 6),
-                (2, 7),
-                (2, 9),
-                (2, 15),
-                (2, 17)
-            ][..]
-        )
+        features.offers(ImageFeature::Locations),
+        Some(has_locations_api())
     );
-    assert_eq!(features.offers(ImageFeature::Locations), Some(true));
     // Finding the unversioned endpoint read the document: the feature check asked once.
     let roots = proxy.seen().iter().filter(|s| s.target == "/").count();
     assert_eq!(roots, 1, "{:?}", proxy.seen());
@@ -204,8 +235,10 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
     assert_unsupported(&e, ImageFeature::Cache);
     assert_eq!(
         e.to_string(),
-        "the cloud does not offer the image cache API: the image cache is not enabled (it \
-         lists Image API 2.0, 2.1, 2.2, 2.3, 2.4, 2.5, 2.6, 2.7, 2.9, 2.15, 2.17)"
+        format!(
+            "the cloud does not offer the image cache API: the image cache is not enabled \
+             (it lists Image API {listed_text})"
+        )
     );
     assert_unsupported(
         &images.cache_queue(&image.id).await.unwrap_err(),
@@ -250,13 +283,22 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
         .stream()
         .await
         .unwrap_err();
-    assert_unsupported(&prefer, ImageFeature::MultipleStores);
+    assert_unsupported(&prefer, ImageFeature::PreferStores);
+    if !has_locations_api() {
+        assert_unsupported(
+            &images.locations(&image.id).await.unwrap_err(),
+            ImageFeature::Locations,
+        );
+    }
     assert_eq!(
         proxy.count(),
         before,
         "no request was sent: {:?}",
         &proxy.seen()[before..]
     );
+    if !has_locations_api() {
+        return;
+    }
 
     // What this Glance does offer works: its one location, listed by the admin (the
     // location has no store: single-store Glance does not name one).

@@ -246,3 +246,47 @@ pub fn capture_trace() -> Capture {
         .expect("the child installs the only global subscriber");
     capture
 }
+
+/// The OpenStack release the stack serves, from `OPENSTACK_IMAGES_RELEASE` (set by `cargo
+/// xtask test` and `cargo xtask stack env`): tests of what an older Glance lacks assert that
+/// the crate says so ([`openstack_images::Error::Unsupported`] before any request) instead of
+/// being skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Release(u32, u32);
+
+impl Release {
+    /// `2024.2` -> `Release(2024, 2)`.
+    pub fn parse(name: &str) -> Release {
+        let parsed = name
+            .split_once('.')
+            .and_then(|(y, n)| Some(Release(y.parse().ok()?, n.parse().ok()?)));
+        parsed.unwrap_or_else(|| panic!("OPENSTACK_IMAGES_RELEASE={name:?} is not YYYY.N"))
+    }
+
+    /// Whether the stack's release is `name` or newer.
+    pub fn at_least(self, name: &str) -> bool {
+        self >= Release::parse(name)
+    }
+}
+
+/// The stack's release; panics with directions when the environment does not say.
+pub fn release() -> Release {
+    require_stack();
+    let name = std::env::var("OPENSTACK_IMAGES_RELEASE").unwrap_or_else(|_| {
+        panic!(
+            "OPENSTACK_IMAGES_RELEASE is not set: `eval \"$(cargo xtask stack env)\"` sets it \
+             to the release the stack serves (`cargo xtask test` does too)"
+        )
+    });
+    Release::parse(&name)
+}
+
+/// Image API 2.17, the locations API: OpenStack 2024.2 (Glance 29) and newer.
+pub fn has_locations_api() -> bool {
+    release().at_least("2024.2")
+}
+
+/// Image API 2.18 (cache clean and prune) and `?prefer=`: 2026.2 (Glance 33).
+pub fn has_api_2_18() -> bool {
+    release().at_least("2026.2")
+}

@@ -24,6 +24,7 @@ mod projects;
 mod proxy;
 mod ranged;
 mod reuse;
+mod roundtrip;
 mod schema_drift;
 mod smoke;
 mod stores;

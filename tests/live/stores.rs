@@ -10,7 +10,18 @@ use openstack_images::{
 use sha2::{Digest, Sha512};
 
 use crate::data::serve_bytes;
-use crate::harness::{Cleanup, admin, download_all, empty_image, image_with_data, patterned};
+use crate::harness::{
+    Cleanup, admin, download_all, empty_image, has_api_2_18, has_locations_api, image_with_data,
+    patterned,
+};
+
+/// `e` is the crate's [`Error::Unsupported`] for `feature`.
+fn assert_unsupported(e: &Error, feature: ImageFeature) {
+    match e {
+        Error::Unsupported { feature: f, .. } => assert_eq!(*f, feature.name(), "{e}"),
+        other => panic!("expected Unsupported({feature:?}), got {other}"),
+    }
+}
 
 fn store<'a>(stores: &'a [StoreDetail], id: &str) -> &'a StoreDetail {
     stores
@@ -93,6 +104,32 @@ async fn prefer_picks_the_store_and_delete_from_store_keeps_the_image() {
         .await
         .expect("copy-image to fs2");
     let image = wait_stores(&client, &image.id, &["fs", "fs2"]).await;
+    if !has_api_2_18() {
+        // Before Glance 33 (2026.2) there is no `?prefer=`: the crate says so before any
+        // request, and deleting from one store (2.10) works all the same.
+        let features = images.features().await.unwrap();
+        assert_eq!(features.offers(ImageFeature::PreferStores), Some(false));
+        let err = images
+            .download(&image.id)
+            .image(image.clone())
+            .prefer_stores(["fs2"])
+            .stream()
+            .await
+            .unwrap_err();
+        assert_unsupported(&err, ImageFeature::PreferStores);
+        images
+            .delete_from_store("fs", &image.id)
+            .await
+            .expect("delete from fs");
+        let image = wait_stores(&client, &image.id, &["fs2"]).await;
+        assert_eq!(download_all(&client, &image).await.unwrap(), data);
+        let err = images
+            .delete_from_store("fs2", &image.id)
+            .await
+            .unwrap_err();
+        assert_eq!(err.status(), Some(403), "{err}");
+        return;
+    }
 
     // Spoil the copy in fs on disk (same length): which store served a download shows in
     // whether it verifies.
@@ -174,10 +211,26 @@ async fn locations_added_by_the_service_user_activate_the_image() {
             .await
             .unwrap()
             .offers(ImageFeature::Locations),
-        Some(true)
+        Some(has_locations_api())
     );
     let mut cleanup = Cleanup(vec![]);
     let image = empty_image(&service, &mut cleanup, "location").await;
+    if !has_locations_api() {
+        // Before 2024.2 (API 2.17): said before any request, and nothing was read.
+        let err = images
+            .add_location(&image.id, url.clone())
+            .validation_data("sha512", sha512_hex(BODY))
+            .send()
+            .await
+            .unwrap_err();
+        assert_unsupported(&err, ImageFeature::Locations);
+        let err = images.locations(&image.id).await.unwrap_err();
+        assert_unsupported(&err, ImageFeature::Locations);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 0);
+        let now = images.get(&image.id).await.unwrap();
+        assert_eq!(now.status, Some(ImageStatus::Queued), "{now:?}");
+        return;
+    }
     images
         .add_location(&image.id, url.clone())
         .validation_data("sha512", sha512_hex(BODY))
@@ -230,6 +283,17 @@ async fn a_location_whose_data_does_not_match_leaves_the_image_queued() {
     let images = service.images();
     let mut cleanup = Cleanup(vec![]);
     let image = empty_image(&service, &mut cleanup, "location-bad").await;
+    if !has_locations_api() {
+        let err = images
+            .add_location(&image.id, url)
+            .validation_data("sha512", sha512_hex(b"other bytes"))
+            .send()
+            .await
+            .unwrap_err();
+        assert_unsupported(&err, ImageFeature::Locations);
+        assert_eq!(hits.load(std::sync::atomic::Ordering::Relaxed), 0);
+        return;
+    }
     images
         .add_location(&image.id, url)
         .validation_data("sha512", sha512_hex(b"other bytes"))

@@ -138,14 +138,36 @@ fn publish_dry_run() -> Result<()> {
     ]))
 }
 
-/// The releases `cargo xtask test` runs the live tests against: `--release R`, every one, or
-/// (CI) the newest and the oldest.
+/// The releases `cargo xtask test` runs the live tests against, oldest first (so the newest
+/// is up last, for the test of the crate built from the oldest's schemas): `--release R`,
+/// every one, or (CI) the oldest and the newest.
 pub fn releases(release: Option<&str>, all: bool) -> Result<Vec<&'static Release>> {
     Ok(match (release, all) {
         (Some(name), _) => vec![Release::find(name)?],
-        (None, true) => RELEASES.iter().rev().collect(),
-        (None, false) => vec![Release::newest(), Release::oldest()],
+        (None, true) => RELEASES.iter().collect(),
+        (None, false) => vec![Release::oldest(), Release::newest()],
     })
+}
+
+/// The crate built from the oldest release's schemas (rendered into
+/// target/schemas/<release>, given as `OPENSTACK_IMAGES_SCHEMA_DIR`) against the newest
+/// stack: tests/live/roundtrip.rs, which checks the build used them.
+fn old_schemas_against_newest(stack: &StackInfo) -> Result<()> {
+    let oldest = Release::oldest();
+    let dir = crate::workspace_root()
+        .join("target/schemas")
+        .join(oldest.name);
+    let source = crate::schema::write_release_dir(oldest, &dir)?;
+    println!("built from {} ({source})", dir.display());
+    let dir = dir.to_str().context("non-UTF-8 target path")?;
+    live_tests_filtered(
+        stack,
+        &["roundtrip::"],
+        &[
+            ("OPENSTACK_IMAGES_SCHEMA_DIR", dir),
+            ("OPENSTACK_IMAGES_EXPECT_SCHEMA_SOURCE", &source),
+        ],
+    )
 }
 
 /// `cargo xtask schema check` against the stack: the newest must serve exactly schemas/; an
@@ -308,7 +330,17 @@ fn run_steps(steps: &mut Steps, releases: &[&'static Release]) -> Result<()> {
         steps.run(&format!("schema check {r}"), || {
             schema_check(&info, release)
         })?;
-        steps.run(&format!("live tests {r}"), || live_tests(&info))
+        steps.run(&format!("live tests {r}"), || live_tests(&info))?;
+        if release.is_newest() && releases.contains(&Release::oldest()) {
+            steps.run(
+                &format!(
+                    "crate from {}'s schemas against {r}",
+                    Release::oldest().name
+                ),
+                || old_schemas_against_newest(&info),
+            )?;
+        }
+        Ok(())
     });
     // The stack goes down in any case; the watchdog is only for interruptions.
     let _ = watchdog.kill();

@@ -94,12 +94,14 @@ impl Download {
         self
     }
 
-    /// The stores to read from first (`?prefer=`, Glance 2026.1 on multi-store clouds): a
-    /// hint, so Glance falls back to the image's other stores. The api-ref says the list is
-    /// tried in order, but Glance 33 treats it as a set: among the stores named, the
-    /// image's own location order applies, so name one store to be sure of it. Older
-    /// servers ignore the parameter; a cloud without multiple stores fails with
-    /// [`Error::Unsupported`] before any request. Resumed parts keep the preference.
+    /// The stores to read from first (`?prefer=`, Glance 33, OpenStack 2026.2, on multi-store
+    /// clouds): a hint, so Glance falls back to the image's other stores. The api-ref says
+    /// the list is tried in order, but Glance 33 treats it as a set: among the stores named,
+    /// the image's own location order applies, so name one store to be sure of it. A cloud
+    /// without multiple stores, or whose version document shows an older Glance (see
+    /// [`ImageFeature::PreferStores`](crate::ImageFeature::PreferStores)), fails with
+    /// [`Error::Unsupported`] before any request; older Glances would ignore the parameter.
+    /// Resumed parts keep the preference.
     ///
     /// ```no_run
     /// # async fn run(client: openstack_images::Client) -> openstack_images::Result<()> {
@@ -177,7 +179,7 @@ impl Download {
         let mut path = format!("{}/file", image_path(&self.id)?);
         if !self.prefer.is_empty() {
             self.images
-                .require(crate::image::features::ImageFeature::MultipleStores)
+                .require(crate::image::features::ImageFeature::PreferStores)
                 .await?;
             // In the path, so that every resume carries it too.
             let stores = self.prefer.join(",");
