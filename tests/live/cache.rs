@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use openstack_images::{CacheClear, Client, DataSource, Error, ImageFeature};
 
 use crate::harness::{
-    Cleanup, admin, cloud, empty_image, has_api_2_18, has_locations_api, image_with_data, patterned,
+    Cleanup, admin, cloud, empty_image, has_api_2_18, has_locations_api, image_with_data,
+    patterned, release,
 };
 use crate::proxy::{Fault, Proxy};
 
@@ -300,8 +301,22 @@ async fn a_cloud_without_cache_or_stores_is_told_so_without_a_request() {
         return;
     }
 
-    // What this Glance does offer works: its one location, listed by the admin (the
-    // location has no store: single-store Glance does not name one).
+    // What this Glance does offer works: its one location (no store: single-store Glance
+    // does not name one), listed by the admin. Listing is policy `fetch_image_location`,
+    // `rule:service_api`, which let the admin in only from 2026.1 (`role:service or
+    // role:admin`; `role:service` before): earlier the admin is refused and the service
+    // user lists it.
+    let service;
+    let images = if release().at_least("2026.1") {
+        images
+    } else {
+        let err = images.locations(&image.id).await.unwrap_err();
+        assert_eq!(err.status(), Some(403), "{err}");
+        let plain_url = cloud("local-plain").image_endpoint_override.unwrap();
+        let config = cloud("local-service").image_endpoint_override(plain_url);
+        service = Client::builder().cloud(config).build().unwrap();
+        service.images()
+    };
     let locations = images.locations(&image.id).await.expect("locations");
     assert_eq!(locations.len(), 1, "{locations:?}");
     assert!(locations[0].url.starts_with("file://"), "{locations:?}");
