@@ -10,7 +10,7 @@ use serde_json::Value;
 use crate::cache::{CACHE, wait_cache};
 use crate::harness::{
     Cleanup, admin, clouds_yaml, empty_image, has_api_2_18, has_locations_api, image_with_data,
-    patterned,
+    patterned, service_role_is_enough,
 };
 
 /// Runs `osimg` against cloud `cloud` of the stack's clouds.yaml.
@@ -244,6 +244,32 @@ async fn image_location_add_and_list_as_the_service_user() {
             &["image", "location", "list", &image.id],
         );
         assert!(err.contains("does not offer the locations API"), "{err}");
+        let now = service.images().get(&image.id).await.unwrap();
+        assert_eq!(now.status, Some(ImageStatus::Queued), "{now:?}");
+        return;
+    }
+    if !service_role_is_enough() {
+        // 2025.2: the service role of a user's token is refused (a service token is
+        // needed): the server's 403, exit 1, and the image stays queued.
+        let args = [
+            "image",
+            "location",
+            "add",
+            &image.id,
+            &url,
+            "--hash-algo",
+            "sha512",
+            "--hash-value",
+            &hash,
+        ];
+        let err = fails("local-service", 1, &args);
+        assert!(err.contains("not authorized"), "{err}");
+        let err = fails(
+            "local-service",
+            1,
+            &["image", "location", "list", &image.id],
+        );
+        assert!(err.contains("not authorized"), "{err}");
         let now = service.images().get(&image.id).await.unwrap();
         assert_eq!(now.status, Some(ImageStatus::Queued), "{now:?}");
         return;
