@@ -291,10 +291,11 @@ pub fn has_api_2_18() -> bool {
     release().at_least("2026.2")
 }
 
-/// Whether the `service` role is enough for Glance's service API (adding and listing
-/// locations): not in 2025.2, whose `service_api` rule is `service_roles:service`, the roles
-/// of a service token (`X-Service-Token`) that a user's own token does not carry. 2026.1
-/// made it `role:service or role:admin`.
+/// Whether the `service` role is enough to list an image's locations (policy
+/// `fetch_image_location`, `rule:service_api`): not in 2025.2, whose `service_api` rule is
+/// `service_roles:service`, the roles of a service token (`X-Service-Token`) that a user's
+/// own token does not carry (adding a location still works there). 2026.1 made it
+/// `role:service or role:admin`.
 pub fn service_role_is_enough() -> bool {
     release() != Release::parse("2025.2")
 }
