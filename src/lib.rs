@@ -57,8 +57,10 @@ mod validate;
 pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use catalog::{
-    Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource,
-    ImageVersion, find_checksum, parse_checksums,
+    Action, ActionKind, ApplyEvent, ApplyOptions, ApplyReport, Catalog, CatalogError, CatalogErrors, CatalogImage, Change, Checksum,
+    ChecksumAlgorithm, CloudImages, DEFAULT_MANAGED_TAG, INCOMING_PROPERTY, INCOMING_TAG,
+    ImageSource, ImageVersion, LatestInfo, Outcome, Plan, PlanOptions, PlanProblem, cloud_images,
+    find_checksum, parse_checksums,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
