@@ -57,9 +57,11 @@ mod validate;
 pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use catalog::{
-    Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource,
-    ImageVersion, find_checksum, parse_checksums,
+    Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, FanOutBranch,
+    ImageSource, ImageVersion, fan_out, find_checksum, parse_checksums,
 };
+#[cfg(feature = "catalog")]
+pub use catalog::{Compression, SourceOptions, SourceStats, SourceStream, open_source};
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};
 pub use compute::images::{ComputeImagePaginator, ComputeImageQuery, ComputeImagesApi};
