@@ -33,6 +33,16 @@ pub(crate) fn http_client(
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
+/// TLS for servers that are not a cloud (image sources): the platform's roots, verified,
+/// no client certificate.
+#[cfg(feature = "catalog")]
+pub(crate) fn public_tls_config() -> Result<rustls::ClientConfig> {
+    tls_config(&CloudConfig {
+        verify: true,
+        ..CloudConfig::default()
+    })
+}
+
 fn tls_config(cloud: &CloudConfig) -> Result<rustls::ClientConfig> {
     // rustls 0.23.48 deprecates ring's provider (ring has no post-quantum key exchange),
     // with no ring replacement; this lockfile's 0.23.46 does not, but a dependent crate

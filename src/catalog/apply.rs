@@ -11,7 +11,8 @@ use serde_json::{Map, Value};
 
 use super::plan::{Action, ActionKind, CreateWork, INCOMING_PROPERTY, INCOMING_TAG};
 use super::resolve;
-use super::source::{SourceOptions, fan_out, open_source};
+use super::fanout::fan_out;
+use super::source::{SourceOptions, open_source};
 use super::{Catalog, Plan};
 use crate::hash::Hasher;
 use crate::{Client, DataSource, Error, Image, ImageCreate, ImagePatch, Result};

@@ -6,14 +6,20 @@
 //! `etc/schema.yaml` (its 0.20261007.0 release) and returns every problem at once, each with
 //! its file, line and column and the path and message yamale would print
 //! (`images.0.enable: Required field missing`). [`parse_checksums`] reads the checksum lists
-//! a version's `checksums_url` names. Nothing here talks to a cloud or downloads anything.
+//! a version's `checksums_url` names. Nothing here talks to a cloud.
+//!
+//! With the `catalog` feature (a default one), [`open_source`] reads a version's data:
+//! resumable, decompressed by its magic numbers, its upstream checksum verified; and
+//! [`fan_out`] feeds one read to several uploads.
 //!
 //! (Not to be confused with Keystone's service catalog, which the client reads to find
 //! Glance: that one is internal and is never called a `Catalog`.)
 
 mod checksums;
+mod fanout;
 mod load;
 mod meta;
+#[cfg(feature = "catalog")]
 mod apply;
 mod model;
 mod plan;
@@ -21,7 +27,14 @@ mod plan;
 mod plan_tests;
 mod resolve;
 mod rules;
+#[cfg(feature = "catalog")]
+mod source;
+#[cfg(all(test, feature = "catalog"))]
+mod source_tests;
 mod state;
+#[cfg(test)]
+#[allow(dead_code)]
+pub(crate) mod test_server;
 #[cfg(test)]
 mod tests;
 mod yaml;
@@ -30,12 +43,16 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use checksums::{find_checksum, parse_checksums};
+pub use fanout::{FanOutBranch, fan_out};
 pub use model::{Catalog, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource, ImageVersion};
 pub use plan::{
     Action, ActionKind, Change, CloudImages, DEFAULT_MANAGED_TAG, INCOMING_PROPERTY, INCOMING_TAG,
     PlanOptions, PlanProblem,
 };
+#[cfg(feature = "catalog")]
 pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome};
+#[cfg(feature = "catalog")]
+pub use source::{Compression, SourceOptions, SourceStats, SourceStream, open_source};
 pub use state::LatestInfo;
 
 use std::collections::HashMap;

@@ -465,7 +465,8 @@ pub(crate) fn plan_cloud(
                 } else if plain_version.as_deref() == Some(&d.version.version) {
                     plain
                 } else {
-                    find(&d.name).or_else(|| find(&state::rotated_name(image, &d.version.version)))
+                    // Not yet rotated: the newest still under its versioned name.
+                    find(&state::rotated_name(image, &d.version.version))
                 }
             } else {
                 find(&d.name).or_else(|| {
@@ -511,8 +512,54 @@ pub(crate) fn plan_cloud(
         }
     }
 
+    merge_superseded(&mut plan.actions);
     outdated(cloud, catalog, &by_name, &kept, filter.as_ref(), options, &mut plan);
     plan
+}
+
+/// A create that supersedes the holder of a `multi` image's plain name renames it before
+/// publishing: an update planned for that image (its version is still listed) is folded
+/// into that rename, so the image is changed once, before the new one takes the name.
+fn merge_superseded(actions: &mut Vec<Action>) {
+    let superseded: Vec<(usize, String)> = actions
+        .iter()
+        .enumerate()
+        .filter_map(|(i, a)| {
+            let (id, _) = a.work.create.as_ref()?.supersedes.as_ref()?;
+            Some((i, id.clone()))
+        })
+        .collect();
+    let mut remove = Vec::new();
+    for (create, id) in superseded {
+        if let Some(j) = actions.iter().position(|a| {
+            a.action != ActionKind::Create && a.id.as_deref() == Some(id.as_str())
+        }) {
+            let update = actions[j].clone();
+            if let Some((_, set)) = actions[create]
+                .work
+                .create
+                .as_mut()
+                .and_then(|c| c.supersedes.as_mut())
+            {
+                for (k, v) in update.work.set {
+                    set.insert(k, v);
+                }
+            }
+            if let Some(c) = actions[create].changes.iter_mut().find(|c| c.field == "supersedes") {
+                c.to = update
+                    .changes
+                    .iter()
+                    .find(|c| c.field == "name")
+                    .and_then(|c| c.to.clone())
+                    .or(c.to.take());
+            }
+            remove.push(j);
+        }
+    }
+    remove.sort_unstable();
+    for j in remove.into_iter().rev() {
+        actions.remove(j);
+    }
 }
 
 /// An image's visibility as Glance writes it.
@@ -552,6 +599,25 @@ fn rename_action(cloud: &CloudImages, image: &CatalogImage, current: &Image, to:
             ..Work::default()
         },
     }
+}
+
+/// openstack-image-manager's `_is_generic_duplicate`: whether the image losing the plain
+/// name and its successor would both be generic images users can find, for the same
+/// architecture, distribution and version (SCS allows one): the old one becomes
+/// `oldgeneric`.
+fn generic_duplicate(previous: &Image, successor: &Map<String, Value>) -> bool {
+    let visible = matches!(
+        successor.get("visibility").and_then(Value::as_str),
+        Some("public" | "community")
+    ) && successor.get("os_hidden").and_then(Value::as_bool) != Some(true);
+    let now = serde_json::to_value(previous).unwrap_or_default();
+    let generic = |v: Option<&Value>| v.and_then(Value::as_str) == Some("generic");
+    visible
+        && generic(now.get("os_purpose"))
+        && generic(successor.get("os_purpose"))
+        && ["architecture", "os_distro", "os_version"]
+            .iter()
+            .all(|k| now.get(*k) == successor.get(*k))
 }
 
 /// Every setting a version gets, as JSON patch values (without `min_disk`, which needs the
@@ -597,6 +663,15 @@ fn update_action(
             }
             "min_disk" | "min_ram" => cur.and_then(Value::as_u64) == value.as_u64(),
             "os_hidden" => cur.and_then(Value::as_bool).unwrap_or(false) == value.as_bool().unwrap_or(false),
+            // A superseded version demoted on rotation stays `oldgeneric`, as
+            // openstack-image-manager leaves it.
+            "os_purpose"
+                if d.name != image.name
+                    && value == "generic"
+                    && cur.and_then(Value::as_str) == Some("oldgeneric") =>
+            {
+                true
+            }
             _ => same_value(cur, &value),
         };
         if !same {
@@ -669,9 +744,12 @@ fn create_action(
             .and_then(super::model::Checksum::from_bare_hex)
     });
     let supersedes = supersedes.map(|p| {
-        let to = state::rotated_name(image, version_of(p).as_deref().unwrap_or_else(|| "latest"));
+        let to = state::rotated_name(image, version_of(p).as_deref().unwrap_or(LATEST));
         let mut set = Map::new();
         set.insert("name".into(), Value::String(to));
+        if generic_duplicate(p, &publish) {
+            set.insert("os_purpose".into(), Value::String("oldgeneric".into()));
+        }
         (p.id.clone(), set)
     });
     if let Some((id, set)) = &supersedes {

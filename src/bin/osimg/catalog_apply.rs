@@ -26,10 +26,8 @@ pub async fn apply(
         eprintln!("nothing to do: every cloud is in sync with the catalog");
         return report_problems(&plan);
     }
-    let problems = Plan {
-        problems: plan.problems.clone(),
-        ..Plan::default()
-    };
+    let mut problems = Plan::default();
+    problems.problems = plan.problems.clone();
     let terminal = std::io::stderr().is_terminal();
     let bars = Arc::new(Bars {
         multi: MultiProgress::with_draw_target(if terminal {
