@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures_util::{StreamExt, TryStreamExt, stream};
+use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value};
 
 use super::plan::{Action, ActionKind, CreateWork, INCOMING_PROPERTY, INCOMING_TAG};
@@ -14,7 +14,6 @@ use super::resolve;
 use super::fanout::fan_out;
 use super::source::{SourceOptions, open_source};
 use super::{Catalog, Plan};
-use crate::hash::Hasher;
 use crate::{Client, DataSource, Error, Image, ImageCreate, ImagePatch, Result};
 
 /// How [`Catalog::apply`] runs.
@@ -262,6 +261,24 @@ impl Catalog {
             );
             groups.entry(key).or_default().push(action);
         }
+        // The algorithm each cloud hashes with, so uploads hash in it and Glance's stored
+        // hash is compared with the bytes sent: from its images, else from a probe.
+        let mut algorithms = plan.hash_algorithms.clone();
+        let mut probed = std::collections::BTreeSet::new();
+        for action in groups.values().flatten() {
+            if !algorithms.contains_key(&action.cloud)
+                && probed.insert(action.cloud.clone())
+                && let Some(client) = client_of(&action.cloud)
+            {
+                match probe_hash_algorithm(client).await {
+                    Ok(algo) => {
+                        algorithms.insert(action.cloud.clone(), algo);
+                    }
+                    Err(e) => tracing::warn!(cloud = %action.cloud, error = %e, "could not learn the cloud's hash algorithm"),
+                }
+            }
+        }
+        let algorithms = &algorithms;
         let jobs = groups.into_values().map(|group| {
             let targets: Vec<(Action, Option<&Client>)> = group
                 .into_iter()
@@ -270,7 +287,7 @@ impl Catalog {
                     (a, c)
                 })
                 .collect();
-            upload_group(targets, options, &plan.hash_algorithms)
+            upload_group(targets, options, algorithms)
         });
         let mut done = stream::iter(jobs).buffer_unordered(options.parallel.max(1));
         while let Some(outcomes) = done.next().await {
@@ -639,16 +656,13 @@ async fn upload_one(
     let stored = images.get(&image.id).await?;
     let stored_algorithm = stored.os_hash_algo.clone().unwrap_or_default().to_ascii_lowercase();
     if stored_algorithm != algorithm {
-        // Upload compared nothing: read the image back, Glance checking it on the way
-        // against its own hash, and compare with the bytes the source gave.
-        options.emit(ApplyEvent::Message {
-            cloud: action.cloud.clone(),
-            name: action.name.clone(),
-            text: format!(
-                "the cloud hashes with {stored_algorithm}, not {algorithm}: reading the image back to verify it"
-            ),
-        });
-        read_back(client, &stored, algorithm).await?;
+        // The upload compared nothing: what Glance stored cannot be proven to be what was
+        // sent, so the image is not published.
+        return Err(Error::Protocol(format!(
+            "image {}: the cloud hashed the data with {stored_algorithm:?}, not {algorithm} \
+             as it did before: the stored data cannot be compared with what was sent",
+            stored.id
+        )));
     }
     options.emit(ApplyEvent::Message {
         cloud: action.cloud.clone(),
@@ -658,27 +672,32 @@ async fn upload_one(
     publish(client, &stored, action, work).await
 }
 
-/// Reads an image back and checks it, in the cloud's algorithm, against its stored hash.
-async fn read_back(client: &Client, stored: &Image, _sent_algorithm: &str) -> Result<()> {
-    let algorithm = stored.os_hash_algo.clone().unwrap_or_default();
-    let expected = stored.os_hash_value.clone().unwrap_or_default();
-    let mut hasher = Hasher::new(&algorithm).ok_or_else(|| {
-        Error::invalid("hash algorithm", format!("{algorithm} is not supported"))
-    })?;
-    let mut data = client.images().download(&stored.id).image(stored.clone()).stream().await?;
-    while let Some(chunk) = data.try_next().await? {
-        hasher.update(&chunk)?;
+/// The algorithm a cloud hashes image data with (its `hashing_algorithm`, which Glance
+/// publishes nowhere but in `os_hash_algo`): a one-byte image is uploaded, read and deleted.
+async fn probe_hash_algorithm(client: &Client) -> Result<String> {
+    let images = client.images();
+    let create = ImageCreate::new("osimg hash probe (deleted at once)")
+        .disk_format("raw")
+        .container_format("bare")
+        .visibility("private")
+        .property_value("os_hidden", Value::Bool(true))
+        .property_value("tags", Value::Array(vec![Value::String(INCOMING_TAG.into())]));
+    let (image, guard) = images.create_guarded(create).await?;
+    let result = async {
+        images
+            .upload(&image.id, DataSource::bytes(&b"\0"[..]))
+            .hash_algorithm(None)
+            .send()
+            .await?;
+        let stored = images.get(&image.id).await?;
+        stored
+            .os_hash_algo
+            .map(|a| a.to_ascii_lowercase())
+            .ok_or_else(|| Error::Protocol("the probe image has no os_hash_algo".into()))
     }
-    let actual = hasher.hex()?;
-    if !actual.eq_ignore_ascii_case(&expected) {
-        return Err(Error::Integrity {
-            image_id: stored.id.clone(),
-            algorithm,
-            expected,
-            actual,
-        });
-    }
-    Ok(())
+    .await;
+    drop(guard.delete_now().await);
+    result
 }
 
 /// Gives a verified image its catalog name, visibility, tags and properties, after

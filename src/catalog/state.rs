@@ -250,8 +250,11 @@ pub(crate) fn desired<'c>(
             if let Some(day) = &version.build_date {
                 props.insert("image_build_date".into(), Value::String(day.clone()));
             }
+            // `null` is not written (openstack-image-manager compares None with a missing
+            // property and finds them equal), and never removed.
             let properties = props
                 .into_iter()
+                .filter(|(_, v)| !v.is_null())
                 .map(|(k, v)| (k, Value::String(glance_string(&v))))
                 .collect();
             let os_hidden = options

@@ -6,6 +6,7 @@
 
 mod auth;
 mod cache;
+mod catalog;
 mod cli;
 mod cli_cache_stores;
 mod cli_metadefs;
@@ -26,6 +27,7 @@ mod ranged;
 mod reuse;
 mod schema_drift;
 mod smoke;
+mod source_server;
 mod stores;
 mod token_cache;
 mod upload_integrity;

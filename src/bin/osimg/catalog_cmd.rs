@@ -253,25 +253,30 @@ pub fn print_plan(out: &Printer, plan: &Plan) -> CmdResult {
     out.list(&cols, &rows, false)
 }
 
-/// `field: from -> to` for each change, one per line.
+/// The changes in one line: for a create its source and what it publishes as, for the
+/// others `field: from -> to` each.
 fn summary(a: &openstack_images::Action) -> String {
     let show = |v: &Option<Value>| match v {
         None => "-".to_owned(),
         Some(Value::String(s)) => s.clone(),
         Some(other) => other.to_string(),
     };
-    let mut lines: Vec<String> = a
-        .changes
-        .iter()
-        .map(|c| match a.action {
-            openstack_images::ActionKind::Create => format!("{}: {}", c.field, show(&c.to)),
-            _ => format!("{}: {} -> {}", c.field, show(&c.from), show(&c.to)),
-        })
-        .collect();
-    if let Some(source) = &a.source {
-        lines.insert(0, format!("from {source}"));
+    if a.action == openstack_images::ActionKind::Create {
+        let mut text = format!(
+            "from {} ({} settings)",
+            a.source.as_deref().unwrap_or("?"),
+            a.changes.len()
+        );
+        if let Some(c) = a.changes.iter().find(|c| c.field == "supersedes") {
+            text.push_str(&format!("; renames {} to {}", show(&c.from), show(&c.to)));
+        }
+        return text;
     }
-    lines.join("\n")
+    a.changes
+        .iter()
+        .map(|c| format!("{}: {} -> {}", c.field, show(&c.from), show(&c.to)))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn load(paths: &[PathBuf]) -> CmdResult<Catalog> {
