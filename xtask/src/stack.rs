@@ -11,6 +11,7 @@
 
 mod config;
 mod install;
+mod oim;
 mod procs;
 
 use anyhow::{Context, Result, bail};
@@ -65,6 +66,8 @@ pub struct StackInfo {
     pub nova_url: String,
     /// The virtualenv holding the servers, openstacksdk and python-glanceclient.
     pub venv: PathBuf,
+    /// openstack-image-manager's own virtualenv (target/oim/venv-<hash>).
+    pub oim_venv: PathBuf,
 }
 
 impl StackInfo {
@@ -77,6 +80,12 @@ impl StackInfo {
     /// with in tests/live/osc_compat.rs.
     pub fn openstack(&self) -> PathBuf {
         self.venv.join("bin/openstack")
+    }
+
+    /// The pinned `openstack-image-manager` (its own venv): the catalog tool `osimg catalog`
+    /// is compared with in the live tests.
+    pub fn openstack_image_manager(&self) -> PathBuf {
+        oim::executable(&self.oim_venv)
     }
 }
 
@@ -97,6 +106,7 @@ impl fmt::Display for StackInfo {
         )?;
         writeln!(f, "python:   {}", self.python().display())?;
         writeln!(f, "osc:      {}", self.openstack().display())?;
+        writeln!(f, "oim:      {}", self.openstack_image_manager().display())?;
         write!(f, "state:    {}", self.dir.display())
     }
 }
@@ -249,8 +259,8 @@ impl State {
         fs::rename(&tmp, &p.state).with_context(|| format!("writing {}", p.state.display()))
     }
 
-    fn info(&self, p: &Paths) -> StackInfo {
-        StackInfo {
+    fn info(&self, p: &Paths) -> Result<StackInfo> {
+        Ok(StackInfo {
             dir: p.dir.clone(),
             clouds_yaml: p.clouds.clone(),
             keystone_url: self.keystone_url(),
@@ -258,7 +268,8 @@ impl State {
             glance_plain_url: self.url(Svc::GlancePlain),
             nova_url: self.url(Svc::Nova),
             venv: self.venv.clone(),
-        }
+            oim_venv: oim::venv_dir()?,
+        })
     }
 }
 
@@ -300,9 +311,12 @@ pub fn up() -> Result<StackInfo> {
     let t = Instant::now();
     let venv = install::ensure_venv()?;
     phase("venv", t);
+    let t = Instant::now();
+    oim::ensure_venv()?;
+    phase("openstack-image-manager venv", t);
     let _lock = procs::PidLock::acquire(&p.lock, "another `cargo xtask stack`")?;
     let state = runtime()?.block_on(up_async(&p, venv))?;
-    let info = state.info(&p);
+    let info = state.info(&p)?;
     println!("{info}");
     println!("stack up: {:.1}s total", started.elapsed().as_secs_f64());
     Ok(info)
@@ -879,9 +893,10 @@ pub fn status() -> Result<()> {
     Ok(())
 }
 
-/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...` for
-/// `eval "$(cargo xtask stack env)"`; the last names the venv's `openstack`, which the live
-/// tests compare osimg with.
+/// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...
+/// OPENSTACK_IMAGES_OIM=...` for `eval "$(cargo xtask stack env)"`; the last two name the
+/// venv's `openstack` and the pinned `openstack-image-manager`, which the live tests compare
+/// osimg with.
 pub fn print_env() -> Result<()> {
     let p = Paths::new();
     if !p.clouds.exists() {
@@ -894,9 +909,13 @@ pub fn print_env() -> Result<()> {
     println!("export OS_CLIENT_CONFIG_FILE='{path}'");
     println!("export OS_CLOUD=local");
     if let Some(state) = State::load(&p)? {
-        let osc = state.info(&p).openstack();
-        let osc = osc.to_string_lossy().replace('\'', r"'\''");
-        println!("export OPENSTACK_IMAGES_OSC='{osc}'");
+        let info = state.info(&p)?;
+        let quoted = |path: PathBuf| path.to_string_lossy().replace('\'', r"'\''");
+        println!("export OPENSTACK_IMAGES_OSC='{}'", quoted(info.openstack()));
+        println!(
+            "export OPENSTACK_IMAGES_OIM='{}'",
+            quoted(info.openstack_image_manager())
+        );
     }
     Ok(())
 }

@@ -154,6 +154,7 @@ fn live_tests(stack: &StackInfo) -> Result<()> {
         .env("OS_CLOUD", "local")
         .env("OPENSTACK_IMAGES_LIVE", "1")
         .env("OPENSTACK_IMAGES_OSC", stack.openstack())
+        .env("OPENSTACK_IMAGES_OIM", stack.openstack_image_manager())
         .stdout(Stdio::piped());
     let mut child = cmd.spawn().context("running the live tests")?;
     let mut ran = 0usize;

@@ -147,7 +147,7 @@ impl PipProgress {
 }
 
 /// Fails with the missing prerequisite named when python3 or its venv module is unusable.
-fn check_python() -> Result<()> {
+pub(super) fn check_python() -> Result<()> {
     let out = Command::new("python3")
         .args([
             "-c",
