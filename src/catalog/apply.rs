@@ -9,12 +9,15 @@ use bytes::Bytes;
 use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value};
 
+use super::fanout::fan_out;
 use super::plan::{Action, ActionKind, CreateWork, INCOMING_PROPERTY, INCOMING_TAG};
 use super::resolve;
-use super::fanout::fan_out;
 use super::source::{SourceOptions, open_source};
 use super::{Catalog, Plan};
 use crate::{Client, DataSource, Error, Image, ImageCreate, ImagePatch, Result};
+
+/// A callback receiving [`ApplyEvent`]s.
+pub type EventSink = Arc<dyn Fn(&ApplyEvent) + Send + Sync>;
 
 /// How [`Catalog::apply`] runs.
 ///
@@ -31,7 +34,7 @@ pub struct ApplyOptions {
     /// end to end against what Glance stored, not against the publisher's checksum).
     pub allow_missing_checksum: bool,
     /// Called with every [`ApplyEvent`].
-    pub events: Option<Arc<dyn Fn(&ApplyEvent) + Send + Sync>>,
+    pub events: Option<EventSink>,
     /// Options of the source downloads.
     pub source: SourceOptions,
 }
@@ -274,7 +277,9 @@ impl Catalog {
                     Ok(algo) => {
                         algorithms.insert(action.cloud.clone(), algo);
                     }
-                    Err(e) => tracing::warn!(cloud = %action.cloud, error = %e, "could not learn the cloud's hash algorithm"),
+                    Err(e) => {
+                        tracing::warn!(cloud = %action.cloud, error = %e, "could not learn the cloud's hash algorithm")
+                    }
                 }
             }
         }
@@ -316,7 +321,10 @@ fn outcome(action: &Action, id: Option<String>, result: Result<()>) -> Outcome {
 fn no_client(action: &Action) -> Error {
     Error::invalid(
         "cloud",
-        format!("the plan names cloud {:?}, which apply was not given", action.cloud),
+        format!(
+            "the plan names cloud {:?}, which apply was not given",
+            action.cloud
+        ),
     )
 }
 
@@ -349,7 +357,14 @@ async fn simple(client: &Client, action: &Action) -> Result<()> {
         },
         _ => {
             let current = images.get(id).await?;
-            apply_settings(client, &current, &action.work.set, &[], action.work.deactivate).await
+            apply_settings(
+                client,
+                &current,
+                &action.work.set,
+                &[],
+                action.work.deactivate,
+            )
+            .await
         }
     }
 }
@@ -415,7 +430,11 @@ async fn upload_group(
             targets
                 .iter()
                 .map(|(a, _)| {
-                    (a.clone(), None, Err(Error::Io(std::io::Error::other(message.clone()))))
+                    (
+                        a.clone(),
+                        None,
+                        Err(Error::Io(std::io::Error::other(message.clone()))),
+                    )
                 })
                 .collect(),
         )
@@ -474,7 +493,11 @@ async fn upload_group(
             let text = with_causes(&e);
             for (action, _, image, guard) in live {
                 drop(guard.delete_now().await);
-                results.push((action, Some(image.id), Err(Error::Io(std::io::Error::other(text.clone())))));
+                results.push((
+                    action,
+                    Some(image.id),
+                    Err(Error::Io(std::io::Error::other(text.clone()))),
+                ));
             }
             return finish(results);
         }
@@ -486,7 +509,11 @@ async fn upload_group(
             let text = format!("reading the source: {}", with_causes(&e));
             for (action, _, image, guard) in live {
                 drop(guard.delete_now().await);
-                results.push((action, Some(image.id), Err(Error::Io(std::io::Error::other(text.clone())))));
+                results.push((
+                    action,
+                    Some(image.id),
+                    Err(Error::Io(std::io::Error::other(text.clone()))),
+                ));
             }
             return finish(results);
         }
@@ -512,7 +539,11 @@ async fn upload_group(
     if let Some(text) = refusal {
         for (action, _, image, guard) in live {
             drop(guard.delete_now().await);
-            results.push((action, Some(image.id), Err(Error::Io(std::io::Error::other(text.clone())))));
+            results.push((
+                action,
+                Some(image.id),
+                Err(Error::Io(std::io::Error::other(text.clone()))),
+            ));
         }
         return finish(results);
     }
@@ -576,7 +607,8 @@ fn with_causes(e: &dyn std::error::Error) -> String {
     line
 }
 
-type ByteStream = std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>;
+type ByteStream =
+    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>;
 
 /// Inspects the first [`crate::INSPECT_PREFIX`] bytes of a stream; the stream returned
 /// yields them again, then the rest.
@@ -607,7 +639,9 @@ fn format_matches(catalog: &str, inspected: &str) -> bool {
     match catalog {
         "raw" => inspected == "raw",
         // A format the inspector does not tell apart is taken on the catalog's word.
-        "qcow2" | "vmdk" | "vhd" | "vhdx" | "vdi" | "iso" => inspected == catalog || inspected == "raw" && catalog == "iso",
+        "qcow2" | "vmdk" | "vhd" | "vhdx" | "vdi" | "iso" => {
+            inspected == catalog || inspected == "raw" && catalog == "iso"
+        }
         _ => true,
     }
 }
@@ -623,7 +657,10 @@ async fn create_incoming(
         .container_format("bare")
         .visibility("private")
         .property_value("os_hidden", Value::Bool(true))
-        .property_value("tags", Value::Array(vec![Value::String(INCOMING_TAG.into())]))
+        .property_value(
+            "tags",
+            Value::Array(vec![Value::String(INCOMING_TAG.into())]),
+        )
         .property(INCOMING_PROPERTY, action.name.clone())
         .property("internal_version", version)
         .property_value("min_ram", Value::from(work.min_ram));
@@ -654,7 +691,11 @@ async fn upload_one(
         .send()
         .await?;
     let stored = images.get(&image.id).await?;
-    let stored_algorithm = stored.os_hash_algo.clone().unwrap_or_default().to_ascii_lowercase();
+    let stored_algorithm = stored
+        .os_hash_algo
+        .clone()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if stored_algorithm != algorithm {
         // The upload compared nothing: what Glance stored cannot be proven to be what was
         // sent, so the image is not published.
@@ -667,7 +708,10 @@ async fn upload_one(
     options.emit(ApplyEvent::Message {
         cloud: action.cloud.clone(),
         name: action.name.clone(),
-        text: format!("verified ({}), publishing", stored.os_hash_algo.as_deref().unwrap_or("")),
+        text: format!(
+            "verified ({}), publishing",
+            stored.os_hash_algo.as_deref().unwrap_or("")
+        ),
     });
     publish(client, &stored, action, work).await
 }
@@ -681,7 +725,10 @@ async fn probe_hash_algorithm(client: &Client) -> Result<String> {
         .container_format("bare")
         .visibility("private")
         .property_value("os_hidden", Value::Bool(true))
-        .property_value("tags", Value::Array(vec![Value::String(INCOMING_TAG.into())]));
+        .property_value(
+            "tags",
+            Value::Array(vec![Value::String(INCOMING_TAG.into())]),
+        );
     let (image, guard) = images.create_guarded(create).await?;
     let result = async {
         images
@@ -702,7 +749,12 @@ async fn probe_hash_algorithm(client: &Client) -> Result<String> {
 
 /// Gives a verified image its catalog name, visibility, tags and properties, after
 /// renaming the image that held the plain name before it (`multi` rotation).
-async fn publish(client: &Client, stored: &Image, action: &Action, work: &CreateWork) -> Result<()> {
+async fn publish(
+    client: &Client,
+    stored: &Image,
+    action: &Action,
+    work: &CreateWork,
+) -> Result<()> {
     let images = client.images();
     if let Some((old, set)) = &work.supersedes {
         match images.get(old).await {
@@ -722,5 +774,12 @@ async fn publish(client: &Client, stored: &Image, action: &Action, work: &Create
         set.insert("os_hidden".into(), Value::Bool(false));
     }
     let _ = action;
-    apply_settings(client, stored, &set, &[INCOMING_PROPERTY], work.deactivate.then_some(true)).await
+    apply_settings(
+        client,
+        stored,
+        &set,
+        &[INCOMING_PROPERTY],
+        work.deactivate.then_some(true),
+    )
+    .await
 }

@@ -15,12 +15,12 @@
 //! (Not to be confused with Keystone's service catalog, which the client reads to find
 //! Glance: that one is internal and is never called a `Catalog`.)
 
+#[cfg(feature = "catalog")]
+mod apply;
 mod checksums;
 mod fanout;
 mod load;
 mod meta;
-#[cfg(feature = "catalog")]
-mod apply;
 mod model;
 mod plan;
 #[cfg(test)]
@@ -42,6 +42,8 @@ mod yaml;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "catalog")]
+pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome};
 pub use checksums::{find_checksum, parse_checksums};
 pub use fanout::{FanOutBranch, fan_out};
 pub use model::{Catalog, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource, ImageVersion};
@@ -49,8 +51,6 @@ pub use plan::{
     Action, ActionKind, Change, CloudImages, DEFAULT_MANAGED_TAG, INCOMING_PROPERTY, INCOMING_TAG,
     PlanOptions, PlanProblem,
 };
-#[cfg(feature = "catalog")]
-pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome};
 #[cfg(feature = "catalog")]
 pub use source::{Compression, SourceOptions, SourceStats, SourceStream, open_source};
 pub use state::LatestInfo;
@@ -109,7 +109,8 @@ impl Catalog {
         clouds: &[(&str, &crate::Client)],
         options: &PlanOptions,
     ) -> crate::Result<Plan> {
-        let images = plan::selected(self, options).map_err(|m| crate::Error::invalid("filter", m))?;
+        let images =
+            plan::selected(self, options).map_err(|m| crate::Error::invalid("filter", m))?;
         let mut out = Plan::default();
         let mut latest = HashMap::new();
         let http = resolve::source_client()?;
@@ -132,7 +133,9 @@ impl Catalog {
             }
         }
         let states = futures_util::future::join_all(
-            clouds.iter().map(|(name, client)| cloud_images(name, client)),
+            clouds
+                .iter()
+                .map(|(name, client)| cloud_images(name, client)),
         )
         .await;
         for state in states {
@@ -142,9 +145,11 @@ impl Catalog {
             }
             let mut cloud_plan = plan::plan_cloud(self, &state, &latest, options);
             // Images whose `latest` could not be resolved were reported above.
-            cloud_plan
-                .problems
-                .retain(|p| !out.problems.iter().any(|q| q.cloud == p.cloud && q.image == p.image));
+            cloud_plan.problems.retain(|p| {
+                !out.problems
+                    .iter()
+                    .any(|q| q.cloud == p.cloud && q.image == p.image)
+            });
             out.actions.append(&mut cloud_plan.actions);
             out.problems.append(&mut cloud_plan.problems);
         }

@@ -217,6 +217,7 @@ pub struct Action {
 }
 
 /// What apply needs beyond the displayed changes.
+#[cfg_attr(not(feature = "catalog"), allow(dead_code))]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Work {
     /// Create: the image's settings and where its data is.
@@ -229,6 +230,7 @@ pub(crate) struct Work {
 }
 
 /// A version to upload.
+#[cfg_attr(not(feature = "catalog"), allow(dead_code))]
 #[derive(Debug, Clone)]
 pub(crate) struct CreateWork {
     pub source: ImageSource,
@@ -393,7 +395,9 @@ pub(crate) fn plan_cloud(
                     action: ActionKind::Cleanup,
                     id: Some(image.id.clone()),
                     image: target,
-                    version: image.custom_property_str("internal_version").map(str::to_owned),
+                    version: image
+                        .custom_property_str("internal_version")
+                        .map(str::to_owned),
                     source: None,
                     checksum: None,
                     changes: vec![Change::new(
@@ -416,7 +420,11 @@ pub(crate) fn plan_cloud(
                     "{} managed images are named {name:?} ({}); only the first is managed, the \
                      others are left alone",
                     images.len(),
-                    images.iter().map(|i| i.id.as_str()).collect::<Vec<_>>().join(", ")
+                    images
+                        .iter()
+                        .map(|i| i.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             });
         }
@@ -450,7 +458,7 @@ pub(crate) fn plan_cloud(
         let newest_version = desired.last().map(|d| d.version.version.clone());
         // The image holding the plain name, and the version it holds.
         let plain = find(&image.name);
-        let plain_version = plain.and_then(|p| version_of(p));
+        let plain_version = plain.and_then(version_of);
         let mut superseded_plain = false;
 
         for d in &desired {
@@ -459,8 +467,7 @@ pub(crate) fn plan_cloud(
             } else if d.newest {
                 if d.version.version == LATEST {
                     plain.filter(|p| {
-                        p.custom_property_str("upstream_checksum")
-                            == d.upstream_checksum.as_deref()
+                        p.custom_property_str("upstream_checksum") == d.upstream_checksum.as_deref()
                     })
                 } else if plain_version.as_deref() == Some(&d.version.version) {
                     plain
@@ -491,8 +498,13 @@ pub(crate) fn plan_cloud(
                         superseded_plain = true;
                         outdated_override.insert(p.id.clone(), ());
                     }
-                    plan.actions
-                        .push(create_action(cloud, image, d, plain.filter(|_| image.multi && d.newest), options));
+                    plan.actions.push(create_action(
+                        cloud,
+                        image,
+                        d,
+                        plain.filter(|_| image.multi && d.newest),
+                        options,
+                    ));
                 }
             }
         }
@@ -504,16 +516,33 @@ pub(crate) fn plan_cloud(
             && let Some(p) = plain
             && plain_version.as_deref() != newest_version.as_deref()
             && newest_version.as_deref() != Some(LATEST)
-            && !plan.actions.iter().any(|a| a.id.as_deref() == Some(p.id.as_str()))
+            && !plan
+                .actions
+                .iter()
+                .any(|a| a.id.as_deref() == Some(p.id.as_str()))
         {
             let to = state::rotated_name(image, plain_version.as_deref().unwrap_or(LATEST));
             outdated_override.insert(p.id.clone(), ());
-            plan.actions.push(rename_action(cloud, image, p, &to, "an older version holds the plain name"));
+            plan.actions.push(rename_action(
+                cloud,
+                image,
+                p,
+                &to,
+                "an older version holds the plain name",
+            ));
         }
     }
 
     merge_superseded(&mut plan.actions);
-    outdated(cloud, catalog, &by_name, &kept, filter.as_ref(), options, &mut plan);
+    outdated(
+        cloud,
+        catalog,
+        &by_name,
+        &kept,
+        filter.as_ref(),
+        options,
+        &mut plan,
+    );
     plan
 }
 
@@ -531,9 +560,10 @@ fn merge_superseded(actions: &mut Vec<Action>) {
         .collect();
     let mut remove = Vec::new();
     for (create, id) in superseded {
-        if let Some(j) = actions.iter().position(|a| {
-            a.action != ActionKind::Create && a.id.as_deref() == Some(id.as_str())
-        }) {
+        if let Some(j) = actions
+            .iter()
+            .position(|a| a.action != ActionKind::Create && a.id.as_deref() == Some(id.as_str()))
+        {
             let update = actions[j].clone();
             if let Some((_, set)) = actions[create]
                 .work
@@ -545,7 +575,11 @@ fn merge_superseded(actions: &mut Vec<Action>) {
                     set.insert(k, v);
                 }
             }
-            if let Some(c) = actions[create].changes.iter_mut().find(|c| c.field == "supersedes") {
+            if let Some(c) = actions[create]
+                .changes
+                .iter_mut()
+                .find(|c| c.field == "supersedes")
+            {
                 c.to = update
                     .changes
                     .iter()
@@ -580,7 +614,13 @@ fn version_of(image: &Image) -> Option<String> {
         .map(glance_string)
 }
 
-fn rename_action(cloud: &CloudImages, image: &CatalogImage, current: &Image, to: &str, reason: &str) -> Action {
+fn rename_action(
+    cloud: &CloudImages,
+    image: &CatalogImage,
+    current: &Image,
+    to: &str,
+    reason: &str,
+) -> Action {
     let mut set = Map::new();
     set.insert("name".into(), Value::String(to.to_owned()));
     Action {
@@ -592,7 +632,11 @@ fn rename_action(cloud: &CloudImages, image: &CatalogImage, current: &Image, to:
         version: version_of(current),
         source: None,
         checksum: None,
-        changes: vec![Change::new("name", current.name.clone().map(Value::String), Some(Value::String(to.to_owned())))],
+        changes: vec![Change::new(
+            "name",
+            current.name.clone().map(Value::String),
+            Some(Value::String(to.to_owned())),
+        )],
         reason: reason.into(),
         work: Work {
             set,
@@ -651,18 +695,29 @@ fn update_action(
     let mut changes = Vec::new();
     let mut set = Map::new();
     let mut wanted = settings(d);
-    let min_disk = state::min_disk(image.min_disk, current.size_bytes(), current.virtual_size.and_then(|v| u64::try_from(v).ok()));
+    let min_disk = state::min_disk(
+        image.min_disk,
+        current.size_bytes(),
+        current.virtual_size.and_then(|v| u64::try_from(v).ok()),
+    );
     wanted.insert("min_disk".into(), Value::from(min_disk));
     for (key, value) in wanted {
         let cur = now.get(&key);
         let same = match key.as_str() {
             "tags" => {
-                let want: BTreeSet<&str> = value.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+                let want: BTreeSet<&str> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
                 let have: BTreeSet<&str> = current.tags.iter().map(String::as_str).collect();
                 want == have
             }
             "min_disk" | "min_ram" => cur.and_then(Value::as_u64) == value.as_u64(),
-            "os_hidden" => cur.and_then(Value::as_bool).unwrap_or(false) == value.as_bool().unwrap_or(false),
+            "os_hidden" => {
+                cur.and_then(Value::as_bool).unwrap_or(false) == value.as_bool().unwrap_or(false)
+            }
             // A superseded version demoted on rotation stays `oldgeneric`, as
             // openstack-image-manager leaves it.
             "os_purpose"
@@ -689,7 +744,9 @@ fn update_action(
         changes.push(Change::new(
             "status",
             status.clone().map(Value::String),
-            Some(Value::String(if off { "deactivated" } else { "active" }.into())),
+            Some(Value::String(
+                if off { "deactivated" } else { "active" }.into(),
+            )),
         ));
     }
     if changes.is_empty() {
@@ -731,7 +788,10 @@ fn create_action(
     _options: &PlanOptions,
 ) -> Action {
     let version: &ImageVersion = d.version;
-    let source = version.mirror_url.clone().unwrap_or_else(|| version.url.clone());
+    let source = version
+        .mirror_url
+        .clone()
+        .unwrap_or_else(|| version.url.clone());
     let publish = settings(d);
     let mut changes: Vec<Change> = publish
         .iter()
@@ -801,8 +861,11 @@ fn outdated(
     options: &PlanOptions,
     plan: &mut CloudPlan,
 ) {
-    let definitions: HashMap<&str, &CatalogImage> =
-        catalog.images.iter().map(|i| (i.name.as_str(), i)).collect();
+    let definitions: HashMap<&str, &CatalogImage> = catalog
+        .images
+        .iter()
+        .map(|i| (i.name.as_str(), i))
+        .collect();
     let mut candidates: Vec<&str> = by_name
         .keys()
         .copied()
@@ -837,12 +900,25 @@ fn outdated(
                 uuid_validity.unwrap_or("")
             );
             if options.delete && options.yes_i_really_know_what_i_do && !definition.keep {
-                push_outdated(plan, cloud, definition, image, ActionKind::Delete, reason, Map::new(), None);
+                push_outdated(
+                    plan,
+                    cloud,
+                    definition,
+                    image,
+                    ActionKind::Delete,
+                    reason,
+                    Map::new(),
+                    None,
+                );
                 continue;
             }
             (ActionKind::Deactivate, reason, true)
         } else {
-            (ActionKind::Hide, "outdated: kept by uuid_validity".to_owned(), false)
+            (
+                ActionKind::Hide,
+                "outdated: kept by uuid_validity".to_owned(),
+                false,
+            )
         };
         // hide_image(): os_hidden, deactivation, visibility.
         let mut set = Map::new();
@@ -859,10 +935,9 @@ fn outdated(
         {
             set.insert("visibility".into(), Value::String(v));
         }
-        let deactivate = (deactivate
-            && options.deactivate
-            && status_of(image).as_deref() == Some("active"))
-        .then_some(true);
+        let deactivate =
+            (deactivate && options.deactivate && status_of(image).as_deref() == Some("active"))
+                .then_some(true);
         if set.is_empty() && deactivate.is_none() {
             continue;
         }
@@ -881,8 +956,14 @@ fn outdated(
                     || a.action == ActionKind::Cleanup
             });
         }
-        let kind = if deactivate.is_some() { kind } else { ActionKind::Hide };
-        push_outdated(plan, cloud, definition, image, kind, reason, set, deactivate);
+        let kind = if deactivate.is_some() {
+            kind
+        } else {
+            ActionKind::Hide
+        };
+        push_outdated(
+            plan, cloud, definition, image, kind, reason, set, deactivate,
+        );
     }
 }
 
@@ -903,7 +984,11 @@ fn push_outdated(
         .map(|(k, v)| Change::new(k.clone(), now.get(k).cloned(), Some(v.clone())))
         .collect();
     if deactivate == Some(true) {
-        changes.push(Change::new("status", now.get("status").cloned(), Some("deactivated".into())));
+        changes.push(Change::new(
+            "status",
+            now.get("status").cloned(),
+            Some("deactivated".into()),
+        ));
     }
     if kind == ActionKind::Delete {
         changes.push(Change::new("status", now.get("status").cloned(), None));

@@ -38,7 +38,10 @@ fn simulate(images: &mut Vec<Image>, catalog: &Catalog, options: &PlanOptions) {
             ActionKind::Create => {
                 let work = action.work.create.expect("create work");
                 if let Some((old, set)) = &work.supersedes {
-                    let image = images.iter_mut().find(|i| &i.id == old).expect("superseded");
+                    let image = images
+                        .iter_mut()
+                        .find(|i| &i.id == old)
+                        .expect("superseded");
                     set_all(image, set);
                 }
                 counter += 1;
@@ -50,7 +53,8 @@ fn simulate(images: &mut Vec<Image>, catalog: &Catalog, options: &PlanOptions) {
                 let mut set = work.publish.clone();
                 set.insert(
                     "min_disk".into(),
-                    super::state::min_disk(work.min_disk, Some(3 << 30), Some((5 << 30) + 1)).into(),
+                    super::state::min_disk(work.min_disk, Some(3 << 30), Some((5 << 30) + 1))
+                        .into(),
                 );
                 for (k, v) in set {
                     value[k] = v;
@@ -84,7 +88,11 @@ fn set_all(image: &mut Image, set: &Map<String, Value>) {
     *image = serde_json::from_value(v).unwrap();
 }
 
-fn plan_kinds(images: &[Image], catalog: &Catalog, options: &PlanOptions) -> Vec<(ActionKind, String)> {
+fn plan_kinds(
+    images: &[Image],
+    catalog: &Catalog,
+    options: &PlanOptions,
+) -> Vec<(ActionKind, String)> {
     let state = CloudImages::new("c", Some(PROJECT.into()), images.to_vec());
     plan_cloud(catalog, &state, &HashMap::new(), options)
         .actions
@@ -113,11 +121,24 @@ fn a_multi_image_is_created_then_in_sync() {
     );
     simulate(&mut images, &cat, &options);
     assert_eq!(names(&images), ["Demo", "Demo-(1.9)"]);
-    let newest = images.iter().find(|i| i.name.as_deref() == Some("Demo")).unwrap();
+    let newest = images
+        .iter()
+        .find(|i| i.name.as_deref() == Some("Demo"))
+        .unwrap();
     assert_eq!(newest.custom_property_str("internal_version"), Some("1.10"));
-    assert_eq!(newest.custom_property_str("hw_vif_multiqueue_enabled"), Some("True"));
-    assert_eq!(newest.custom_property_str("image_description"), Some("Demo"));
-    assert_eq!(newest.min_disk, Some(6), "raised to the virtual size, rounded up");
+    assert_eq!(
+        newest.custom_property_str("hw_vif_multiqueue_enabled"),
+        Some("True")
+    );
+    assert_eq!(
+        newest.custom_property_str("image_description"),
+        Some("Demo")
+    );
+    assert_eq!(
+        newest.min_disk,
+        Some(6),
+        "raised to the virtual size, rounded up"
+    );
     let mut tags = newest.tags.clone();
     tags.sort();
     assert_eq!(tags, ["extra", "managed_by_osism", "os:debian"]);
@@ -136,7 +157,11 @@ fn a_new_version_rotates_names_and_keeps_the_old_image() {
     simulate(&mut images, &cat, &options);
     assert_eq!(names(&images), ["Demo", "Demo-(1)"]);
     let old = images.iter().find(|i| i.id == first).unwrap();
-    assert_eq!(old.name.as_deref(), Some("Demo-(1)"), "the old image was renamed, not replaced");
+    assert_eq!(
+        old.name.as_deref(),
+        Some("Demo-(1)"),
+        "the old image was renamed, not replaced"
+    );
     assert_eq!(plan_kinds(&images, &cat, &options), []);
 }
 
@@ -150,7 +175,10 @@ fn a_changed_property_is_an_update_in_place() {
     let plan = plan_cloud(&cat, &state, &HashMap::new(), &options);
     assert_eq!(plan.actions.len(), 1);
     let action = &plan.actions[0];
-    assert_eq!((action.action, action.name.as_str()), (ActionKind::Update, "Demo-1"));
+    assert_eq!(
+        (action.action, action.name.as_str()),
+        (ActionKind::Update, "Demo-1")
+    );
     assert_eq!(action.changes.len(), 1);
     assert_eq!(action.changes[0].field, "min_disk");
     assert_eq!(action.changes[0].to, Some(json!(20)));

@@ -98,23 +98,28 @@ pub(crate) async fn checksum_of(
     }
     if let Some(url) = checksum_url {
         let text = get_text(client, url).await?;
-        return Checksum::from_bare_hex(text.trim()).map(Some).ok_or_else(|| {
-            Error::Io(std::io::Error::other(format!(
-                "{}: not a bare checksum",
-                shown(url)
-            )))
-        });
+        return Checksum::from_bare_hex(text.trim())
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Io(std::io::Error::other(format!(
+                    "{}: not a bare checksum",
+                    shown(url)
+                )))
+            });
     }
     if let Some(url) = checksums_url {
         let text = get_text(client, url).await?;
         let entries = parse_checksums(&text);
         let name = file_name(source);
-        return find_checksum(&entries, &name).cloned().map(Some).ok_or_else(|| {
-            Error::Io(std::io::Error::other(format!(
-                "{}: no checksum for {name:?}",
-                shown(url)
-            )))
-        });
+        return find_checksum(&entries, &name)
+            .cloned()
+            .map(Some)
+            .ok_or_else(|| {
+                Error::Io(std::io::Error::other(format!(
+                    "{}: no checksum for {name:?}",
+                    shown(url)
+                )))
+            });
     }
     Ok(None)
 }

@@ -234,10 +234,7 @@ pub(crate) fn desired<'c>(
                     props.insert("os_version".into(), Value::String(os_version.clone()));
                 }
             } else {
-                props.insert(
-                    "os_version".into(),
-                    Value::String(version.version.clone()),
-                );
+                props.insert("os_version".into(), Value::String(version.version.clone()));
             }
             // The version's own meta (image_source and image_build_date among it) last.
             for (k, v) in &version.meta {
@@ -324,11 +321,15 @@ mod tests {
 
     #[test]
     fn versions_sort_as_natsort_does() {
-        let mut v = vec!["1.10", "1.9", "1.2.3", "20240101", "20231231", "latest", "2"];
+        let mut v = vec![
+            "1.10", "1.9", "1.2.3", "20240101", "20231231", "latest", "2",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
         assert_eq!(
             v,
-            ["1.2.3", "1.9", "1.10", "2", "20231231", "20240101", "latest"]
+            [
+                "1.2.3", "1.9", "1.10", "2", "20231231", "20240101", "latest"
+            ]
         );
     }
 

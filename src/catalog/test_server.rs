@@ -59,7 +59,9 @@ impl SourceServer {
     /// Serves the files under `dir`.
     pub async fn start(dir: impl Into<PathBuf>) -> SourceServer {
         let dir: PathBuf = dir.into();
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1:0");
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
         let addr = listener.local_addr().expect("local address");
         let state = Arc::new(ServerState::default());
         let served = state.clone();
@@ -92,7 +94,9 @@ impl SourceServer {
 
     fn with<T>(&self, path: &str, f: impl FnOnce(&mut PathState) -> T) -> T {
         let mut paths = self.state.paths.lock().unwrap();
-        f(paths.entry(path.trim_start_matches('/').to_owned()).or_default())
+        f(paths
+            .entry(path.trim_start_matches('/').to_owned())
+            .or_default())
     }
 
     /// Requests (GET and HEAD, any status) for `path` so far.
@@ -167,7 +171,12 @@ async fn serve(
     let mut first = lines.next().unwrap_or_default().split(' ');
     let method = first.next().unwrap_or_default().to_owned();
     let target = first.next().unwrap_or_default();
-    let path = target.split('?').next().unwrap_or_default().trim_start_matches('/').to_owned();
+    let path = target
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches('/')
+        .to_owned();
     let mut headers = HashMap::new();
     for line in lines {
         if let Some((name, value)) = line.split_once(':') {
@@ -179,7 +188,13 @@ async fn serve(
     let meta = match tokio::fs::metadata(&file_path).await {
         Ok(m) if m.is_file() && !path.contains("..") => m,
         _ => {
-            state.paths.lock().unwrap().entry(path).or_default().requests += 1;
+            state
+                .paths
+                .lock()
+                .unwrap()
+                .entry(path)
+                .or_default()
+                .requests += 1;
             let answer = "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
             return socket.write_all(answer.as_bytes()).await;
         }
@@ -192,11 +207,20 @@ async fn serve(
         let modified = p
             .last_modified
             .unwrap_or_else(|| meta.modified().unwrap_or(SystemTime::UNIX_EPOCH));
-        let drop_after = if method == "GET" { p.drop_once.take() } else { None };
+        let drop_after = if method == "GET" {
+            p.drop_once.take()
+        } else {
+            None
+        };
         if drop_after.is_some() && std::mem::take(&mut p.touch_on_drop) {
             p.last_modified = Some(modified + std::time::Duration::from_secs(3600));
         }
-        (httpdate::fmt_http_date(modified), p.etag.clone(), drop_after, p.short_body)
+        (
+            httpdate::fmt_http_date(modified),
+            p.etag.clone(),
+            drop_after,
+            p.short_body,
+        )
     };
 
     // Range, honoured unless ignored or If-Range names another version.
@@ -211,7 +235,11 @@ async fn serve(
         .and_then(|r| r.split_once('-'))
         .and_then(|(a, b)| {
             let start: u64 = a.parse().ok()?;
-            let end: u64 = if b.is_empty() { size.saturating_sub(1) } else { b.parse().ok()? };
+            let end: u64 = if b.is_empty() {
+                size.saturating_sub(1)
+            } else {
+                b.parse().ok()?
+            };
             Some((start, end.min(size.saturating_sub(1))))
         });
     let mut answer = String::new();
@@ -247,7 +275,12 @@ async fn serve(
         return Ok(());
     }
 
-    let limit = [drop_after, short].into_iter().flatten().min().unwrap_or(u64::MAX).min(len);
+    let limit = [drop_after, short]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(u64::MAX)
+        .min(len);
     let mut file = tokio::fs::File::open(&file_path).await?;
     file.seek(std::io::SeekFrom::Start(start)).await?;
     let mut buf = vec![0u8; 64 * 1024];

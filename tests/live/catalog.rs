@@ -37,8 +37,15 @@ fn text(o: &Output) -> String {
 }
 
 fn qemu_img(args: &[&str]) {
-    let out = Command::new("qemu-img").args(args).output().expect("qemu-img runs");
-    assert!(out.status.success(), "qemu-img {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("qemu-img")
+        .args(args)
+        .output()
+        .expect("qemu-img runs");
+    assert!(
+        out.status.success(),
+        "qemu-img {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A real qcow2 of `virtual_mib` MiB with `data_mib` MiB of random data written into it.
@@ -50,7 +57,15 @@ fn qcow2(dir: &Path, name: &str, virtual_mib: u32, data_mib: u32) -> PathBuf {
     }
     std::fs::write(&raw, &data).unwrap();
     let path = dir.join(name);
-    qemu_img(&["convert", "-f", "raw", "-O", "qcow2", raw.to_str().unwrap(), path.to_str().unwrap()]);
+    qemu_img(&[
+        "convert",
+        "-f",
+        "raw",
+        "-O",
+        "qcow2",
+        raw.to_str().unwrap(),
+        path.to_str().unwrap(),
+    ]);
     std::fs::remove_file(raw).unwrap();
     path
 }
@@ -63,14 +78,27 @@ fn sha256_hex(path: &Path) -> String {
 
 /// `path` compressed with xz (`xz -k -1`, xz-utils, on every Debian), as `path.xz`.
 fn xz(path: &Path) -> PathBuf {
-    let out = Command::new("xz").args(["-k", "-1", "-f", "-T1"]).arg(path).output().expect("xz runs (xz-utils)");
-    assert!(out.status.success(), "xz: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("xz")
+        .args(["-k", "-1", "-f", "-T1"])
+        .arg(path)
+        .output()
+        .expect("xz runs (xz-utils)");
+    assert!(
+        out.status.success(),
+        "xz: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     path.with_extension("qcow2.xz")
 }
 
 /// One catalog image, `multi`, with the given versions (`(version, file name)`), checksums
 /// from the server's SHA256SUMS.
-fn catalog_yaml(name: &str, min_ram: u32, versions: &[(&str, String)], server: &SourceServer) -> String {
+fn catalog_yaml(
+    name: &str,
+    min_ram: u32,
+    versions: &[(&str, String)],
+    server: &SourceServer,
+) -> String {
     let mut y = format!(
         "images:\n  - name: {name}\n    enable: true\n    format: qcow2\n    login: ubuntu\n    min_ram: {min_ram}\n    status: active\n    visibility: public\n    multi: true\n    meta:\n      architecture: x86_64\n      hw_disk_bus: scsi\n      hypervisor_type: qemu\n      os_distro: ubuntu\n      os_purpose: generic\n      replace_frequency: never\n      uuid_validity: last-3\n      provided_until: none\n      hw_qemu_guest_agent: true\n    tags: [catalog-test]\n    versions:\n"
     );
@@ -114,7 +142,11 @@ impl Fixture {
     fn checksums(&self, files: &[&str], wrong: Option<&str>) {
         let mut s = String::new();
         for f in files {
-            let hex = if Some(*f) == wrong { "0".repeat(64) } else { sha256_hex(&self.path(f)) };
+            let hex = if Some(*f) == wrong {
+                "0".repeat(64)
+            } else {
+                sha256_hex(&self.path(f))
+            };
             s.push_str(&format!("{hex}  {f}\n"));
         }
         std::fs::write(self.path("SHA256SUMS"), s).unwrap();
@@ -148,7 +180,12 @@ impl Fixture {
 async fn images_named(client: &Client, prefix: &str) -> Vec<Image> {
     let base = ImageListQuery::new().all_visibilities();
     let mut all = client.images().list_all(base.clone()).await.unwrap();
-    for h in client.images().list_all(base.os_hidden(true)).await.unwrap() {
+    for h in client
+        .images()
+        .list_all(base.os_hidden(true))
+        .await
+        .unwrap()
+    {
         if !all.iter().any(|i| i.id == h.id) {
             all.push(h);
         }
@@ -170,21 +207,32 @@ async fn delete_all(prefix: &str) {
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_to_two_clouds_reads_once_verifies_and_then_plans_nothing() {
     let f = Fixture::new("cat-two").await;
     qcow2(f.dir.path(), "v1.qcow2", 64, 2);
     let v2 = qcow2(f.dir.path(), "v2.qcow2", 96, 3);
     let v2xz = xz(&v2);
     f.checksums(&["v1.qcow2", "v2.qcow2.xz"], None);
-    let yaml = catalog_yaml(&f.name, 128, &[("1", "v1.qcow2".into()), ("2", "v2.qcow2.xz".into())], &f.server);
+    let yaml = catalog_yaml(
+        &f.name,
+        128,
+        &[("1", "v1.qcow2".into()), ("2", "v2.qcow2.xz".into())],
+        &f.server,
+    );
     f.write_catalog(&yaml);
     let clouds = ["local", "local-plain"];
 
     let plan = f.plan_json(&clouds);
     let mut kinds: Vec<(String, String, String)> = plan
         .iter()
-        .map(|a| (a["cloud"].as_str().unwrap().into(), a["action"].as_str().unwrap().into(), a["name"].as_str().unwrap().into()))
+        .map(|a| {
+            (
+                a["cloud"].as_str().unwrap().into(),
+                a["action"].as_str().unwrap().into(),
+                a["name"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     kinds.sort();
     let newest = f.name.clone();
@@ -206,7 +254,10 @@ async fn apply_to_two_clouds_reads_once_verifies_and_then_plans_nothing() {
     assert!(out.status.success(), "{}", text(&out));
     // One read of each source for both clouds.
     assert_eq!(f.server.requests("v2.qcow2.xz"), 1, "{}", text(&out));
-    assert_eq!(f.server.bytes_served("v2.qcow2.xz"), std::fs::metadata(&v2xz).unwrap().len());
+    assert_eq!(
+        f.server.bytes_served("v2.qcow2.xz"),
+        std::fs::metadata(&v2xz).unwrap().len()
+    );
     assert_eq!(f.server.requests("v1.qcow2"), 1);
 
     let v2_bytes = std::fs::read(&v2).unwrap();
@@ -215,12 +266,25 @@ async fn apply_to_two_clouds_reads_once_verifies_and_then_plans_nothing() {
         let names: Vec<&str> = images.iter().filter_map(|i| i.name.as_deref()).collect();
         assert_eq!(names, [newest.as_str(), older.as_str()]);
         let top = &images[0];
-        assert_eq!(top.status.as_ref().map(ToString::to_string).as_deref(), Some("active"));
-        assert_eq!(top.visibility.as_ref().map(ToString::to_string).as_deref(), Some("public"));
-        assert_eq!(top.size_bytes(), Some(v2_bytes.len() as u64), "stored decompressed");
+        assert_eq!(
+            top.status.as_ref().map(ToString::to_string).as_deref(),
+            Some("active")
+        );
+        assert_eq!(
+            top.visibility.as_ref().map(ToString::to_string).as_deref(),
+            Some("public")
+        );
+        assert_eq!(
+            top.size_bytes(),
+            Some(v2_bytes.len() as u64),
+            "stored decompressed"
+        );
         assert_eq!(top.custom_property_str("internal_version"), Some("2"));
         assert_eq!(top.custom_property_str("hw_qemu_guest_agent"), Some("True"));
-        assert_eq!(top.custom_property_str("image_original_user"), Some("ubuntu"));
+        assert_eq!(
+            top.custom_property_str("image_original_user"),
+            Some("ubuntu")
+        );
         assert_eq!(top.min_ram, Some(128));
         assert_eq!(top.min_disk, Some(1), "raised to the virtual size");
         let mut tags = top.tags.clone();
@@ -231,32 +295,57 @@ async fn apply_to_two_clouds_reads_once_verifies_and_then_plans_nothing() {
         assert!(data == v2_bytes, "the stored data differs from the source");
     }
 
-    assert!(f.plan_json(&clouds).is_empty(), "an applied catalog plans nothing");
+    assert!(
+        f.plan_json(&clouds).is_empty(),
+        "an applied catalog plans nothing"
+    );
     let out = osimg(&f.args("plan", &clouds, &["--exit-code"]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let before: Vec<Option<String>> = images_named(&admin(), &f.name).await.into_iter().map(|i| i.updated_at).collect();
+    let before: Vec<Option<String>> = images_named(&admin(), &f.name)
+        .await
+        .into_iter()
+        .map(|i| i.updated_at)
+        .collect();
     let out = osimg(&f.args("apply", &clouds, &[]));
     assert!(out.status.success(), "{}", text(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to do"), "{}", text(&out));
-    let after: Vec<Option<String>> = images_named(&admin(), &f.name).await.into_iter().map(|i| i.updated_at).collect();
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing to do"),
+        "{}",
+        text(&out)
+    );
+    let after: Vec<Option<String>> = images_named(&admin(), &f.name)
+        .await
+        .into_iter()
+        .map(|i| i.updated_at)
+        .collect();
     assert_eq!(before, after, "a second apply wrote nothing");
     delete_all(&f.name).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_definition_updates_in_place_and_a_new_version_rotates_names() {
     let f = Fixture::new("cat-rot").await;
     qcow2(f.dir.path(), "v1.qcow2", 64, 1);
     qcow2(f.dir.path(), "v2.qcow2", 64, 1);
     f.checksums(&["v1.qcow2", "v2.qcow2"], None);
-    f.write_catalog(&catalog_yaml(&f.name, 64, &[("1", "v1.qcow2".into())], &f.server));
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "v1.qcow2".into())],
+        &f.server,
+    ));
     let out = osimg(&f.args("apply", &["local"], &[]));
     assert!(out.status.success(), "{}", text(&out));
     let first = images_named(&admin(), &f.name).await;
     assert_eq!(first.len(), 1);
 
     // A property change: an update of the same image, no upload.
-    f.write_catalog(&catalog_yaml(&f.name, 512, &[("1", "v1.qcow2".into())], &f.server));
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        512,
+        &[("1", "v1.qcow2".into())],
+        &f.server,
+    ));
     let plan = f.plan_json(&["local"]);
     assert_eq!(plan.len(), 1, "{plan:?}");
     assert_eq!(plan[0]["action"], "update");
@@ -267,57 +356,114 @@ async fn a_changed_definition_updates_in_place_and_a_new_version_rotates_names()
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(f.server.requests("v1.qcow2"), 1, "no second download");
     let now = images_named(&admin(), &f.name).await;
-    assert_eq!((now.len(), now[0].id.as_str(), now[0].min_ram), (1, first[0].id.as_str(), Some(512)));
+    assert_eq!(
+        (now.len(), now[0].id.as_str(), now[0].min_ram),
+        (1, first[0].id.as_str(), Some(512))
+    );
 
     // A new version: created as NAME, the old one renamed NAME (1).
-    f.write_catalog(&catalog_yaml(&f.name, 512, &[("1", "v1.qcow2".into()), ("2", "v2.qcow2".into())], &f.server));
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        512,
+        &[("1", "v1.qcow2".into()), ("2", "v2.qcow2".into())],
+        &f.server,
+    ));
     let plan = f.plan_json(&["local"]);
     assert_eq!(plan.len(), 1, "{plan:?}");
-    assert_eq!((plan[0]["action"].as_str(), plan[0]["name"].as_str()), (Some("create"), Some(f.name.as_str())));
+    assert_eq!(
+        (plan[0]["action"].as_str(), plan[0]["name"].as_str()),
+        (Some("create"), Some(f.name.as_str()))
+    );
     let out = osimg(&f.args("apply", &["local"], &[]));
     assert!(out.status.success(), "{}", text(&out));
     let now = images_named(&admin(), &f.name).await;
-    let old = now.iter().find(|i| i.id == first[0].id).expect("the old image is kept");
-    assert_eq!(old.name.as_deref(), Some(format!("{} (1)", f.name).as_str()));
-    assert_eq!(old.custom_property_str("os_purpose"), Some("oldgeneric"), "demoted as openstack-image-manager does");
-    let new = now.iter().find(|i| i.id != first[0].id).expect("the new image");
+    let old = now
+        .iter()
+        .find(|i| i.id == first[0].id)
+        .expect("the old image is kept");
+    assert_eq!(
+        old.name.as_deref(),
+        Some(format!("{} (1)", f.name).as_str())
+    );
+    assert_eq!(
+        old.custom_property_str("os_purpose"),
+        Some("oldgeneric"),
+        "demoted as openstack-image-manager does"
+    );
+    let new = now
+        .iter()
+        .find(|i| i.id != first[0].id)
+        .expect("the new image");
     assert_eq!(new.name.as_deref(), Some(f.name.as_str()));
     assert_eq!(new.custom_property_str("internal_version"), Some("2"));
     assert!(f.plan_json(&["local"]).is_empty());
     delete_all(&f.name).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_checksum_or_an_unsafe_image_leaves_nothing_behind() {
     let f = Fixture::new("cat-bad").await;
     qcow2(f.dir.path(), "v1.qcow2", 64, 2);
     // A qcow2 with a backing file: unsafe, refused before any byte is sent.
     let base = f.path("base.qcow2");
     qemu_img(&["create", "-f", "qcow2", base.to_str().unwrap(), "64M"]);
-    qemu_img(&["create", "-f", "qcow2", "-F", "qcow2", "-b", base.to_str().unwrap(), f.path("v2.qcow2").to_str().unwrap()]);
+    qemu_img(&[
+        "create",
+        "-f",
+        "qcow2",
+        "-F",
+        "qcow2",
+        "-b",
+        base.to_str().unwrap(),
+        f.path("v2.qcow2").to_str().unwrap(),
+    ]);
     f.checksums(&["v1.qcow2", "v2.qcow2"], Some("v1.qcow2"));
     let mut yaml = catalog_yaml(&f.name, 64, &[("1", "v1.qcow2".into())], &f.server);
-    let second = yaml.replace(&format!("name: {}", f.name), &format!("name: {}-unsafe", f.name)).replace("v1.qcow2", "v2.qcow2");
+    let second = yaml
+        .replace(
+            &format!("name: {}", f.name),
+            &format!("name: {}-unsafe", f.name),
+        )
+        .replace("v1.qcow2", "v2.qcow2");
     yaml.push_str(second.trim_start_matches("images:\n"));
     f.write_catalog(&yaml);
     let out = osimg(&f.args("apply", &["local", "local-plain"], &[]));
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("mismatch") || err.contains("checksum"), "{}", text(&out));
-    assert!(err.contains("unsafe") && err.contains("backing"), "{}", text(&out));
+    assert!(
+        err.contains("mismatch") || err.contains("checksum"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        err.contains("unsafe") && err.contains("backing"),
+        "{}",
+        text(&out)
+    );
     for client in [admin(), plain()] {
         let left = images_named(&client, &f.name).await;
-        assert!(left.is_empty(), "left behind: {:?}", left.iter().map(|i| (&i.name, &i.status)).collect::<Vec<_>>());
+        assert!(
+            left.is_empty(),
+            "left behind: {:?}",
+            left.iter()
+                .map(|i| (&i.name, &i.status))
+                .collect::<Vec<_>>()
+        );
     }
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_apply_leaves_nothing_visible_and_the_next_one_converges() {
     let f = Fixture::new("cat-kill").await;
-    qcow2(f.dir.path(), "big.qcow2", 512, 400);
+    qcow2(f.dir.path(), "big.qcow2", 256, 160);
     f.checksums(&["big.qcow2"], None);
-    f.write_catalog(&catalog_yaml(&f.name, 64, &[("1", "big.qcow2".into())], &f.server));
-    f.server.set_rate("big.qcow2", Some(40 << 20));
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "big.qcow2".into())],
+        &f.server,
+    ));
+    f.server.set_rate("big.qcow2", Some(16 << 20));
     let mut child = Command::new(env!("CARGO_BIN_EXE_osimg"))
         .args(f.args("apply", &["local"], &[]))
         .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
@@ -340,8 +486,19 @@ async fn a_killed_apply_leaves_nothing_visible_and_the_next_one_converges() {
     child.wait().unwrap();
     let left = images_named(&admin(), &f.name).await;
     assert_eq!(left.len(), 1, "the incoming image is there");
-    assert_ne!(left[0].name.as_deref(), Some(f.name.as_str()), "never under its catalog name");
-    assert_eq!(left[0].visibility.as_ref().map(ToString::to_string).as_deref(), Some("private"));
+    assert_ne!(
+        left[0].name.as_deref(),
+        Some(f.name.as_str()),
+        "never under its catalog name"
+    );
+    assert_eq!(
+        left[0]
+            .visibility
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("private")
+    );
     assert_eq!(left[0].os_hidden, Some(true));
 
     f.server.set_rate("big.qcow2", None);
@@ -360,14 +517,29 @@ async fn a_killed_apply_leaves_nothing_visible_and_the_next_one_converges() {
 #[test]
 fn bad_catalogs_are_refused_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("bad.yml"), "images:\n  - name: x\n    enable: maybe\n").unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        "images:\n  - name: x\n    enable: maybe\n",
+    )
+    .unwrap();
     // The cloud does not exist: the catalog is checked first, so the error is the catalog's.
     let out = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(["catalog", "plan", "--images", dir.path().to_str().unwrap(), "--cloud", "no-such-cloud"])
+        .args([
+            "catalog",
+            "plan",
+            "--images",
+            dir.path().to_str().unwrap(),
+            "--cloud",
+            "no-such-cloud",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.yml:3:13: images.0.enable: 'maybe' is not a bool."), "{}", text(&out));
+    assert!(
+        err.contains("bad.yml:3:13: images.0.enable: 'maybe' is not a bool."),
+        "{}",
+        text(&out)
+    );
     assert!(!err.contains("no-such-cloud"), "{}", text(&out));
 }

@@ -58,7 +58,11 @@ pub async fn apply(
     let failed: Vec<_> = report_.failures().collect();
     eprintln!(
         "applied: {}; failed: {}",
-        if summary.is_empty() { "nothing".into() } else { summary.join(", ") },
+        if summary.is_empty() {
+            "nothing".into()
+        } else {
+            summary.join(", ")
+        },
         failed.len()
     );
     for f in &failed {
@@ -89,7 +93,11 @@ struct Bars {
 impl Bars {
     fn event(&self, e: &ApplyEvent) {
         match e {
-            ApplyEvent::Started { cloud, name, action } => {
+            ApplyEvent::Started {
+                cloud,
+                name,
+                action,
+            } => {
                 if self.terminal && *action == ActionKind::Create {
                     let bar = self.multi.add(ProgressBar::no_length());
                     bar.set_style(
