@@ -114,11 +114,9 @@ impl Stream for FanOutBranch {
 /// use futures_util::{StreamExt, TryStreamExt, stream};
 /// let source = stream::iter((0..10u8).map(|i| Ok(Bytes::from(vec![i; 100]))));
 /// let branches = openstack_images::fan_out(source, 3, 2);
-/// let all = futures_util::future::join_all(
-///     branches.into_iter().map(|b| b.try_concat()),
-/// ).await;
-/// for data in all {
-///     assert_eq!(data.unwrap().len(), 1000);
+/// let lengths = branches.into_iter().map(|b| b.try_fold(0, |n, c| async move { Ok(n + c.len()) }));
+/// for total in futures_util::future::join_all(lengths).await {
+///     assert_eq!(total.unwrap(), 1000);
 /// }
 /// # }
 /// ```
