@@ -102,6 +102,8 @@ impl Stream for FanOutBranch {
 /// `buffer + 1` chunks however many branches there are (they share each chunk's memory), and
 /// the slowest branch sets the pace.
 ///
+/// Read every branch at the same time (one upload task per branch, spawned or joined): a
+/// branch that nobody reads fills its queue and holds the others, as a stalled upload would.
 /// A dropped branch is left out from then on; an error of the source reaches every live
 /// branch (as an `io::Error` of the same kind and message) and ends them; when all branches
 /// are dropped the source is dropped. With `branches == 1` the source is returned as it is,
