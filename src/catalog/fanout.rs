@@ -102,6 +102,8 @@ impl Stream for FanOutBranch {
 /// `buffer + 1` chunks however many branches there are (they share each chunk's memory), and
 /// the slowest branch sets the pace.
 ///
+/// Read every branch at the same time (one upload task per branch, spawned or joined): a
+/// branch that nobody reads fills its queue and holds the others, as a stalled upload would.
 /// A dropped branch is left out from then on; an error of the source reaches every live
 /// branch (as an `io::Error` of the same kind and message) and ends them; when all branches
 /// are dropped the source is dropped. With `branches == 1` the source is returned as it is,
@@ -114,11 +116,9 @@ impl Stream for FanOutBranch {
 /// use futures_util::{StreamExt, TryStreamExt, stream};
 /// let source = stream::iter((0..10u8).map(|i| Ok(Bytes::from(vec![i; 100]))));
 /// let branches = openstack_images::fan_out(source, 3, 2);
-/// let all = futures_util::future::join_all(
-///     branches.into_iter().map(|b| b.try_concat()),
-/// ).await;
-/// for data in all {
-///     assert_eq!(data.unwrap().len(), 1000);
+/// let lengths = branches.into_iter().map(|b| b.try_fold(0, |n, c| async move { Ok(n + c.len()) }));
+/// for total in futures_util::future::join_all(lengths).await {
+///     assert_eq!(total.unwrap(), 1000);
 /// }
 /// # }
 /// ```

@@ -536,7 +536,7 @@ async fn work(
             }
             Some(Err(e)) => {
                 let e = match compression {
-                    Some(c) if e.kind() == io::ErrorKind::InvalidData && !is_ours(&e) => {
+                    Some(c) if !is_ours(&e) => {
                         io::Error::new(e.kind(), format!("{c} decompression failed: {e}"))
                     }
                     _ => e,
@@ -559,25 +559,34 @@ async fn work(
     let _ = tx.send(Message::End).await;
 }
 
-/// Whether `e` is one of this module's verification errors (already worded).
+/// Whether `e` came from reading the raw data (worded already), not from the decoder.
 fn is_ours(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<Verification>())
+    e.get_ref().is_some_and(|inner| inner.is::<ReadFailure>())
 }
 
-/// A verification failure of the raw data, as an `io::Error` payload.
+/// A failure to read or verify the raw data, as an `io::Error` payload, so that the
+/// decoder's own errors can be told from it.
 #[derive(Debug)]
-struct Verification(String);
+struct ReadFailure(String);
 
-impl fmt::Display for Verification {
+impl fmt::Display for ReadFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
 }
 
-impl std::error::Error for Verification {}
+impl std::error::Error for ReadFailure {}
 
 fn verification(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, Verification(message))
+    io::Error::new(io::ErrorKind::InvalidData, ReadFailure(message))
+}
+
+/// `e`, marked as a failure of the raw read.
+fn read_failure(e: io::Error) -> io::Error {
+    if is_ours(&e) {
+        return e;
+    }
+    io::Error::new(e.kind(), ReadFailure(e.to_string()))
 }
 
 /// The raw bytes, counted and hashed; the end is verified.
@@ -615,7 +624,7 @@ impl Raw {
             Some(Ok(chunk)) => {
                 if let Err(e) = self.hasher.update(&chunk) {
                     self.done = true;
-                    return Some(Err(e));
+                    return Some(Err(read_failure(e)));
                 }
                 self.read += chunk.len() as u64;
                 self.stats
@@ -626,11 +635,11 @@ impl Raw {
             }
             Some(Err(e)) => {
                 self.done = true;
-                Some(Err(e))
+                Some(Err(read_failure(e)))
             }
             None => {
                 self.done = true;
-                self.finish().err().map(Err)
+                self.finish().err().map(|e| Err(read_failure(e)))
             }
         }
     }

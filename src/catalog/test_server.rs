@@ -133,8 +133,9 @@ impl SourceServer {
         });
     }
 
-    /// Every GET of `path` sends only `bytes` body bytes (with the full Content-Length) and
-    /// closes; `None` ends that.
+    /// Every GET of `path` sends no byte of the file past `bytes` (the headers still give
+    /// the full length) and closes: a truncated file behind a lying `Content-Length`. `None`
+    /// ends that.
     pub fn short_body(&self, path: &str, bytes: Option<u64>) {
         self.with(path, |p| p.short_body = bytes);
     }
@@ -275,6 +276,7 @@ async fn serve(
         return Ok(());
     }
 
+    let short = short.map(|end| end.saturating_sub(start));
     let limit = [drop_after, short]
         .into_iter()
         .flatten()
