@@ -51,7 +51,7 @@ pub fn ensure_venv() -> Result<PathBuf> {
     }
     let started = Instant::now();
     println!(
-        "installing openstack-image-manager into {} (pinned: {PINS}; about 30 s, once)",
+        "installing openstack-image-manager into {} (pinned: {PINS}; under a minute, once)",
         venv.display()
     );
     run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
