@@ -16,7 +16,7 @@ use crate::harness::{admin, clouds_yaml, unique};
 use crate::source_server::SourceServer;
 
 /// `osimg ARGS` with the stack's clouds.yaml, run to its end.
-fn osimg(args: &[&str]) -> Output {
+pub(crate) fn osimg(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_osimg"))
         .args(args)
         .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
@@ -27,7 +27,7 @@ fn osimg(args: &[&str]) -> Output {
         .expect("osimg runs")
 }
 
-fn text(o: &Output) -> String {
+pub(crate) fn text(o: &Output) -> String {
     format!(
         "status {:?}\nstdout:\n{}\nstderr:\n{}",
         o.status.code(),
@@ -49,7 +49,7 @@ fn qemu_img(args: &[&str]) {
 }
 
 /// A real qcow2 of `virtual_mib` MiB with `data_mib` MiB of random data written into it.
-fn qcow2(dir: &Path, name: &str, virtual_mib: u32, data_mib: u32) -> PathBuf {
+pub(crate) fn qcow2(dir: &Path, name: &str, virtual_mib: u32, data_mib: u32) -> PathBuf {
     let raw = dir.join(format!("{name}.raw"));
     let mut data = vec![0u8; (virtual_mib as usize) << 20];
     for b in data.iter_mut().take((data_mib as usize) << 20) {
@@ -93,7 +93,7 @@ fn xz(path: &Path) -> PathBuf {
 
 /// One catalog image, `multi`, with the given versions (`(version, file name)`), checksums
 /// from the server's SHA256SUMS.
-fn catalog_yaml(
+pub(crate) fn catalog_yaml(
     name: &str,
     min_ram: u32,
     versions: &[(&str, String)],
@@ -113,15 +113,15 @@ fn catalog_yaml(
     y
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    server: SourceServer,
-    name: String,
-    images: PathBuf,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) server: SourceServer,
+    pub(crate) name: String,
+    pub(crate) images: PathBuf,
 }
 
 impl Fixture {
-    async fn new(prefix: &str) -> Fixture {
+    pub(crate) async fn new(prefix: &str) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let server = SourceServer::start(dir.path()).await;
         let images = dir.path().join("images");
@@ -139,7 +139,7 @@ impl Fixture {
     }
 
     /// Writes SHA256SUMS for `files` (or a wrong digest for `wrong`).
-    fn checksums(&self, files: &[&str], wrong: Option<&str>) {
+    pub(crate) fn checksums(&self, files: &[&str], wrong: Option<&str>) {
         let mut s = String::new();
         for f in files {
             let hex = if Some(*f) == wrong {
@@ -152,11 +152,16 @@ impl Fixture {
         std::fs::write(self.path("SHA256SUMS"), s).unwrap();
     }
 
-    fn write_catalog(&self, yaml: &str) {
+    pub(crate) fn write_catalog(&self, yaml: &str) {
         std::fs::write(self.images.join("catalog.yml"), yaml).unwrap();
     }
 
-    fn args<'a>(&'a self, cmd: &'a str, clouds: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+    pub(crate) fn args<'a>(
+        &'a self,
+        cmd: &'a str,
+        clouds: &[&'a str],
+        extra: &[&'a str],
+    ) -> Vec<&'a str> {
         let mut a = vec!["catalog", cmd, "--images", self.images.to_str().unwrap()];
         for c in clouds {
             a.extend(["--cloud", c]);
@@ -165,7 +170,7 @@ impl Fixture {
         a
     }
 
-    fn plan_json(&self, clouds: &[&str]) -> Vec<Value> {
+    pub(crate) fn plan_json(&self, clouds: &[&str]) -> Vec<Value> {
         let out = osimg(&self.args("plan", clouds, &["-f", "json"]));
         assert!(out.status.success(), "{}", text(&out));
         serde_json::from_slice::<Value>(&out.stdout)
@@ -177,7 +182,7 @@ impl Fixture {
 }
 
 /// Every image of `cloud` whose name starts with `prefix`, hidden and incoming ones too.
-async fn images_named(client: &Client, prefix: &str) -> Vec<Image> {
+pub(crate) async fn images_named(client: &Client, prefix: &str) -> Vec<Image> {
     let base = ImageListQuery::new().all_visibilities();
     let mut all = client.images().list_all(base.clone()).await.unwrap();
     for h in client
@@ -199,7 +204,7 @@ fn plain() -> Client {
     Client::from_cloud("local-plain").expect("cloud local-plain")
 }
 
-async fn delete_all(prefix: &str) {
+pub(crate) async fn delete_all(prefix: &str) {
     for client in [admin(), plain()] {
         for i in images_named(&client, prefix).await {
             let _ = client.images().delete(&i.id).await;

@@ -7,6 +7,7 @@
 mod auth;
 mod cache;
 mod catalog;
+mod catalog_oim;
 mod cli;
 mod cli_cache_stores;
 mod cli_metadefs;
@@ -18,6 +19,7 @@ mod harness;
 mod images;
 mod interrupt;
 mod metadefs;
+mod oim;
 mod osc_compat;
 mod osc_compat_glance;
 mod osc_compat_properties;

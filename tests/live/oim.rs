@@ -14,6 +14,8 @@
 //! assert!(diff.is_empty(), "{diff:?}");
 //! ```
 
+#![allow(dead_code)] // a helper module: not every test uses every part
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
