@@ -161,6 +161,25 @@ async fn a_dropped_connection_resumes_with_no_byte_lost_or_repeated() {
 }
 
 #[tokio::test]
+async fn a_stalled_download_resumes_after_the_idle_timeout() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.stall_once("d.raw", 700_001);
+    let options = fast().idle_timeout(Duration::from_millis(300));
+    let s = open_source(&http(&server, "d.raw"), Some(&sha256(&data)), &options)
+        .await
+        .unwrap();
+    let stats = s.stats();
+    let started = std::time::Instant::now();
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+    assert_eq!(stats.resumes(), 1);
+    assert_eq!(server.bytes_served("d.raw"), data.len() as u64);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test]
 async fn range_ignored_by_the_server_skips_what_was_read_when_validators_match() {
     let data = image_data();
     let (_dir, server) = serve(&[("d.raw", &data)]).await;

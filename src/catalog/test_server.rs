@@ -30,6 +30,9 @@ struct PathState {
     drop_once: Option<u64>,
     /// With `drop_once`: change `Last-Modified` when dropping (the file "changed").
     touch_on_drop: bool,
+    /// Stall the next GET (send nothing more, keep the connection open) after this many
+    /// body bytes.
+    stall_once: Option<u64>,
     /// Send only this many body bytes of every GET, then close.
     short_body: Option<u64>,
 }
@@ -122,6 +125,12 @@ impl SourceServer {
         self.with(path, |p| p.drop_once = Some(after));
     }
 
+    /// The next GET of `path` stalls after `after` body bytes: the connection stays open
+    /// and nothing more is sent (for 60 s, or until the client gives up), once.
+    pub fn stall_once(&self, path: &str, after: u64) {
+        self.with(path, |p| p.stall_once = Some(after));
+    }
+
     /// As [`SourceServer::drop_once`], and the file's `Last-Modified` changes at that
     /// moment, as if it were replaced during the download.
     pub fn drop_once_and_touch(&self, path: &str, after: u64) {
@@ -194,7 +203,7 @@ async fn serve(
         }
     };
     let size = meta.len();
-    let (last_modified, etag, drop_after, short) = {
+    let (last_modified, etag, drop_after, stall, short) = {
         let mut paths = state.paths.lock().unwrap();
         let p = paths.entry(path.clone()).or_default();
         p.requests += 1;
@@ -213,6 +222,11 @@ async fn serve(
             httpdate::fmt_http_date(modified),
             p.etag.clone(),
             drop_after,
+            if method == "GET" {
+                p.stall_once.take()
+            } else {
+                None
+            },
             p.short_body,
         )
     };
@@ -270,7 +284,7 @@ async fn serve(
     }
 
     let short = short.map(|end| end.saturating_sub(start));
-    let limit = [drop_after, short]
+    let limit = [drop_after, stall, short]
         .into_iter()
         .flatten()
         .min()
@@ -293,5 +307,11 @@ async fn serve(
         }
     }
     socket.flush().await?;
+    if stall.is_some_and(|at| sent >= at) {
+        // Until the client closes (a read sees the end) or a minute has passed.
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(60), socket.read(&mut buf)).await;
+        return Ok(());
+    }
     socket.shutdown().await
 }
