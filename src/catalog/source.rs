@@ -150,9 +150,9 @@ impl SourceOptions {
 pub enum Compression {
     /// xz (`FD 37 7A 58 5A 00`); concatenated streams are read as `xz -dc` reads them.
     Xz,
-    /// gzip (`1F 8B`); several members are read as `gzip -dc` reads them.
+    /// gzip (`1F 8B 08`: deflate, its only method); several members are read as `gzip -dc` reads them.
     Gzip,
-    /// bzip2 (`BZh`); several streams are read as `bzip2 -dc` reads them.
+    /// bzip2 (`BZh` and a block size digit); several streams are read as `bzip2 -dc` reads them.
     Bzip2,
     /// Zstandard (`28 B5 2F FD`); several frames are read as `zstd -dc` reads them.
     Zstd,
@@ -168,15 +168,16 @@ impl Compression {
     /// ```
     /// use openstack_images::Compression;
     /// assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Some(Compression::Gzip));
+    /// assert_eq!(Compression::detect(b"BZh0"), None);
     /// assert_eq!(Compression::detect(b"BZh9"), Some(Compression::Bzip2));
     /// assert_eq!(Compression::detect(&[]), None);
     /// ```
     pub fn detect(prefix: &[u8]) -> Option<Compression> {
         if prefix.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
             Some(Compression::Xz)
-        } else if prefix.starts_with(&[0x1f, 0x8b]) {
+        } else if prefix.starts_with(&[0x1f, 0x8b, 8]) {
             Some(Compression::Gzip)
-        } else if prefix.starts_with(b"BZh") {
+        } else if prefix.starts_with(b"BZh") && matches!(prefix.get(3), Some(b'1'..=b'9')) {
             Some(Compression::Bzip2)
         } else if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Some(Compression::Zstd)
@@ -286,11 +287,12 @@ impl SourceStats {
 /// # Ok(()) }
 /// ```
 pub struct SourceStream {
-    rx: mpsc::Receiver<Message>,
+    chunks: Chunks,
     compression: Option<Compression>,
     stats: SourceStats,
-    ended: bool,
 }
+
+type Chunks = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 impl fmt::Debug for SourceStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -339,28 +341,12 @@ impl Stream for SourceStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.ended {
-            return Poll::Ready(None);
+        let item = std::task::ready!(self.chunks.as_mut().poll_next(cx));
+        if let Some(Ok(chunk)) = &item {
+            let n = chunk.len() as u64;
+            self.stats.0.bytes.fetch_add(n, Ordering::Relaxed);
         }
-        match std::task::ready!(self.rx.poll_recv(cx)) {
-            Some(Message::Chunk(chunk)) => Poll::Ready(Some(Ok(chunk))),
-            Some(Message::Failed(e)) => {
-                self.ended = true;
-                Poll::Ready(Some(Err(e)))
-            }
-            Some(Message::End) => {
-                self.ended = true;
-                Poll::Ready(None)
-            }
-            None => {
-                // The worker ended without saying so (a panic, a runtime shutting down):
-                // never let that pass for the end of the data.
-                self.ended = true;
-                Poll::Ready(Some(Err(io::Error::other(
-                    "image source: the reading thread ended before the data did",
-                ))))
-            }
-        }
+        Poll::Ready(item)
     }
 }
 
@@ -468,91 +454,116 @@ pub async fn open_source(
     }
     raw.head.reverse();
     let compression = Compression::detect(&prefix);
+    let raw: Chunks = Box::pin(futures_util::stream::unfold(raw, |mut raw| async move {
+        raw.next().await.map(|item| (item, raw))
+    }));
+    let chunks = match compression {
+        // Reading and hashing stay on the runtime: a thread would only add a hop per chunk.
+        None => hold_back(raw),
+        Some(c) => decompress_on_thread(raw, c, options.chunk_size),
+    };
+    Ok(SourceStream {
+        chunks,
+        compression,
+        stats,
+    })
+}
+
+/// Yields each chunk of `chunks` only once the next one is there, and the last only once
+/// `chunks` has ended without an error: whatever fails at the end (the checksum, the
+/// length) replaces the last chunk.
+fn hold_back(chunks: Chunks) -> Chunks {
+    Box::pin(futures_util::stream::unfold(
+        (chunks, None::<Bytes>, false),
+        |(mut chunks, mut held, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match chunks.next().await {
+                    Some(Ok(chunk)) if chunk.is_empty() => {}
+                    Some(Ok(chunk)) => {
+                        if let Some(prev) = held.replace(chunk) {
+                            return Some((Ok(prev), (chunks, held, false)));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), (chunks, None, true))),
+                    None => return held.map(|last| (Ok(last), (chunks, None, true))),
+                }
+            }
+        },
+    ))
+}
+
+/// Decompresses `raw` on a blocking thread of the runtime (liblzma takes ~10 ms per MiB of
+/// output: too long for a runtime worker), handing chunks over a bounded channel. The thread
+/// ends when the data does or the receiving stream is dropped.
+fn decompress_on_thread(raw: Chunks, compression: Compression, chunk_size: usize) -> Chunks {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let handle = tokio::runtime::Handle::current();
-    let chunk_size = options.chunk_size;
-    let worker_stats = stats.clone();
     tokio::task::spawn_blocking(move || {
         handle.block_on(async move {
             tokio::select! {
-                () = work(raw, compression, chunk_size, &tx, &worker_stats) => {}
+                () = work(raw, compression, chunk_size, &tx) => {}
                 () = tx.closed() => {}
             }
         });
     });
-    Ok(SourceStream {
-        rx,
-        compression,
-        stats,
-        ended: false,
-    })
+    Box::pin(futures_util::stream::unfold(
+        Some(rx),
+        |rx: Option<mpsc::Receiver<Message>>| async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(Message::Chunk(chunk)) => Some((Ok(chunk), Some(rx))),
+                Some(Message::Failed(e)) => Some((Err(e), None)),
+                Some(Message::End) => None,
+                // The worker ended without saying so (a panic, a runtime shutting down):
+                // never let that pass for the end of the data.
+                None => Some((
+                    Err(io::Error::other(
+                        "image source: the decompressing thread ended before the data did",
+                    )),
+                    None,
+                )),
+            }
+        },
+    ))
 }
 
-/// The worker: decompresses the raw stream and sends its chunks, each one only once the
-/// next is there, the last only once the raw data is verified.
+/// The worker: decompresses the raw stream and sends its chunks, held back as
+/// [`hold_back`] does.
 async fn work(
-    raw: Raw,
-    compression: Option<Compression>,
+    raw: Chunks,
+    compression: Compression,
     chunk_size: usize,
     tx: &mpsc::Sender<Message>,
-    stats: &SourceStats,
 ) {
-    let raw = Box::pin(futures_util::stream::unfold(raw, |mut raw| async move {
-        raw.next().await.map(|item| (item, raw))
-    }));
-    let mut decoded: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> = match compression {
-        None => raw,
-        Some(c) => {
-            let reader = StreamReader::new(raw);
-            macro_rules! decoder {
-                ($d:ident) => {{
-                    let mut d = $d::new(reader);
-                    d.multiple_members(true);
-                    Box::pin(ReaderStream::with_capacity(d, chunk_size))
-                }};
-            }
-            match c {
-                Compression::Xz => decoder!(XzDecoder),
-                Compression::Gzip => decoder!(GzipDecoder),
-                Compression::Bzip2 => decoder!(BzDecoder),
-                Compression::Zstd => decoder!(ZstdDecoder),
-            }
-        }
-    };
-    let mut held: Option<Bytes> = None;
-    loop {
-        match decoded.next().await {
-            Some(Ok(chunk)) if chunk.is_empty() => {}
-            Some(Ok(chunk)) => {
-                if let Some(prev) = held.replace(chunk) {
-                    stats
-                        .0
-                        .bytes
-                        .fetch_add(prev.len() as u64, Ordering::Relaxed);
-                    if tx.send(Message::Chunk(prev)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Some(Err(e)) => {
-                let e = match compression {
-                    Some(c) if !is_ours(&e) => {
-                        io::Error::new(e.kind(), format!("{c} decompression failed: {e}"))
-                    }
-                    _ => e,
-                };
-                let _ = tx.send(Message::Failed(e)).await;
-                return;
-            }
-            None => break,
-        }
+    let reader = StreamReader::new(raw);
+    macro_rules! decoder {
+        ($d:ident) => {{
+            let mut d = $d::new(reader);
+            d.multiple_members(true);
+            Box::pin(ReaderStream::with_capacity(d, chunk_size))
+        }};
     }
-    if let Some(last) = held {
-        stats
-            .0
-            .bytes
-            .fetch_add(last.len() as u64, Ordering::Relaxed);
-        if tx.send(Message::Chunk(last)).await.is_err() {
+    let decoded: Chunks = match compression {
+        Compression::Xz => decoder!(XzDecoder),
+        Compression::Gzip => decoder!(GzipDecoder),
+        Compression::Bzip2 => decoder!(BzDecoder),
+        Compression::Zstd => decoder!(ZstdDecoder),
+    };
+    let mut chunks = hold_back(decoded);
+    while let Some(item) = chunks.next().await {
+        let message = match item {
+            Ok(chunk) => Message::Chunk(chunk),
+            Err(e) if is_ours(&e) => Message::Failed(e),
+            Err(e) => Message::Failed(io::Error::new(
+                e.kind(),
+                format!("{compression} decompression failed: {e}"),
+            )),
+        };
+        let failed = matches!(message, Message::Failed(_));
+        if tx.send(message).await.is_err() || failed {
             return;
         }
     }
