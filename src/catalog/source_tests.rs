@@ -199,6 +199,31 @@ async fn range_ignored_by_the_server_skips_what_was_read_when_validators_match()
 }
 
 #[tokio::test]
+async fn range_ignored_without_validators_is_read_on_only_when_a_checksum_will_verify() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.ignore_range(true);
+    server.omit_validators(true);
+    server.drop_once("d.raw", 600_000);
+    let sum = sha256(&data);
+    let s = open_source(&http(&server, "d.raw"), Some(&sum), &fast())
+        .await
+        .unwrap();
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+
+    server.drop_once("d.raw", 600_000);
+    let s = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap();
+    let (got, err) = drain(s).await;
+    let err = err.expect("an error").to_string();
+    assert!(err.contains("not known to be the same file"), "{err}");
+    assert!(got.len() < data.len());
+}
+
+#[tokio::test]
 async fn a_file_changed_during_the_download_fails_instead_of_splicing() {
     let data = image_data();
     let (_dir, server) = serve(&[("d.raw", &data)]).await;

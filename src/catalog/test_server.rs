@@ -41,6 +41,7 @@ struct PathState {
 struct ServerState {
     paths: Mutex<HashMap<String, PathState>>,
     ignore_range: std::sync::atomic::AtomicBool,
+    no_validators: std::sync::atomic::AtomicBool,
 }
 
 /// A running image-source server; stopped on drop.
@@ -145,6 +146,13 @@ impl SourceServer {
     /// ends that.
     pub fn short_body(&self, path: &str, bytes: Option<u64>) {
         self.with(path, |p| p.short_body = bytes);
+    }
+
+    /// Whether `Last-Modified` and `ETag` are left out of every answer (default: sent).
+    pub fn omit_validators(&self, omit: bool) {
+        self.state
+            .no_validators
+            .store(omit, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether `Range` is ignored (every GET answered 200 with the whole file).
@@ -272,10 +280,16 @@ async fn serve(
     };
     answer.push_str(&format!(
         "Content-Type: application/octet-stream\r\nContent-Length: {len}\r\n\
-         Accept-Ranges: bytes\r\nLast-Modified: {last_modified}\r\nConnection: close\r\n"
+         Accept-Ranges: bytes\r\nConnection: close\r\n"
     ));
-    if let Some(etag) = &etag {
-        answer.push_str(&format!("ETag: {etag}\r\n"));
+    if !state
+        .no_validators
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        answer.push_str(&format!("Last-Modified: {last_modified}\r\n"));
+        if let Some(etag) = &etag {
+            answer.push_str(&format!("ETag: {etag}\r\n"));
+        }
     }
     answer.push_str("\r\n");
     socket.write_all(answer.as_bytes()).await?;
