@@ -23,6 +23,8 @@ mod model;
 mod rules;
 #[cfg(feature = "catalog")]
 mod source;
+#[cfg(feature = "catalog")]
+mod source_http;
 #[cfg(all(test, feature = "catalog"))]
 mod source_tests;
 #[cfg(test)]
