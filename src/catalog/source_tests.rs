@@ -336,6 +336,35 @@ async fn an_error_status_names_the_url_without_secrets() {
 }
 
 #[tokio::test]
+async fn a_first_answer_of_503_is_tried_again_and_a_4xx_is_not() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.fail_next("d.raw", 503, 2);
+    let s = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap();
+    assert_eq!(s.stats().resumes(), 2);
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+    assert_eq!(server.requests("d.raw"), 3);
+
+    server.fail_next("d.raw", 403, 1);
+    let err = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(server.requests("d.raw"), 4);
+
+    server.fail_next("d.raw", 503, 10);
+    let err = open_source(&http(&server, "d.raw"), None, &fast().max_resumes(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(server.requests("d.raw"), 6);
+}
+
+#[tokio::test]
 async fn ftp_and_missing_files_are_clear_errors() {
     let ftp = ImageSource::parse("ftp://mirror.example/x.img").unwrap();
     let err = open_source(&ftp, None, &fast()).await.unwrap_err();

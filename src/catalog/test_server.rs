@@ -33,6 +33,8 @@ struct PathState {
     /// Stall the next GET (send nothing more, keep the connection open) after this many
     /// body bytes.
     stall_once: Option<u64>,
+    /// Answer the next requests with this status (and no body), this many times.
+    fail_next: Option<(u16, usize)>,
     /// Send only this many body bytes of every GET, then close.
     short_body: Option<u64>,
 }
@@ -126,6 +128,11 @@ impl SourceServer {
         self.with(path, |p| p.drop_once = Some(after));
     }
 
+    /// The next `times` requests for `path` are answered with `status` and an empty body.
+    pub fn fail_next(&self, path: &str, status: u16, times: usize) {
+        self.with(path, |p| p.fail_next = Some((status, times)));
+    }
+
     /// The next GET of `path` stalls after `after` body bytes: the connection stays open
     /// and nothing more is sent (for 60 s, or until the client gives up), once.
     pub fn stall_once(&self, path: &str, after: u64) {
@@ -195,6 +202,23 @@ async fn serve(
         }
     }
 
+    let failure = {
+        let mut paths = state.paths.lock().unwrap();
+        let p = paths.entry(path.clone()).or_default();
+        match &mut p.fail_next {
+            Some((status, times)) if *times > 0 => {
+                *times -= 1;
+                p.requests += 1;
+                Some(*status)
+            }
+            _ => None,
+        }
+    };
+    if let Some(status) = failure {
+        let answer =
+            format!("HTTP/1.1 {status} Failure\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return socket.write_all(answer.as_bytes()).await;
+    }
     let file_path = dir.join(&path);
     let meta = match tokio::fs::metadata(&file_path).await {
         Ok(m) if m.is_file() && !path.contains("..") => m,
