@@ -29,6 +29,8 @@ mod resolve;
 mod rules;
 #[cfg(feature = "catalog")]
 mod source;
+#[cfg(feature = "catalog")]
+mod source_http;
 #[cfg(all(test, feature = "catalog"))]
 mod source_tests;
 mod state;

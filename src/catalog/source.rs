@@ -25,10 +25,10 @@ use futures_core::Stream;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::io::{ReaderStream, StreamReader};
-use url::Url;
 
+use super::source_http::{HttpRaw, redact};
 use super::{Checksum, ChecksumAlgorithm, ImageSource};
-use crate::error::{ApiError, Error, TransportKind};
+use crate::error::Error;
 use crate::hash::Hasher;
 
 /// How [`open_source`] reads: resumes, timeouts, chunk size. `Default` suits public mirrors.
@@ -150,9 +150,9 @@ impl SourceOptions {
 pub enum Compression {
     /// xz (`FD 37 7A 58 5A 00`); concatenated streams are read as `xz -dc` reads them.
     Xz,
-    /// gzip (`1F 8B`); several members are read as `gzip -dc` reads them.
+    /// gzip (`1F 8B 08`: deflate, its only method); several members are read as `gzip -dc` reads them.
     Gzip,
-    /// bzip2 (`BZh`); several streams are read as `bzip2 -dc` reads them.
+    /// bzip2 (`BZh` and a block size digit); several streams are read as `bzip2 -dc` reads them.
     Bzip2,
     /// Zstandard (`28 B5 2F FD`); several frames are read as `zstd -dc` reads them.
     Zstd,
@@ -168,15 +168,16 @@ impl Compression {
     /// ```
     /// use openstack_images::Compression;
     /// assert_eq!(Compression::detect(&[0x1f, 0x8b, 8]), Some(Compression::Gzip));
+    /// assert_eq!(Compression::detect(b"BZh0"), None);
     /// assert_eq!(Compression::detect(b"BZh9"), Some(Compression::Bzip2));
     /// assert_eq!(Compression::detect(&[]), None);
     /// ```
     pub fn detect(prefix: &[u8]) -> Option<Compression> {
         if prefix.starts_with(&[0xfd, b'7', b'z', b'X', b'Z', 0]) {
             Some(Compression::Xz)
-        } else if prefix.starts_with(&[0x1f, 0x8b]) {
+        } else if prefix.starts_with(&[0x1f, 0x8b, 8]) {
             Some(Compression::Gzip)
-        } else if prefix.starts_with(b"BZh") {
+        } else if prefix.starts_with(b"BZh") && matches!(prefix.get(3), Some(b'1'..=b'9')) {
             Some(Compression::Bzip2)
         } else if prefix.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Some(Compression::Zstd)
@@ -223,6 +224,14 @@ struct StatsInner {
 }
 
 impl SourceStats {
+    pub(super) fn add_resume(&self) {
+        self.0.resumes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(super) fn set_content_length(&self, bytes: u64) {
+        let _ = self.0.content_length.set(bytes);
+    }
+
     /// Bytes read from the source so far, as published (compressed), resumes not counted twice.
     ///
     /// ```
@@ -286,11 +295,12 @@ impl SourceStats {
 /// # Ok(()) }
 /// ```
 pub struct SourceStream {
-    rx: mpsc::Receiver<Message>,
+    chunks: Chunks,
     compression: Option<Compression>,
     stats: SourceStats,
-    ended: bool,
 }
+
+type Chunks = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
 
 impl fmt::Debug for SourceStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -339,28 +349,12 @@ impl Stream for SourceStream {
     type Item = io::Result<Bytes>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        if self.ended {
-            return Poll::Ready(None);
+        let item = std::task::ready!(self.chunks.as_mut().poll_next(cx));
+        if let Some(Ok(chunk)) = &item {
+            let n = chunk.len() as u64;
+            self.stats.0.bytes.fetch_add(n, Ordering::Relaxed);
         }
-        match std::task::ready!(self.rx.poll_recv(cx)) {
-            Some(Message::Chunk(chunk)) => Poll::Ready(Some(Ok(chunk))),
-            Some(Message::Failed(e)) => {
-                self.ended = true;
-                Poll::Ready(Some(Err(e)))
-            }
-            Some(Message::End) => {
-                self.ended = true;
-                Poll::Ready(None)
-            }
-            None => {
-                // The worker ended without saying so (a panic, a runtime shutting down):
-                // never let that pass for the end of the data.
-                self.ended = true;
-                Poll::Ready(Some(Err(io::Error::other(
-                    "image source: the reading thread ended before the data did",
-                ))))
-            }
-        }
+        Poll::Ready(item)
     }
 }
 
@@ -423,7 +417,7 @@ pub async fn open_source(
         ImageSource::File(path) => {
             let (file, len) = open_file(path).await?;
             if let Some(len) = len {
-                let _ = stats.0.content_length.set(len);
+                stats.set_content_length(len);
             }
             let reader = ReaderStream::with_capacity(file, options.chunk_size);
             (RawInner::File(reader), format!("file:{}", path.display()))
@@ -468,91 +462,116 @@ pub async fn open_source(
     }
     raw.head.reverse();
     let compression = Compression::detect(&prefix);
+    let raw: Chunks = Box::pin(futures_util::stream::unfold(raw, |mut raw| async move {
+        raw.next().await.map(|item| (item, raw))
+    }));
+    let chunks = match compression {
+        // Reading and hashing stay on the runtime: a thread would only add a hop per chunk.
+        None => hold_back(raw),
+        Some(c) => decompress_on_thread(raw, c, options.chunk_size),
+    };
+    Ok(SourceStream {
+        chunks,
+        compression,
+        stats,
+    })
+}
+
+/// Yields each chunk of `chunks` only once the next one is there, and the last only once
+/// `chunks` has ended without an error: whatever fails at the end (the checksum, the
+/// length) replaces the last chunk.
+fn hold_back(chunks: Chunks) -> Chunks {
+    Box::pin(futures_util::stream::unfold(
+        (chunks, None::<Bytes>, false),
+        |(mut chunks, mut held, done)| async move {
+            if done {
+                return None;
+            }
+            loop {
+                match chunks.next().await {
+                    Some(Ok(chunk)) if chunk.is_empty() => {}
+                    Some(Ok(chunk)) => {
+                        if let Some(prev) = held.replace(chunk) {
+                            return Some((Ok(prev), (chunks, held, false)));
+                        }
+                    }
+                    Some(Err(e)) => return Some((Err(e), (chunks, None, true))),
+                    None => return held.map(|last| (Ok(last), (chunks, None, true))),
+                }
+            }
+        },
+    ))
+}
+
+/// Decompresses `raw` on a blocking thread of the runtime (liblzma takes ~10 ms per MiB of
+/// output: too long for a runtime worker), handing chunks over a bounded channel. The thread
+/// ends when the data does or the receiving stream is dropped.
+fn decompress_on_thread(raw: Chunks, compression: Compression, chunk_size: usize) -> Chunks {
     let (tx, rx) = mpsc::channel(CHANNEL_CHUNKS);
     let handle = tokio::runtime::Handle::current();
-    let chunk_size = options.chunk_size;
-    let worker_stats = stats.clone();
     tokio::task::spawn_blocking(move || {
         handle.block_on(async move {
             tokio::select! {
-                () = work(raw, compression, chunk_size, &tx, &worker_stats) => {}
+                () = work(raw, compression, chunk_size, &tx) => {}
                 () = tx.closed() => {}
             }
         });
     });
-    Ok(SourceStream {
-        rx,
-        compression,
-        stats,
-        ended: false,
-    })
+    Box::pin(futures_util::stream::unfold(
+        Some(rx),
+        |rx: Option<mpsc::Receiver<Message>>| async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(Message::Chunk(chunk)) => Some((Ok(chunk), Some(rx))),
+                Some(Message::Failed(e)) => Some((Err(e), None)),
+                Some(Message::End) => None,
+                // The worker ended without saying so (a panic, a runtime shutting down):
+                // never let that pass for the end of the data.
+                None => Some((
+                    Err(io::Error::other(
+                        "image source: the decompressing thread ended before the data did",
+                    )),
+                    None,
+                )),
+            }
+        },
+    ))
 }
 
-/// The worker: decompresses the raw stream and sends its chunks, each one only once the
-/// next is there, the last only once the raw data is verified.
+/// The worker: decompresses the raw stream and sends its chunks, held back as
+/// [`hold_back`] does.
 async fn work(
-    raw: Raw,
-    compression: Option<Compression>,
+    raw: Chunks,
+    compression: Compression,
     chunk_size: usize,
     tx: &mpsc::Sender<Message>,
-    stats: &SourceStats,
 ) {
-    let raw = Box::pin(futures_util::stream::unfold(raw, |mut raw| async move {
-        raw.next().await.map(|item| (item, raw))
-    }));
-    let mut decoded: Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>> = match compression {
-        None => raw,
-        Some(c) => {
-            let reader = StreamReader::new(raw);
-            macro_rules! decoder {
-                ($d:ident) => {{
-                    let mut d = $d::new(reader);
-                    d.multiple_members(true);
-                    Box::pin(ReaderStream::with_capacity(d, chunk_size))
-                }};
-            }
-            match c {
-                Compression::Xz => decoder!(XzDecoder),
-                Compression::Gzip => decoder!(GzipDecoder),
-                Compression::Bzip2 => decoder!(BzDecoder),
-                Compression::Zstd => decoder!(ZstdDecoder),
-            }
-        }
-    };
-    let mut held: Option<Bytes> = None;
-    loop {
-        match decoded.next().await {
-            Some(Ok(chunk)) if chunk.is_empty() => {}
-            Some(Ok(chunk)) => {
-                if let Some(prev) = held.replace(chunk) {
-                    stats
-                        .0
-                        .bytes
-                        .fetch_add(prev.len() as u64, Ordering::Relaxed);
-                    if tx.send(Message::Chunk(prev)).await.is_err() {
-                        return;
-                    }
-                }
-            }
-            Some(Err(e)) => {
-                let e = match compression {
-                    Some(c) if !is_ours(&e) => {
-                        io::Error::new(e.kind(), format!("{c} decompression failed: {e}"))
-                    }
-                    _ => e,
-                };
-                let _ = tx.send(Message::Failed(e)).await;
-                return;
-            }
-            None => break,
-        }
+    let reader = StreamReader::new(raw);
+    macro_rules! decoder {
+        ($d:ident) => {{
+            let mut d = $d::new(reader);
+            d.multiple_members(true);
+            Box::pin(ReaderStream::with_capacity(d, chunk_size))
+        }};
     }
-    if let Some(last) = held {
-        stats
-            .0
-            .bytes
-            .fetch_add(last.len() as u64, Ordering::Relaxed);
-        if tx.send(Message::Chunk(last)).await.is_err() {
+    let decoded: Chunks = match compression {
+        Compression::Xz => decoder!(XzDecoder),
+        Compression::Gzip => decoder!(GzipDecoder),
+        Compression::Bzip2 => decoder!(BzDecoder),
+        Compression::Zstd => decoder!(ZstdDecoder),
+    };
+    let mut chunks = hold_back(decoded);
+    while let Some(item) = chunks.next().await {
+        let message = match item {
+            Ok(chunk) => Message::Chunk(chunk),
+            Err(e) if is_ours(&e) => Message::Failed(e),
+            Err(e) => Message::Failed(io::Error::new(
+                e.kind(),
+                format!("{compression} decompression failed: {e}"),
+            )),
+        };
+        let failed = matches!(message, Message::Failed(_));
+        if tx.send(message).await.is_err() || failed {
             return;
         }
     }
@@ -676,341 +695,4 @@ async fn open_file(path: &Path) -> Result<(tokio::fs::File, Option<u64>), Error>
     let file = tokio::fs::File::open(path).await.map_err(with_path)?;
     let meta = file.metadata().await.map_err(with_path)?;
     Ok((file, meta.is_file().then_some(meta.len())))
-}
-
-/// A URL as errors show it: no user, password, query or fragment.
-fn redact(url: &Url) -> String {
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    shown.set_fragment(None);
-    let had_query = shown.query().is_some();
-    shown.set_query(None);
-    let mut text = shown.to_string();
-    if had_query {
-        text.push_str("?...");
-    }
-    text
-}
-
-type Body = Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>;
-
-/// A resumable http(s) download.
-struct HttpRaw {
-    client: reqwest::Client,
-    url: Url,
-    shown: String,
-    body: Option<Body>,
-    /// Bytes of the file delivered so far (the offset to resume from).
-    offset: u64,
-    /// Bytes still to drop from the body (a resume answered with the whole file).
-    skip: u64,
-    total: Option<u64>,
-    etag: Option<String>,
-    last_modified: Option<String>,
-    /// Whether a digest will check the result (a resume without validators is then safe).
-    verified: bool,
-    resumes: u32,
-    options: SourceOptions,
-    stats: SourceStats,
-}
-
-/// Why a request or read failed: worth resuming, or not.
-enum Failure {
-    Retry(String),
-    Fatal(io::Error),
-}
-
-impl HttpRaw {
-    async fn open(
-        url: &Url,
-        verified: bool,
-        options: &SourceOptions,
-        stats: &SourceStats,
-    ) -> Result<HttpRaw, Error> {
-        let client = source_client(options)?;
-        let shown = redact(url);
-        let mut attempt = 0;
-        let response = loop {
-            let sent = client.get(url.clone()).send().await;
-            let retry = match sent {
-                Ok(r) if r.status().is_success() => break r,
-                Ok(r) => {
-                    let status = r.status();
-                    if !(status.is_server_error() || status.as_u16() == 429)
-                        || attempt >= options.max_resumes
-                    {
-                        return Err(status_error(&shown, r));
-                    }
-                    format!("status {status}")
-                }
-                Err(e) => {
-                    if attempt >= options.max_resumes {
-                        return Err(Error::Transport {
-                            method: "GET".into(),
-                            url: shown,
-                            kind: transport_kind(&e),
-                            source: Box::new(e.without_url()),
-                        });
-                    }
-                    causes(&e)
-                }
-            };
-            attempt += 1;
-            stats.0.resumes.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(url = %shown, attempt, error = %retry, "image source: trying again");
-            tokio::time::sleep(backoff(options, attempt)).await;
-        };
-        let total = response.content_length();
-        if let Some(total) = total {
-            let _ = stats.0.content_length.set(total);
-        }
-        let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let etag = header(reqwest::header::ETAG);
-        let last_modified = header(reqwest::header::LAST_MODIFIED);
-        Ok(HttpRaw {
-            client,
-            url: url.clone(),
-            shown,
-            body: Some(Box::pin(response.bytes_stream())),
-            offset: 0,
-            skip: 0,
-            total,
-            etag,
-            last_modified,
-            verified,
-            resumes: attempt,
-            options: options.clone(),
-            stats: stats.clone(),
-        })
-    }
-
-    /// The next chunk, resuming as needed; `None` at the end of the file.
-    async fn next(&mut self) -> Option<io::Result<Bytes>> {
-        loop {
-            let failure = match self.body.as_mut() {
-                Some(body) => match body.next().await {
-                    Some(Ok(mut chunk)) => {
-                        if self.skip > 0 {
-                            let drop = self.skip.min(chunk.len() as u64);
-                            self.skip -= drop;
-                            let _ = chunk.split_to(drop as usize);
-                        }
-                        if chunk.is_empty() {
-                            continue;
-                        }
-                        self.offset += chunk.len() as u64;
-                        return Some(Ok(chunk));
-                    }
-                    Some(Err(e)) => Failure::Retry(causes(&e)),
-                    None => match self.total {
-                        Some(total) if self.offset < total => Failure::Retry(format!(
-                            "the connection closed after {} of {total} bytes",
-                            self.offset
-                        )),
-                        _ => return None,
-                    },
-                },
-                None => Failure::Retry("no connection".into()),
-            };
-            self.body = None;
-            let reason = match failure {
-                Failure::Fatal(e) => return Some(Err(e)),
-                Failure::Retry(reason) => reason,
-            };
-            if self.resumes >= self.options.max_resumes {
-                return Some(Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "GET {}: {reason} (at byte {}{}); gave up after {} resumes",
-                        self.shown,
-                        self.offset,
-                        self.total.map(|t| format!(" of {t}")).unwrap_or_default(),
-                        self.resumes
-                    ),
-                )));
-            }
-            self.resumes += 1;
-            self.stats.0.resumes.fetch_add(1, Ordering::Relaxed);
-            tracing::info!(
-                url = %self.shown, offset = self.offset, resume = self.resumes, error = %reason,
-                "image source: resuming"
-            );
-            tokio::time::sleep(backoff(&self.options, self.resumes)).await;
-            match self.resume().await {
-                Ok(body) => self.body = Some(body),
-                Err(Failure::Fatal(e)) => return Some(Err(e)),
-                Err(Failure::Retry(reason)) => {
-                    tracing::info!(url = %self.shown, error = %reason, "image source: resume failed");
-                }
-            }
-        }
-    }
-
-    /// Asks for the rest of the file from `offset`.
-    async fn resume(&mut self) -> Result<Body, Failure> {
-        let mut request = self
-            .client
-            .get(self.url.clone())
-            .header(reqwest::header::RANGE, format!("bytes={}-", self.offset));
-        // A weak ETag may not be used with If-Range (RFC 9110, 13.1.5).
-        let validator = match &self.etag {
-            Some(tag) if !tag.starts_with("W/") => Some(tag.clone()),
-            _ => self.last_modified.clone(),
-        };
-        if let Some(v) = &validator {
-            request = request.header(reqwest::header::IF_RANGE, v);
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Failure::Retry(causes(&e)))?;
-        let status = response.status();
-        let fatal = |message: String| {
-            Failure::Fatal(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "GET {} (resuming at byte {}): {message}",
-                    self.shown, self.offset
-                ),
-            ))
-        };
-        let header = |name: reqwest::header::HeaderName| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        match status.as_u16() {
-            206 => {
-                let range = header(reqwest::header::CONTENT_RANGE).unwrap_or_default();
-                let (start, total) = parse_content_range(&range).ok_or_else(|| {
-                    fatal(format!("206 with an unusable Content-Range `{range}`"))
-                })?;
-                if start != self.offset {
-                    return Err(fatal(format!(
-                        "206 starting at byte {start}, not where asked"
-                    )));
-                }
-                if let (Some(known), Some(total)) = (self.total, total)
-                    && known != total
-                {
-                    return Err(fatal(format!(
-                        "the file changed: its size is now {total} bytes, was {known}"
-                    )));
-                }
-                self.skip = 0;
-                Ok(Box::pin(response.bytes_stream()))
-            }
-            200 => {
-                let same_validators = validator.is_some()
-                    && header(reqwest::header::ETAG) == self.etag
-                    && header(reqwest::header::LAST_MODIFIED) == self.last_modified;
-                let same_size = response.content_length() == self.total;
-                let unvalidated_but_verified = validator.is_none() && self.verified && same_size;
-                if !(same_validators && same_size || unvalidated_but_verified) {
-                    return Err(fatal(
-                        "the server sent the whole file again and it is not known to be the \
-                         same file (ETag or Last-Modified changed or absent): the file changed \
-                         during the download; not resuming"
-                            .into(),
-                    ));
-                }
-                tracing::info!(url = %self.shown, skip = self.offset, "image source: the server ignored Range; skipping the bytes already read");
-                self.skip = self.offset;
-                Ok(Box::pin(response.bytes_stream()))
-            }
-            416 => Err(fatal(
-                "416: the range is past the end: the file changed".into(),
-            )),
-            s if s >= 500 || s == 429 => Err(Failure::Retry(format!("status {status}"))),
-            _ => Err(fatal(format!("status {status}"))),
-        }
-    }
-}
-
-/// `bytes START-END/TOTAL` (TOTAL may be `*`).
-fn parse_content_range(text: &str) -> Option<(u64, Option<u64>)> {
-    let rest = text.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, _) = range.split_once('-')?;
-    let total = match total.trim() {
-        "*" => None,
-        t => Some(t.parse().ok()?),
-    };
-    Some((start.trim().parse().ok()?, total))
-}
-
-fn backoff(options: &SourceOptions, attempt: u32) -> Duration {
-    let factor = 1u32 << attempt.saturating_sub(1).min(5);
-    (options.resume_delay * factor).min(Duration::from_secs(8).max(options.resume_delay))
-}
-
-/// The HTTP client for image sources: no credentials ever, the platform's roots.
-fn source_client(options: &SourceOptions) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(concat!("osimg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.idle_timeout)
-        .tls_backend_preconfigured(crate::tls::public_tls_config()?)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
-}
-
-fn transport_kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else if e.is_body() || e.is_decode() {
-        TransportKind::Body
-    } else {
-        TransportKind::Request
-    }
-}
-
-/// An error and its causes, `outer: inner`, without the URL (which may hold a secret).
-fn causes(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "no data within the idle timeout".to_owned()
-    } else {
-        transport_kind(e).to_string()
-    };
-    let mut next = std::error::Error::source(e);
-    while let Some(cause) = next {
-        let part = cause.to_string();
-        if !text.contains(&part) {
-            text.push_str(": ");
-            text.push_str(&part);
-        }
-        next = cause.source();
-    }
-    text
-}
-
-/// A non-2xx answer to the first GET.
-fn status_error(shown: &str, response: reqwest::Response) -> Error {
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse().ok());
-    Error::Api(Box::new(ApiError {
-        status: status.as_u16(),
-        method: "GET".into(),
-        url: shown.to_owned(),
-        request_id: None,
-        message: "the image source could not be read".into(),
-        title: status.canonical_reason().map(str::to_owned),
-        retry_after,
-        hint: None,
-    }))
 }

@@ -161,6 +161,25 @@ async fn a_dropped_connection_resumes_with_no_byte_lost_or_repeated() {
 }
 
 #[tokio::test]
+async fn a_stalled_download_resumes_after_the_idle_timeout() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.stall_once("d.raw", 700_001);
+    let options = fast().idle_timeout(Duration::from_millis(300));
+    let s = open_source(&http(&server, "d.raw"), Some(&sha256(&data)), &options)
+        .await
+        .unwrap();
+    let stats = s.stats();
+    let started = std::time::Instant::now();
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+    assert_eq!(stats.resumes(), 1);
+    assert_eq!(server.bytes_served("d.raw"), data.len() as u64);
+    assert!(started.elapsed() < Duration::from_secs(20));
+}
+
+#[tokio::test]
 async fn range_ignored_by_the_server_skips_what_was_read_when_validators_match() {
     let data = image_data();
     let (_dir, server) = serve(&[("d.raw", &data)]).await;
@@ -177,6 +196,31 @@ async fn range_ignored_by_the_server_skips_what_was_read_when_validators_match()
     assert_eq!(stats.resumes(), 1);
     assert_eq!(stats.raw_bytes(), data.len() as u64);
     assert_eq!(stats.raw_digest(), Some(sha256(&data)));
+}
+
+#[tokio::test]
+async fn range_ignored_without_validators_is_read_on_only_when_a_checksum_will_verify() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.ignore_range(true);
+    server.omit_validators(true);
+    server.drop_once("d.raw", 600_000);
+    let sum = sha256(&data);
+    let s = open_source(&http(&server, "d.raw"), Some(&sum), &fast())
+        .await
+        .unwrap();
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+
+    server.drop_once("d.raw", 600_000);
+    let s = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap();
+    let (got, err) = drain(s).await;
+    let err = err.expect("an error").to_string();
+    assert!(err.contains("not known to be the same file"), "{err}");
+    assert!(got.len() < data.len());
 }
 
 #[tokio::test]
@@ -289,6 +333,35 @@ async fn an_error_status_names_the_url_without_secrets() {
     let text = err.to_string();
     assert!(text.contains(&server.url("missing.img")), "{text}");
     assert!(!text.contains("s3cret") && !text.contains("pa55"), "{text}");
+}
+
+#[tokio::test]
+async fn a_first_answer_of_503_is_tried_again_and_a_4xx_is_not() {
+    let data = image_data();
+    let (_dir, server) = serve(&[("d.raw", &data)]).await;
+    server.fail_next("d.raw", 503, 2);
+    let s = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap();
+    assert_eq!(s.stats().resumes(), 2);
+    let (got, err) = drain(s).await;
+    assert!(err.is_none(), "{err:?}");
+    assert!(got == data);
+    assert_eq!(server.requests("d.raw"), 3);
+
+    server.fail_next("d.raw", 403, 1);
+    let err = open_source(&http(&server, "d.raw"), None, &fast())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(403));
+    assert_eq!(server.requests("d.raw"), 4);
+
+    server.fail_next("d.raw", 503, 10);
+    let err = open_source(&http(&server, "d.raw"), None, &fast().max_resumes(1))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(503));
+    assert_eq!(server.requests("d.raw"), 6);
 }
 
 #[tokio::test]

@@ -30,6 +30,11 @@ struct PathState {
     drop_once: Option<u64>,
     /// With `drop_once`: change `Last-Modified` when dropping (the file "changed").
     touch_on_drop: bool,
+    /// Stall the next GET (send nothing more, keep the connection open) after this many
+    /// body bytes.
+    stall_once: Option<u64>,
+    /// Answer the next requests with this status (and no body), this many times.
+    fail_next: Option<(u16, usize)>,
     /// Send only this many body bytes of every GET, then close.
     short_body: Option<u64>,
     /// Send at most this many body bytes per second.
@@ -40,6 +45,7 @@ struct PathState {
 struct ServerState {
     paths: Mutex<HashMap<String, PathState>>,
     ignore_range: std::sync::atomic::AtomicBool,
+    no_validators: std::sync::atomic::AtomicBool,
 }
 
 /// A running image-source server; stopped on drop.
@@ -124,6 +130,17 @@ impl SourceServer {
         self.with(path, |p| p.drop_once = Some(after));
     }
 
+    /// The next `times` requests for `path` are answered with `status` and an empty body.
+    pub fn fail_next(&self, path: &str, status: u16, times: usize) {
+        self.with(path, |p| p.fail_next = Some((status, times)));
+    }
+
+    /// The next GET of `path` stalls after `after` body bytes: the connection stays open
+    /// and nothing more is sent (for 60 s, or until the client gives up), once.
+    pub fn stall_once(&self, path: &str, after: u64) {
+        self.with(path, |p| p.stall_once = Some(after));
+    }
+
     /// As [`SourceServer::drop_once`], and the file's `Last-Modified` changes at that
     /// moment, as if it were replaced during the download.
     pub fn drop_once_and_touch(&self, path: &str, after: u64) {
@@ -143,6 +160,13 @@ impl SourceServer {
     /// Sends `path` at most `bytes_per_second` (a slow mirror); `None` ends that.
     pub fn set_rate(&self, path: &str, bytes_per_second: Option<u64>) {
         self.with(path, |p| p.rate = bytes_per_second);
+    }
+
+    /// Whether `Last-Modified` and `ETag` are left out of every answer (default: sent).
+    pub fn omit_validators(&self, omit: bool) {
+        self.state
+            .no_validators
+            .store(omit, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Whether `Range` is ignored (every GET answered 200 with the whole file).
@@ -185,6 +209,23 @@ async fn serve(
         }
     }
 
+    let failure = {
+        let mut paths = state.paths.lock().unwrap();
+        let p = paths.entry(path.clone()).or_default();
+        match &mut p.fail_next {
+            Some((status, times)) if *times > 0 => {
+                *times -= 1;
+                p.requests += 1;
+                Some(*status)
+            }
+            _ => None,
+        }
+    };
+    if let Some(status) = failure {
+        let answer =
+            format!("HTTP/1.1 {status} Failure\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        return socket.write_all(answer.as_bytes()).await;
+    }
     let file_path = dir.join(&path);
     let meta = match tokio::fs::metadata(&file_path).await {
         Ok(m) if m.is_file() && !path.contains("..") => m,
@@ -201,7 +242,7 @@ async fn serve(
         }
     };
     let size = meta.len();
-    let (last_modified, etag, drop_after, short) = {
+    let (last_modified, etag, drop_after, stall, short) = {
         let mut paths = state.paths.lock().unwrap();
         let p = paths.entry(path.clone()).or_default();
         p.requests += 1;
@@ -220,6 +261,11 @@ async fn serve(
             httpdate::fmt_http_date(modified),
             p.etag.clone(),
             drop_after,
+            if method == "GET" {
+                p.stall_once.take()
+            } else {
+                None
+            },
             p.short_body,
         )
     };
@@ -265,10 +311,16 @@ async fn serve(
     };
     answer.push_str(&format!(
         "Content-Type: application/octet-stream\r\nContent-Length: {len}\r\n\
-         Accept-Ranges: bytes\r\nLast-Modified: {last_modified}\r\nConnection: close\r\n"
+         Accept-Ranges: bytes\r\nConnection: close\r\n"
     ));
-    if let Some(etag) = &etag {
-        answer.push_str(&format!("ETag: {etag}\r\n"));
+    if !state
+        .no_validators
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        answer.push_str(&format!("Last-Modified: {last_modified}\r\n"));
+        if let Some(etag) = &etag {
+            answer.push_str(&format!("ETag: {etag}\r\n"));
+        }
     }
     answer.push_str("\r\n");
     socket.write_all(answer.as_bytes()).await?;
@@ -277,7 +329,7 @@ async fn serve(
     }
 
     let short = short.map(|end| end.saturating_sub(start));
-    let limit = [drop_after, short]
+    let limit = [drop_after, stall, short]
         .into_iter()
         .flatten()
         .min()
@@ -307,5 +359,11 @@ async fn serve(
         }
     }
     socket.flush().await?;
+    if stall.is_some_and(|at| sent >= at) {
+        // Until the client closes (a read sees the end) or a minute has passed.
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_secs(60), socket.read(&mut buf)).await;
+        return Ok(());
+    }
     socket.shutdown().await
 }
