@@ -64,8 +64,8 @@ pub use catalog::{
 };
 #[cfg(feature = "catalog")]
 pub use catalog::{
-    ApplyEvent, ApplyOptions, ApplyReport, Compression, Outcome, SourceOptions, SourceStats,
-    SourceStream, open_source,
+    ApplyEvent, ApplyOptions, ApplyReport, CatalogImport, Compression, EventSink, Outcome,
+    SourceOptions, SourceStats, SourceStream, open_source,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};

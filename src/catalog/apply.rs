@@ -10,6 +10,7 @@ use futures_util::{StreamExt, stream};
 use serde_json::{Map, Value};
 
 use super::fanout::fan_out;
+use super::model::{Checksum, ImageSource};
 use super::plan::{Action, ActionKind, CreateWork, INCOMING_PROPERTY, INCOMING_TAG};
 use super::resolve;
 use super::source::{SourceOptions, open_source};
@@ -37,6 +38,33 @@ pub struct ApplyOptions {
     pub events: Option<EventSink>,
     /// Options of the source downloads.
     pub source: SourceOptions,
+    /// How new versions get their data (default: streamed by osimg, every byte verified).
+    pub import: CatalogImport,
+    /// How long a web-download import may take.
+    pub import_timeout: std::time::Duration,
+}
+
+/// How [`Catalog::apply`] gets a new version's data into a cloud.
+///
+/// ```
+/// use openstack_images::CatalogImport;
+/// assert_eq!(CatalogImport::default(), CatalogImport::Stream);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CatalogImport {
+    /// osimg reads the source once and streams it to every cloud: decompressed, inspected
+    /// before upload, the publisher's checksum checked on the bytes read, Glance's stored
+    /// hash on the bytes sent.
+    #[default]
+    Stream,
+    /// Each cloud's Glance downloads the source itself (`web-download`), as
+    /// openstack-image-manager does. osimg does not see the bytes on the way: it refuses
+    /// compressed sources (Glance would store them compressed), leaves the format check to
+    /// Glance, and verifies the result before publishing: Glance's `os_hash_value` against
+    /// the publisher's checksum when both use the same algorithm, else by reading the
+    /// image back and hashing it in the publisher's algorithm.
+    WebDownload,
 }
 
 impl Default for ApplyOptions {
@@ -46,6 +74,8 @@ impl Default for ApplyOptions {
             allow_missing_checksum: false,
             events: None,
             source: SourceOptions::default(),
+            import: CatalogImport::Stream,
+            import_timeout: std::time::Duration::from_secs(1800),
         }
     }
 }
@@ -88,6 +118,18 @@ impl ApplyOptions {
     /// ```
     pub fn allow_missing_checksum(mut self, yes: bool) -> Self {
         self.allow_missing_checksum = yes;
+        self
+    }
+
+    /// Sets [`ApplyOptions::import`].
+    ///
+    /// ```
+    /// use openstack_images::{ApplyOptions, CatalogImport};
+    /// let o = ApplyOptions::default().import(CatalogImport::WebDownload);
+    /// assert_eq!(o.import, CatalogImport::WebDownload);
+    /// ```
+    pub fn import(mut self, import: CatalogImport) -> Self {
+        self.import = import;
         self
     }
 
@@ -486,6 +528,10 @@ async fn upload_group(
         return finish(results);
     }
 
+    if options.import == CatalogImport::WebDownload {
+        return finish(web_download_all(live, results, &work, checksum, options).await);
+    }
+
     // The source, opened once, inspected before any byte is sent.
     let source = match open_source(&work.source, checksum.as_ref(), &options.source).await {
         Ok(s) => s,
@@ -628,6 +674,10 @@ async fn inspect_stream(
         }
     }
     let inspection = crate::inspect_prefix(&prefix, complete)?;
+    if complete {
+        // The source has ended: it is not polled again.
+        return Ok((inspection, Box::pin(stream::iter(head))));
+    }
     Ok((inspection, Box::pin(stream::iter(head).chain(source))))
 }
 
@@ -714,6 +764,195 @@ async fn upload_one(
         ),
     });
     publish(client, &stored, action, work).await
+}
+
+type Incoming<'a> = (Action, &'a Client, Image, crate::DeleteOnDrop);
+type Done = (Action, Option<String>, Result<()>);
+
+/// `--import web-download`: every cloud's Glance fetches the source; each result is
+/// verified before it is published.
+async fn web_download_all(
+    live: Vec<Incoming<'_>>,
+    mut results: Vec<Done>,
+    work: &CreateWork,
+    checksum: Option<Checksum>,
+    options: &ApplyOptions,
+) -> Vec<Done> {
+    // Known before any import: a source Glance cannot take as it is.
+    let refusal = match (&work.source, &checksum) {
+        (ImageSource::File(_) | ImageSource::Ftp(_), _) => Some(
+            "web-download needs an http(s) source: a file: URL is on this machine, not \
+             the cloud's"
+                .to_owned(),
+        ),
+        (_, None) => Some(
+            "web-download with no checksum in the catalog: nothing could verify what Glance \
+             downloaded (osimg's default streaming import checks it end to end)"
+                .to_owned(),
+        ),
+        (ImageSource::Http(url), Some(_)) => match sniff_compression(url).await {
+            Ok(Some(c)) => Some(format!(
+                "the source is {c}-compressed and Glance's web-download stores it as it is: \
+                 use osimg's default streaming import, which decompresses"
+            )),
+            Ok(None) => None,
+            Err(e) => Some(format!(
+                "reading the source's first bytes: {}",
+                with_causes(&e)
+            )),
+        },
+    };
+    let (Some(checksum), None) = (checksum, refusal.clone()) else {
+        let text = refusal.unwrap_or_default();
+        for (action, _, image, guard) in live {
+            drop(guard.delete_now().await);
+            results.push((
+                action,
+                Some(image.id),
+                Err(Error::Io(std::io::Error::other(text.clone()))),
+            ));
+        }
+        return results;
+    };
+    let uri = work.source.to_string();
+    let imports = live.into_iter().map(|(action, client, image, guard)| {
+        let uri = uri.clone();
+        let checksum = checksum.clone();
+        async move {
+            let result =
+                web_download_one(client, &image, &uri, &checksum, work, options, &action).await;
+            let result = match result {
+                Ok(()) => {
+                    guard.keep();
+                    Ok(())
+                }
+                Err(e) => {
+                    drop(guard.delete_now().await);
+                    Err(e)
+                }
+            };
+            (action, Some(image.id), result)
+        }
+    });
+    results.extend(futures_util::future::join_all(imports).await);
+    results
+}
+
+async fn web_download_one(
+    client: &Client,
+    image: &Image,
+    uri: &str,
+    checksum: &Checksum,
+    work: &CreateWork,
+    options: &ApplyOptions,
+    action: &Action,
+) -> Result<()> {
+    let images = client.images();
+    let say = |text: String| {
+        options.emit(ApplyEvent::Message {
+            cloud: action.cloud.clone(),
+            name: action.name.clone(),
+            text,
+        })
+    };
+    images
+        .import(
+            &image.id,
+            crate::ImportMethod::WebDownload {
+                uri: uri.to_owned(),
+            },
+        )
+        .send()
+        .await?;
+    let stored = images
+        .wait_for_status(
+            &image.id,
+            &[crate::ImageStatus::Active],
+            options.import_timeout,
+        )
+        .await?;
+    let algorithm = checksum.algorithm.as_str();
+    let stored_algorithm = stored
+        .os_hash_algo
+        .clone()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    if stored_algorithm == algorithm {
+        let value = stored.os_hash_value.clone().unwrap_or_default();
+        if !value.eq_ignore_ascii_case(&checksum.hex) {
+            return Err(Error::Integrity {
+                image_id: stored.id.clone(),
+                algorithm: algorithm.to_owned(),
+                expected: checksum.hex.clone(),
+                actual: value,
+            });
+        }
+        say(format!(
+            "web-download: Glance's {algorithm} of what it downloaded matches the publisher's \
+             checksum (verified without a read-back; format checked by Glance only)"
+        ));
+    } else {
+        say(format!(
+            "web-download: the cloud hashes with {stored_algorithm}, the publisher with \
+             {algorithm}: reading the image back to verify it"
+        ));
+        let mut hasher = crate::Hasher::new(algorithm).ok_or_else(|| {
+            Error::invalid("hash algorithm", format!("{algorithm} is not supported"))
+        })?;
+        let mut data = images
+            .download(&stored.id)
+            .image(stored.clone())
+            .stream()
+            .await?;
+        while let Some(chunk) = futures_util::TryStreamExt::try_next(&mut data).await? {
+            hasher.update(&chunk)?;
+        }
+        let actual = hasher.hex()?;
+        if actual != checksum.hex {
+            return Err(Error::Integrity {
+                image_id: stored.id.clone(),
+                algorithm: algorithm.to_owned(),
+                expected: checksum.hex.clone(),
+                actual,
+            });
+        }
+        say(format!(
+            "web-download: read back, its {algorithm} matches the publisher's checksum \
+             (format checked by Glance only)"
+        ));
+    }
+    publish(client, &stored, action, work).await
+}
+
+/// The compression of an http(s) source, from its first bytes (one ranged GET).
+async fn sniff_compression(url: &url::Url) -> Result<Option<super::source::Compression>> {
+    let http = resolve::source_client()?;
+    let response = http
+        .get(url.clone())
+        .header(reqwest::header::RANGE, "bytes=0-511")
+        .send()
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e.without_url().to_string())))?;
+    if !response.status().is_success() {
+        return Err(Error::Io(std::io::Error::other(format!(
+            "{}: HTTP {}",
+            resolve::shown(url),
+            response.status()
+        ))));
+    }
+    let mut response = response;
+    let mut head = Vec::new();
+    while head.len() < 512 {
+        match response
+            .chunk()
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e.without_url().to_string())))?
+        {
+            Some(c) => head.extend_from_slice(&c),
+            None => break,
+        }
+    }
+    Ok(super::source::Compression::detect(&head))
 }
 
 /// The algorithm a cloud hashes image data with (its `hashing_algorithm`, which Glance

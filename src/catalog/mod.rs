@@ -45,7 +45,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 #[cfg(feature = "catalog")]
-pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, Outcome};
+pub use apply::{ApplyEvent, ApplyOptions, ApplyReport, CatalogImport, EventSink, Outcome};
 pub use checksums::{find_checksum, parse_checksums};
 pub use fanout::{FanOutBranch, fan_out};
 pub use model::{Catalog, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource, ImageVersion};

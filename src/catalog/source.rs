@@ -462,16 +462,21 @@ pub async fn open_source(
     }
     raw.head.reverse();
     let compression = Compression::detect(&prefix);
-    let raw: Chunks = Box::pin(futures_util::stream::unfold(raw, |mut raw| async move {
-        raw.next().await.map(|item| (item, raw))
-    }));
+    let raw: Chunks = Box::pin(
+        futures_util::stream::unfold(raw, |mut raw| async move {
+            raw.next().await.map(|item| (item, raw))
+        })
+        .fuse(),
+    );
     let chunks = match compression {
         // Reading and hashing stay on the runtime: a thread would only add a hop per chunk.
         None => hold_back(raw),
         Some(c) => decompress_on_thread(raw, c, options.chunk_size),
     };
     Ok(SourceStream {
-        chunks,
+        // Fused: a stream polled again after its end (a decoder's reader, a chain) gets
+        // `None` again instead of a panic of the unfold inside.
+        chunks: Box::pin(chunks.fuse()),
         compression,
         stats,
     })

@@ -524,3 +524,28 @@ async fn a_branch_feeds_an_upload_source_and_its_inspection() {
     drop(_source);
     assert_eq!(other.await.unwrap().unwrap().len(), data.len());
 }
+
+/// A source polled again after its end (a `chain`, a decoder's reader) answers `None`
+/// again: the final live run once panicked in the unfold inside ("must not be polled after
+/// it returned `Poll::Ready(None)`").
+#[tokio::test]
+async fn a_finished_source_can_be_polled_again() {
+    let data = image_data();
+    for c in [None, Some(Compression::Xz), Some(Compression::Gzip)] {
+        let bytes = match c {
+            None => data.clone(),
+            Some(c) => compress(c, &data).await,
+        };
+        let (_dir, server) = serve(&[("disk", &bytes)]).await;
+        let mut s = open_source(&http(&server, "disk"), Some(&sha256(&bytes)), &fast())
+            .await
+            .unwrap();
+        let mut got = Vec::new();
+        while let Some(chunk) = s.next().await {
+            got.extend_from_slice(&chunk.unwrap());
+        }
+        assert!(got == data, "{c:?}");
+        assert!(s.next().await.is_none(), "{c:?}");
+        assert!(s.next().await.is_none(), "{c:?}");
+    }
+}

@@ -548,3 +548,53 @@ fn bad_catalogs_are_refused_before_any_request() {
     );
     assert!(!err.contains("no-such-cloud"), "{}", text(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_download_is_verified_before_publishing_and_refuses_compressed_sources() {
+    let f = Fixture::new("cat-wd").await;
+    qcow2(f.dir.path(), "v1.qcow2", 64, 2);
+    let v2 = qcow2(f.dir.path(), "v2.qcow2", 64, 2);
+    xz(&v2);
+    f.checksums(&["v1.qcow2", "v2.qcow2.xz"], None);
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "v1.qcow2".into())],
+        &f.server,
+    ));
+    let clouds = ["local", "local-plain"];
+    let out = osimg(&f.args("apply", &clouds, &["--import", "web-download"]));
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // local hashes with sha512: read back; local-plain with sha256, the publisher's: compared.
+    assert!(
+        err.contains("local: ") && err.contains("reading the image back"),
+        "{}",
+        text(&out)
+    );
+    assert!(
+        err.contains("local-plain: ") && err.contains("verified without a read-back"),
+        "{}",
+        text(&out)
+    );
+    for client in [admin(), plain()] {
+        let images = images_named(&client, &f.name).await;
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].name.as_deref(), Some(f.name.as_str()));
+    }
+    assert!(f.plan_json(&clouds).is_empty());
+
+    // A compressed source: refused before any import, nothing left.
+    let other = format!("{}-xz", f.name);
+    let yaml = catalog_yaml(&other, 64, &[("1", "v2.qcow2.xz".into())], &f.server);
+    std::fs::write(f.images.join("catalog.yml"), yaml).unwrap();
+    let out = osimg(&f.args("apply", &["local"], &["--import", "web-download"]));
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("xz-compressed"),
+        "{}",
+        text(&out)
+    );
+    assert!(images_named(&admin(), &other).await.is_empty());
+    delete_all(&f.name).await;
+}

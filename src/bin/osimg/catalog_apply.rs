@@ -21,6 +21,7 @@ pub async fn apply(
     plan: Plan,
     parallel: usize,
     allow_missing_checksum: bool,
+    import: openstack_images::CatalogImport,
 ) -> CmdResult {
     if plan.is_empty() {
         eprintln!("nothing to do: every cloud is in sync with the catalog");
@@ -42,6 +43,7 @@ pub async fn apply(
     let options = ApplyOptions::default()
         .parallel(parallel)
         .allow_missing_checksum(allow_missing_checksum)
+        .import(import)
         .events(move |e| sink.event(e));
     let refs: Vec<(&str, &Client)> = clients.iter().map(|(n, c)| (n.as_str(), c)).collect();
     let report_ = catalog.apply(plan, &refs, &options).await;

@@ -123,6 +123,14 @@ pub struct ApplyArgs {
     /// what Glance stored); without it they fail.
     #[arg(long)]
     pub allow_missing_checksum: bool,
+    /// How new versions get their data: `stream` (osimg reads the source once and sends it
+    /// to every cloud, verifying every byte) or `web-download` (each Glance fetches it, as
+    /// openstack-image-manager does; osimg then verifies the stored image against the
+    /// publisher's checksum, reading it back when the cloud hashes with another algorithm,
+    /// and refuses compressed sources).
+    #[arg(long, value_name = "METHOD", default_value = "stream",
+          value_parser = ["stream", "web-download"])]
+    pub import: String,
 }
 
 /// `osimg catalog validate --images PATH...`.
@@ -170,6 +178,11 @@ pub async fn run(
                 plan,
                 args.parallel.into(),
                 args.allow_missing_checksum,
+                if args.import == "web-download" {
+                    openstack_images::CatalogImport::WebDownload
+                } else {
+                    openstack_images::CatalogImport::Stream
+                },
             )
             .await
         }
