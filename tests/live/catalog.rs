@@ -598,3 +598,50 @@ async fn web_download_is_verified_before_publishing_and_refuses_compressed_sourc
     assert!(images_named(&admin(), &other).await.is_empty());
     delete_all(&f.name).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_during_an_apply_deletes_the_incoming_images_and_exits_130() {
+    let f = Fixture::new("cat-int").await;
+    qcow2(f.dir.path(), "big.qcow2", 128, 96);
+    f.checksums(&["big.qcow2"], None);
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "big.qcow2".into())],
+        &f.server,
+    ));
+    f.server.set_rate("big.qcow2", Some(8 << 20));
+    let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
+        .args(f.args("apply", &["local", "local-plain"], &[]))
+        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while f.server.bytes_served("big.qcow2") < 8 << 20 {
+        assert!(Instant::now() < deadline, "the upload never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Both incoming images exist now; SIGINT as Ctrl-C sends it.
+    assert_eq!(images_named(&admin(), &f.name).await.len(), 1);
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    for client in [admin(), plain()] {
+        let left = images_named(&client, &f.name).await;
+        assert!(
+            left.is_empty(),
+            "left behind: {:?}",
+            left.iter()
+                .map(|i| (&i.name, &i.status))
+                .collect::<Vec<_>>()
+        );
+    }
+}
