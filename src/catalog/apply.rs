@@ -537,30 +537,16 @@ async fn upload_group(
         Ok(s) => s,
         Err(e) => {
             let text = with_causes(&e);
-            for (action, _, image, guard) in live {
-                drop(guard.delete_now().await);
-                results.push((
-                    action,
-                    Some(image.id),
-                    Err(Error::Io(std::io::Error::other(text.clone()))),
-                ));
-            }
+            abandon(live, &mut results, &text).await;
             return finish(results);
         }
     };
     let stats = source.stats();
-    let (inspection, source) = match inspect_stream(source).await {
+    let (inspection, source) = match crate::image::data::inspect_chunks(source).await {
         Ok(x) => x,
         Err(e) => {
             let text = format!("reading the source: {}", with_causes(&e));
-            for (action, _, image, guard) in live {
-                drop(guard.delete_now().await);
-                results.push((
-                    action,
-                    Some(image.id),
-                    Err(Error::Io(std::io::Error::other(text.clone()))),
-                ));
-            }
+            abandon(live, &mut results, &text).await;
             return finish(results);
         }
     };
@@ -583,14 +569,7 @@ async fn upload_group(
         None
     };
     if let Some(text) = refusal {
-        for (action, _, image, guard) in live {
-            drop(guard.delete_now().await);
-            results.push((
-                action,
-                Some(image.id),
-                Err(Error::Io(std::io::Error::other(text.clone()))),
-            ));
-        }
+        abandon(live, &mut results, &text).await;
         return finish(results);
     }
 
@@ -651,34 +630,6 @@ fn with_causes(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     line
-}
-
-type ByteStream =
-    std::pin::Pin<Box<dyn futures_util::Stream<Item = std::io::Result<Bytes>> + Send>>;
-
-/// Inspects the first [`crate::INSPECT_PREFIX`] bytes of a stream; the stream returned
-/// yields them again, then the rest.
-async fn inspect_stream(
-    mut source: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static,
-) -> Result<(crate::Inspection, ByteStream)> {
-    let mut prefix = Vec::new();
-    let mut head = Vec::new();
-    let mut complete = true;
-    while let Some(chunk) = source.next().await {
-        let chunk = chunk.map_err(Error::Io)?;
-        prefix.extend_from_slice(&chunk);
-        head.push(Ok(chunk));
-        if prefix.len() >= crate::INSPECT_PREFIX {
-            complete = false;
-            break;
-        }
-    }
-    let inspection = crate::inspect_prefix(&prefix, complete)?;
-    if complete {
-        // The source has ended: it is not polled again.
-        return Ok((inspection, Box::pin(stream::iter(head))));
-    }
-    Ok((inspection, Box::pin(stream::iter(head).chain(source))))
 }
 
 /// Chunks each cloud's branch may be behind the fastest (1 MiB chunks).
@@ -769,6 +720,19 @@ async fn upload_one(
 type Incoming<'a> = (Action, &'a Client, Image, crate::DeleteOnDrop);
 type Done = (Action, Option<String>, Result<()>);
 
+/// Deletes the incoming images of a version that will not be uploaded, each failing with
+/// `text`.
+async fn abandon(live: Vec<Incoming<'_>>, results: &mut Vec<Done>, text: &str) {
+    for (action, _, image, guard) in live {
+        drop(guard.delete_now().await);
+        results.push((
+            action,
+            Some(image.id),
+            Err(Error::Io(std::io::Error::other(text.to_owned()))),
+        ));
+    }
+}
+
 /// `--import web-download`: every cloud's Glance fetches the source; each result is
 /// verified before it is published.
 async fn web_download_all(
@@ -804,14 +768,7 @@ async fn web_download_all(
     };
     let (Some(checksum), None) = (checksum, refusal.clone()) else {
         let text = refusal.unwrap_or_default();
-        for (action, _, image, guard) in live {
-            drop(guard.delete_now().await);
-            results.push((
-                action,
-                Some(image.id),
-                Err(Error::Io(std::io::Error::other(text.clone()))),
-            ));
-        }
+        abandon(live, &mut results, &text).await;
         return results;
     };
     let uri = work.source.to_string();

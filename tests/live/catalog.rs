@@ -459,34 +459,8 @@ async fn a_wrong_checksum_or_an_unsafe_image_leaves_nothing_behind() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_apply_leaves_nothing_visible_and_the_next_one_converges() {
-    let f = Fixture::new("cat-kill").await;
-    qcow2(f.dir.path(), "big.qcow2", 256, 160);
-    f.checksums(&["big.qcow2"], None);
-    f.write_catalog(&catalog_yaml(
-        &f.name,
-        64,
-        &[("1", "big.qcow2".into())],
-        &f.server,
-    ));
-    f.server.set_rate("big.qcow2", Some(16 << 20));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(f.args("apply", &["local"], &[]))
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let (f, mut child) = slow_apply("cat-kill", 256, 160, 16 << 20, &["local"], 20 << 20).await;
     // Killed (SIGKILL: no cleanup at all) once the upload is under way.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        assert!(Instant::now() < deadline, "the upload never started");
-        if f.server.bytes_served("big.qcow2") > 20 << 20 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
     child.kill().unwrap();
     child.wait().unwrap();
     let left = images_named(&admin(), &f.name).await;
@@ -517,6 +491,43 @@ async fn a_killed_apply_leaves_nothing_visible_and_the_next_one_converges() {
     assert_eq!(now[0].name.as_deref(), Some(f.name.as_str()));
     assert!(f.plan_json(&["local"]).is_empty());
     delete_all(&f.name).await;
+}
+
+/// A catalog of one `big.qcow2` version served at `rate` bytes/s, and `osimg catalog apply`
+/// to `clouds` started on it, returned once `started` bytes of it were served.
+async fn slow_apply(
+    prefix: &str,
+    virtual_mib: u32,
+    data_mib: u32,
+    rate: u64,
+    clouds: &[&str],
+    started: u64,
+) -> (Fixture, std::process::Child) {
+    let f = Fixture::new(prefix).await;
+    qcow2(f.dir.path(), "big.qcow2", virtual_mib, data_mib);
+    f.checksums(&["big.qcow2"], None);
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "big.qcow2".into())],
+        &f.server,
+    ));
+    f.server.set_rate("big.qcow2", Some(rate));
+    let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
+        .args(f.args("apply", clouds, &[]))
+        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while f.server.bytes_served("big.qcow2") < started {
+        assert!(Instant::now() < deadline, "the upload never started");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (f, child)
 }
 
 #[test]
@@ -601,30 +612,15 @@ async fn web_download_is_verified_before_publishing_and_refuses_compressed_sourc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_during_an_apply_deletes_the_incoming_images_and_exits_130() {
-    let f = Fixture::new("cat-int").await;
-    qcow2(f.dir.path(), "big.qcow2", 128, 96);
-    f.checksums(&["big.qcow2"], None);
-    f.write_catalog(&catalog_yaml(
-        &f.name,
-        64,
-        &[("1", "big.qcow2".into())],
-        &f.server,
-    ));
-    f.server.set_rate("big.qcow2", Some(8 << 20));
-    let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(f.args("apply", &["local", "local-plain"], &[]))
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while f.server.bytes_served("big.qcow2") < 8 << 20 {
-        assert!(Instant::now() < deadline, "the upload never started");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (f, child) = slow_apply(
+        "cat-int",
+        128,
+        96,
+        8 << 20,
+        &["local", "local-plain"],
+        8 << 20,
+    )
+    .await;
     // Both incoming images exist now; SIGINT as Ctrl-C sends it.
     assert_eq!(images_named(&admin(), &f.name).await.len(), 1);
     let status = Command::new("kill")
