@@ -33,9 +33,14 @@ pub const ONE: &str = "osimg catalog apply, 1 cloud";
 pub const OIM: &str = "openstack-image-manager (web-download), 1 cloud";
 pub const XZ: &str = "osimg catalog apply, .xz source, 1 cloud";
 pub const XZ_CURL: &str = "xz -dc FILE | curl -T - (image created first, token untimed)";
+/// The machine's own cost of a second cloud: the same bytes by curl, unverified, to one
+/// Glance and to both at once (the Glances hash what they store, and share the CPUs).
+pub const CURL_ONE: &str = "curl -T - FILE, 1 cloud (image created first, unverified)";
+pub const CURL_TWO: &str =
+    "tee FILE into two curl -T -, 2 clouds at once (images created first, unverified)";
 pub const MULTI: &str = "osimg catalog apply, 4 versions of 256 MiB, --parallel 2, 2 clouds";
 
-const PEERS: [&str; 5] = [TWO, ONE, OIM, XZ, XZ_CURL];
+const PEERS: [&str; 7] = [TWO, ONE, OIM, XZ, XZ_CURL, CURL_ONE, CURL_TWO];
 
 /// The clouds the section writes to, each with an admin client to check and delete.
 struct Clouds {
@@ -79,11 +84,15 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
     for r in 0..ctx.repeats {
         for k in 0..PEERS.len() {
             let i = (k + r) % PEERS.len();
-            let name = format!("{PREFIX}-{}-{r}", ["two", "one", "oim", "xz", "xzcurl"][i]);
-            let source = if i >= 3 { &xz_src } else { &raw_src };
+            let short = ["two", "one", "oim", "xz", "xzcurl", "curl1", "curl2"][i];
+            let name = format!("{PREFIX}-{short}-{r}");
+            let is_xz = matches!(PEERS[i], XZ | XZ_CURL);
+            let source = if is_xz { &xz_src } else { &raw_src };
             server.take_served();
             let p = match PEERS[i] {
-                XZ_CURL => xz_curl(ctx, &clouds.local, &token, &xz, &name)?,
+                XZ_CURL => curl_up(ctx, &clouds, &token, &xz, &name, Feed::Xz)?,
+                CURL_ONE => curl_up(ctx, &clouds, &token, &raw, &name, Feed::One)?,
+                CURL_TWO => curl_up(ctx, &clouds, &token, &raw, &name, Feed::Two)?,
                 peer => {
                     let images = write_catalog(ctx, &name, &[("1", source)])?;
                     let argv = match peer {
@@ -95,7 +104,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
                 }
             };
             let served = server.take_served();
-            let in_plain = PEERS[i] == TWO;
+            let in_plain = matches!(PEERS[i], TWO | CURL_TWO);
             check_and_delete(ctx, &clouds, &name, 1, size, in_plain)?;
             let read =
                 served as f64 / std::fs::metadata(if i >= 3 { &xz } else { &raw })?.len() as f64;
@@ -108,7 +117,7 @@ pub fn run(ctx: &Ctx) -> Result<Vec<Row>> {
                 p.rss_kib,
             );
             rows[i].push(p.secs, p.rss_kib, None);
-            if PEERS[i] != XZ_CURL {
+            if !matches!(PEERS[i], XZ_CURL | CURL_ONE | CURL_TWO) {
                 rows[i].source_read = Some(rows[i].source_read.map_or(read, |w| w.max(read)));
             }
         }
@@ -253,7 +262,8 @@ fn write_catalog(ctx: &Ctx, name: &str, versions: &[(&str, &(String, String))]) 
         "images:\n  - name: {name}\n    enable: true\n    format: raw\n    login: ubuntu\n    \
          min_disk: 1\n    min_ram: 512\n    status: active\n    visibility: private\n    \
          multi: false\n    meta:\n      architecture: x86_64\n      hw_disk_bus: scsi\n      \
-         hypervisor_type: qemu\n      os_distro: ubuntu\n      os_purpose: generic\n    \
+         hypervisor_type: qemu\n      os_distro: ubuntu\n      os_purpose: generic\n      replace_frequency: never\n      \
+         uuid_validity: none\n      provided_until: none\n    \
          tags: [{PREFIX}]\n    versions:\n"
     );
     for (version, (url, sum)) in versions {
@@ -301,22 +311,61 @@ fn oim_argv(ctx: &Ctx, images: &Path) -> Vec<String> {
     .to_vec()
 }
 
-/// `xz -dc FILE | curl -T -` into an image created first (untimed, as its token).
-fn xz_curl(ctx: &Ctx, client: &Client, token: &str, xz: &Path, name: &str) -> Result<Proc> {
-    let image = ctx.rt.block_on(
-        client.images().create(
-            ImageCreate::new(format!("{name} 1"))
-                .disk_format(DiskFormat::Raw)
-                .container_format(ContainerFormat::Bare)
-                .tags([PREFIX]),
+/// What a curl peer sends.
+#[derive(Clone, Copy, PartialEq)]
+enum Feed {
+    /// `xz -dc FILE | curl -T -` to `local`.
+    Xz,
+    /// `curl -T - < FILE` to `local`.
+    One,
+    /// `tee` of FILE into a `curl -T -` to each of `local` and `local-plain`.
+    Two,
+}
+
+/// A curl peer uploading `file` into images named `name 1` it created first (untimed, as
+/// its token).
+fn curl_up(
+    ctx: &Ctx,
+    clouds: &Clouds,
+    token: &str,
+    file: &Path,
+    name: &str,
+    feed: Feed,
+) -> Result<Proc> {
+    let mut urls = Vec::new();
+    let targets = [
+        (&clouds.local, &ctx.info.glance_url),
+        (&clouds.plain, &ctx.info.glance_plain_url),
+    ];
+    for (client, glance) in &targets[..if feed == Feed::Two { 2 } else { 1 }] {
+        let image = ctx.rt.block_on(
+            client.images().create(
+                ImageCreate::new(format!("{name} 1"))
+                    .disk_format(DiskFormat::Raw)
+                    .container_format(ContainerFormat::Bare)
+                    .tags([PREFIX]),
+            ),
+        )?;
+        urls.push(format!("{glance}/v2/images/{}/file", image.id));
+    }
+    let put = |url: &str| {
+        format!(
+            "curl -sS -f -X PUT -T - -H 'Transfer-Encoding: chunked' -H 'Expect:' \
+             -H 'Content-Type: application/octet-stream' -H \"X-Auth-Token: $TOKEN\" '{url}'"
+        )
+    };
+    let f = file.display();
+    let script = match feed {
+        Feed::Xz => format!("xz -dc '{f}' | {}", put(&urls[0])),
+        Feed::One => format!("{} < '{f}'", put(&urls[0])),
+        // The second curl reads a fifo `tee` writes; the script fails if either curl does.
+        Feed::Two => format!(
+            "set -e; d=$(mktemp -d); trap 'rm -r \"$d\"' EXIT; mkfifo \"$d/p\"; \
+             {} < \"$d/p\" & a=$!; tee \"$d/p\" < '{f}' | {}; wait $a",
+            put(&urls[1]),
+            put(&urls[0])
         ),
-    )?;
-    let url = format!("{}/v2/images/{}/file", ctx.info.glance_url, image.id);
-    let script = format!(
-        "xz -dc '{}' | curl -sS -f -X PUT -T - -H 'Transfer-Encoding: chunked' -H 'Expect:' \
-         -H 'Content-Type: application/octet-stream' -H \"X-Auth-Token: $TOKEN\" '{url}'",
-        xz.display()
-    );
+    };
     let argv = [
         "env".to_owned(),
         format!("TOKEN={token}"),
@@ -427,6 +476,16 @@ pub fn targets(rows: &[Row]) -> Vec<(String, String, bool)> {
             med < 1.0,
         ));
     }
+    if let (Some(two), Some(one)) = (find(rows, CURL_TWO), find(rows, CURL_ONE)) {
+        let (med, min) = ratio(two, one);
+        t.push((
+            "catalog, for reference (no target): unverified curl to 2 clouds at once vs 1 cloud, \
+             the machine's own cost of a second Glance"
+                .into(),
+            format!("{med:.2}x (min {min:.2}x)"),
+            true,
+        ));
+    }
     if let (Some(xz), Some(curl)) = (find(rows, XZ), find(rows, XZ_CURL)) {
         // Speed: the pipeline's time over osimg's.
         let (med, min) = ratio(curl, xz);
@@ -474,7 +533,7 @@ pub fn table(rs: &[&Row]) -> String {
             .rss_kib
             .map_or("-".into(), |k| format!("{:.0}", k as f64 / 1024.0));
         let read = match (r.source_read, r.peer.as_str()) {
-            (_, XZ_CURL) => "local file".into(),
+            (_, XZ_CURL | CURL_ONE | CURL_TWO) => "local file".into(),
             (Some(x), XZ) => format!("{x:.2} (of the .xz)"),
             (Some(x), _) => format!("{x:.2}"),
             (None, _) => "-".into(),
@@ -482,7 +541,7 @@ pub fn table(rs: &[&Row]) -> String {
         let _ = writeln!(
             md,
             "| {} | {} | {:.2} | {:.2} | {:.1} | {rss} | {read} | {:.2}x (min {:.2}x) |",
-            r.peer,
+            r.peer.replace('|', "\\|"),
             r.timed,
             r.min,
             r.median,
