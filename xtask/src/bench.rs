@@ -1,6 +1,6 @@
 //! `cargo xtask bench [--quick]`: the crate and `osimg` side by side with their peers
-//! (a raw HTTP loop or curl, openstacksdk, python-glanceclient) against the local stack, in
-//! one run; writes `target/bench/report.md` and `report.json`.
+//! (a raw HTTP loop or curl, openstacksdk, python-glanceclient, openstack-image-manager)
+//! against the local stack, in one run; writes `target/bench/report.md` and `report.json`.
 //!
 //! The stack is shared and timings are noisy, so every figure is a ratio against a peer
 //! measured in the same run, from the min and the median of repeated runs; peers are run in
