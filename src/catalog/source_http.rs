@@ -11,7 +11,8 @@ use futures_util::StreamExt;
 use url::Url;
 
 use super::source::{SourceOptions, SourceStats};
-use crate::error::{ApiError, Error, TransportKind};
+use crate::error::{ApiError, Error};
+use crate::http::transport_kind;
 
 /// A URL as errors show it: no user, password, query or fragment.
 pub(super) fn redact(url: &Url) -> String {
@@ -297,18 +298,6 @@ fn source_client(options: &SourceOptions) -> Result<reqwest::Client, Error> {
         .tls_backend_preconfigured(crate::tls::public_tls_config()?)
         .build()
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
-}
-
-fn transport_kind(e: &reqwest::Error) -> TransportKind {
-    if e.is_timeout() {
-        TransportKind::Timeout
-    } else if e.is_connect() {
-        TransportKind::Connect
-    } else if e.is_body() || e.is_decode() {
-        TransportKind::Body
-    } else {
-        TransportKind::Request
-    }
 }
 
 /// An error and its causes, `outer: inner`, without the URL (which may hold a secret).

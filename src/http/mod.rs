@@ -24,7 +24,7 @@ use crate::secret::Secret;
 
 pub(crate) use request::{Req, ReqBody, seg, url_of};
 pub(crate) use response::{
-    api_error, decode_bytes, idle_timeout, read_body_capped, transport_error,
+    api_error, decode_bytes, idle_timeout, read_body_capped, transport_error, transport_kind,
 };
 use retry::Retries;
 pub use retry::RetryPolicy;
