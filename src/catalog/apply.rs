@@ -15,6 +15,7 @@ use super::plan::{Action, ActionKind, CreateWork, INCOMING_PROPERTY, INCOMING_TA
 use super::resolve;
 use super::source::{SourceOptions, open_source};
 use super::{Catalog, Plan};
+use crate::error::Causes;
 use crate::{Client, DataSource, Error, Image, ImageCreate, ImagePatch, Result};
 
 /// A callback receiving [`ApplyEvent`]s.
@@ -356,7 +357,7 @@ fn outcome(action: &Action, id: Option<String>, result: Result<()>) -> Outcome {
         name: action.name.clone(),
         action: action.action,
         id,
-        error: result.err().map(|e| with_causes(&e)),
+        error: result.err().map(|e| Causes(&e).to_string()),
     }
 }
 
@@ -507,7 +508,7 @@ async fn upload_group(
                     .into(),
             );
         }
-        Err(e) => return fail_all(format!("its checksum: {}", with_causes(&e))),
+        Err(e) => return fail_all(format!("its checksum: {}", Causes(&e))),
     };
 
     // An incoming image in each cloud, private and hidden, deleted unless published.
@@ -536,7 +537,7 @@ async fn upload_group(
     let source = match open_source(&work.source, checksum.as_ref(), &options.source).await {
         Ok(s) => s,
         Err(e) => {
-            let text = with_causes(&e);
+            let text = Causes(&e).to_string();
             abandon(live, &mut results, &text).await;
             return finish(results);
         }
@@ -545,7 +546,7 @@ async fn upload_group(
     let (inspection, source) = match crate::image::data::inspect_chunks(source).await {
         Ok(x) => x,
         Err(e) => {
-            let text = format!("reading the source: {}", with_causes(&e));
+            let text = format!("reading the source: {}", Causes(&e));
             abandon(live, &mut results, &text).await;
             return finish(results);
         }
@@ -617,21 +618,6 @@ async fn upload_group(
     finish(results)
 }
 
-/// An error with its causes on one line.
-fn with_causes(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !text.is_empty() && !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = cause.source();
-    }
-    line
-}
-
 /// Chunks each cloud's branch may be behind the fastest (1 MiB chunks).
 const FAN_OUT_BUFFER: usize = 8;
 
@@ -647,14 +633,11 @@ fn format_matches(catalog: &str, inspected: &str) -> bool {
     }
 }
 
-async fn create_incoming(
-    client: &Client,
-    action: &Action,
-    work: &CreateWork,
-) -> Result<(Image, crate::DeleteOnDrop)> {
-    let version = action.version.clone().unwrap_or_default();
-    let mut create = ImageCreate::new(incoming_name(&action.name))
-        .disk_format(work.disk_format.as_str())
+/// An image nobody picks up while osimg works on it: private, hidden, tagged
+/// [`INCOMING_TAG`].
+fn unpublished(name: String, disk_format: &str) -> ImageCreate {
+    ImageCreate::new(name)
+        .disk_format(disk_format)
         .container_format("bare")
         .visibility("private")
         .property_value("os_hidden", Value::Bool(true))
@@ -662,6 +645,15 @@ async fn create_incoming(
             "tags",
             Value::Array(vec![Value::String(INCOMING_TAG.into())]),
         )
+}
+
+async fn create_incoming(
+    client: &Client,
+    action: &Action,
+    work: &CreateWork,
+) -> Result<(Image, crate::DeleteOnDrop)> {
+    let version = action.version.clone().unwrap_or_default();
+    let mut create = unpublished(incoming_name(&action.name), &work.disk_format)
         .property(INCOMING_PROPERTY, action.name.clone())
         .property("internal_version", version)
         .property_value("min_ram", Value::from(work.min_ram));
@@ -760,10 +752,7 @@ async fn web_download_all(
                  use osimg's default streaming import, which decompresses"
             )),
             Ok(None) => None,
-            Err(e) => Some(format!(
-                "reading the source's first bytes: {}",
-                with_causes(&e)
-            )),
+            Err(e) => Some(format!("reading the source's first bytes: {}", Causes(&e))),
         },
     };
     let (Some(checksum), None) = (checksum, refusal.clone()) else {
@@ -916,15 +905,7 @@ async fn sniff_compression(url: &url::Url) -> Result<Option<super::source::Compr
 /// publishes nowhere but in `os_hash_algo`): a one-byte image is uploaded, read and deleted.
 async fn probe_hash_algorithm(client: &Client) -> Result<String> {
     let images = client.images();
-    let create = ImageCreate::new("osimg hash probe (deleted at once)")
-        .disk_format("raw")
-        .container_format("bare")
-        .visibility("private")
-        .property_value("os_hidden", Value::Bool(true))
-        .property_value(
-            "tags",
-            Value::Array(vec![Value::String(INCOMING_TAG.into())]),
-        );
+    let create = unpublished("osimg hash probe (deleted at once)".into(), "raw");
     let (image, guard) = images.create_guarded(create).await?;
     let result = async {
         images
