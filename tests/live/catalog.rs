@@ -204,6 +204,20 @@ fn plain() -> Client {
     Client::from_cloud("local-plain").expect("cloud local-plain")
 }
 
+/// Asserts that neither cloud has an image whose name starts with `prefix`.
+async fn assert_nothing_left(prefix: &str) {
+    for client in [admin(), plain()] {
+        let left = images_named(&client, prefix).await;
+        assert!(
+            left.is_empty(),
+            "left behind: {:?}",
+            left.iter()
+                .map(|i| (&i.name, &i.status))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
 pub(crate) async fn delete_all(prefix: &str) {
     for client in [admin(), plain()] {
         for i in images_named(&client, prefix).await {
@@ -445,16 +459,7 @@ async fn a_wrong_checksum_or_an_unsafe_image_leaves_nothing_behind() {
         "{}",
         text(&out)
     );
-    for client in [admin(), plain()] {
-        let left = images_named(&client, &f.name).await;
-        assert!(
-            left.is_empty(),
-            "left behind: {:?}",
-            left.iter()
-                .map(|i| (&i.name, &i.status))
-                .collect::<Vec<_>>()
-        );
-    }
+    assert_nothing_left(&f.name).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -630,14 +635,5 @@ async fn ctrl_c_during_an_apply_deletes_the_incoming_images_and_exits_130() {
     assert!(status.success());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
-    for client in [admin(), plain()] {
-        let left = images_named(&client, &f.name).await;
-        assert!(
-            left.is_empty(),
-            "left behind: {:?}",
-            left.iter()
-                .map(|i| (&i.name, &i.status))
-                .collect::<Vec<_>>()
-        );
-    }
+    assert_nothing_left(&f.name).await;
 }
