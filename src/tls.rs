@@ -33,16 +33,6 @@ pub(crate) fn http_client(
         .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
-/// TLS for servers that are not a cloud (image sources): the platform's roots, verified,
-/// no client certificate.
-#[cfg(feature = "catalog")]
-pub(crate) fn public_tls_config() -> Result<rustls::ClientConfig> {
-    tls_config(&CloudConfig {
-        verify: true,
-        ..CloudConfig::default()
-    })
-}
-
 fn tls_config(cloud: &CloudConfig) -> Result<rustls::ClientConfig> {
     // rustls 0.23.48 deprecates ring's provider (ring has no post-quantum key exchange),
     // with no ring replacement; this lockfile's 0.23.46 does not, but a dependent crate
@@ -167,8 +157,11 @@ impl rustls::client::danger::ServerCertVerifier for NoVerifier {
 
 /// The HTTP client for image sources and checksum files (image catalogs): the platform's
 /// roots, certificates verified, redirects followed (mirrors redirect), no credential of
-/// any cloud, a user agent of its own.
-pub(crate) fn source_client(connect_timeout: Duration) -> Result<reqwest::Client> {
+/// any cloud, a user agent of its own; `read_timeout` bounds the wait for each read.
+pub(crate) fn source_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client> {
     let cloud = CloudConfig {
         verify: true,
         ..CloudConfig::default()
@@ -177,6 +170,7 @@ pub(crate) fn source_client(connect_timeout: Duration) -> Result<reqwest::Client
     reqwest::Client::builder()
         .user_agent(concat!("osimg/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
         .tcp_nodelay(true)
         .tls_backend_preconfigured(tls)
         .redirect(reqwest::redirect::Policy::limited(10))

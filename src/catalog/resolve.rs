@@ -15,7 +15,7 @@ const MAX_CHECKSUM_FILE: usize = 8 << 20;
 /// An HTTP client for image sources and checksum files: no credentials, no cookies, the
 /// crate's TLS settings.
 pub(crate) fn source_client() -> Result<reqwest::Client> {
-    crate::tls::source_client(Duration::from_secs(30))
+    crate::tls::source_client(Duration::from_secs(30), Duration::from_secs(60))
 }
 
 /// A URL as shown in messages: without user, password, query or fragment.

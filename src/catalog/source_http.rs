@@ -64,7 +64,7 @@ impl HttpRaw {
         options: &SourceOptions,
         stats: &SourceStats,
     ) -> Result<HttpRaw, Error> {
-        let client = source_client(options)?;
+        let client = crate::tls::source_client(options.connect_timeout, options.idle_timeout)?;
         let shown = redact(url);
         let mut attempt = 0;
         let response = loop {
@@ -287,17 +287,6 @@ fn parse_content_range(text: &str) -> Option<(u64, Option<u64>)> {
 fn backoff(options: &SourceOptions, attempt: u32) -> Duration {
     let factor = 1u32 << attempt.saturating_sub(1).min(5);
     (options.resume_delay * factor).min(Duration::from_secs(8).max(options.resume_delay))
-}
-
-/// The HTTP client for image sources: no credentials ever, the platform's roots.
-fn source_client(options: &SourceOptions) -> Result<reqwest::Client, Error> {
-    reqwest::Client::builder()
-        .user_agent(concat!("osimg/", env!("CARGO_PKG_VERSION")))
-        .connect_timeout(options.connect_timeout)
-        .read_timeout(options.idle_timeout)
-        .tls_backend_preconfigured(crate::tls::public_tls_config()?)
-        .build()
-        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
 }
 
 /// An error and its causes, `outer: inner`, without the URL (which may hold a secret).
