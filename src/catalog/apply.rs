@@ -654,7 +654,7 @@ async fn create_incoming(
 ) -> Result<(Image, crate::DeleteOnDrop)> {
     let version = action.version.clone().unwrap_or_default();
     let mut create = unpublished(incoming_name(&action.name), &work.disk_format)
-        .property(INCOMING_PROPERTY, action.name.clone())
+        .property(INCOMING_PROPERTY, action.image.clone())
         .property("internal_version", version)
         .property_value("min_ram", Value::from(work.min_ram));
     if let Some(id) = &work.fixed_id {

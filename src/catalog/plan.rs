@@ -18,7 +18,8 @@ pub const DEFAULT_MANAGED_TAG: &str = "managed_by_osism";
 /// its catalog name and visibility; such images are never matched as catalog images.
 pub const INCOMING_TAG: &str = "osimg:incoming";
 
-/// The property naming, on an incoming image, the catalog name it will be published as.
+/// The property naming, on an incoming image, the catalog image (its `name` in the catalog)
+/// it belongs to: a later plan cleans up only the leftovers of its own catalog images.
 pub const INCOMING_PROPERTY: &str = "osimg_incoming";
 
 /// How a catalog is applied: openstack-image-manager's flags, with its defaults.
@@ -387,7 +388,7 @@ pub(crate) fn plan_cloud(
                 .custom_property_str(INCOMING_PROPERTY)
                 .unwrap_or_default()
                 .to_owned();
-            let belongs = catalog_names.iter().any(|n| target.starts_with(n));
+            let belongs = catalog_names.contains(target.as_str());
             if belongs {
                 plan.actions.push(Action {
                     cloud: cloud.cloud.clone(),

@@ -264,10 +264,15 @@ fn leftovers_of_an_interrupted_apply_are_cleaned_up() {
     let leftover: Image = serde_json::from_value(json!({
         "id": "left", "name": "Demo-1 (osimg: incoming)", "status": "queued", "owner": PROJECT,
         "visibility": "private", "os_hidden": true, "tags": [super::INCOMING_TAG],
-        super::INCOMING_PROPERTY: "Demo-1",
+        super::INCOMING_PROPERTY: "Demo",
     }))
     .unwrap();
-    let kinds = plan_kinds(&[leftover], &cat, &PlanOptions::default());
+    // Another catalog's leftover, whose image name only starts with this one's, is not ours.
+    let mut foreign = serde_json::to_value(&leftover).unwrap();
+    foreign["id"] = "other".into();
+    foreign[super::INCOMING_PROPERTY] = "Demo 24.04".into();
+    let foreign: Image = serde_json::from_value(foreign).unwrap();
+    let kinds = plan_kinds(&[leftover, foreign], &cat, &PlanOptions::default());
     assert_eq!(
         kinds,
         [
