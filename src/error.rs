@@ -216,7 +216,7 @@ impl fmt::Display for RedirectRefusal {
 
 /// Displays an error and each of its sources, `outer: inner: innermost`, leaving out a
 /// source whose text its parent already shows.
-struct Causes<'a>(&'a (dyn std::error::Error + 'static));
+pub(crate) struct Causes<'a>(pub(crate) &'a (dyn std::error::Error + 'static));
 
 impl fmt::Display for Causes<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

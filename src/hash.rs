@@ -24,6 +24,7 @@ pub(crate) const ALGORITHMS: &[&str] = &[
     "sha224",
     "sha512_256",
     "sha512_224",
+    "sha1",
 ];
 
 /// Which library computes the hashes in this build (`openssl` or `rustcrypto`), for reports.
@@ -80,7 +81,8 @@ enum State {
 
 impl Hasher {
     /// A hash by its hashlib name, case-insensitive: `sha512`, `sha384`, `sha256`, `sha224`,
-    /// `sha512_256`, `sha512_224` or `md5`; `None` for any other name.
+    /// `sha512_256`, `sha512_224`, `sha1` (upstream checksums, `sha1:` in catalogs) or `md5`;
+    /// `None` for any other name.
     ///
     /// ```
     /// assert!(openstack_images::Hasher::new("SHA512").is_some());
@@ -166,6 +168,7 @@ fn openssl_state(name: &str) -> Option<State> {
         "sha256" => MessageDigest::sha256(),
         "sha224" => MessageDigest::sha224(),
         "md5" => MessageDigest::md5(),
+        "sha1" => MessageDigest::sha1(),
         // SHA-512/256 and /224 are rare: RustCrypto's serve them in both builds.
         _ => return None,
     };
@@ -188,6 +191,7 @@ fn rust_state(name: &str) -> Option<State> {
         "sha512_256" => Box::new(sha2::Sha512_256::default()),
         "sha512_224" => Box::new(sha2::Sha512_224::default()),
         "md5" => Box::new(md5::Md5::default()),
+        "sha1" => Box::new(sha1::Sha1::default()),
         _ => return None,
     };
     Some(State::Rust(state))
@@ -235,6 +239,10 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         assert!(hex_of("sha512", b"").starts_with("cf83e1357eefb8bd"));
+        assert_eq!(
+            hex_of("SHA1", b"abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
         assert!(Hasher::new("whirlpool").is_none());
         let mut h = Hasher::new("sha256").unwrap();
         h.update(b"junk").unwrap();
@@ -246,7 +254,7 @@ mod tests {
     #[cfg(feature = "openssl")]
     #[test]
     fn the_common_algorithms_use_libcrypto() {
-        for algo in ["sha512", "sha256", "sha384", "sha224"] {
+        for algo in ["sha512", "sha256", "sha384", "sha224", "sha1"] {
             assert!(
                 matches!(Hasher::new(algo).unwrap().state, State::Openssl(_)),
                 "{algo}"

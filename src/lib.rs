@@ -57,8 +57,15 @@ mod validate;
 pub use auth::cache::TokenCache;
 pub use bulk::{BulkResults, map_bounded};
 pub use catalog::{
-    Catalog, CatalogError, CatalogErrors, CatalogImage, Checksum, ChecksumAlgorithm, ImageSource,
-    ImageVersion, find_checksum, parse_checksums,
+    Action, ActionKind, Catalog, CatalogError, CatalogErrors, CatalogImage, Change, Checksum,
+    ChecksumAlgorithm, CloudImages, DEFAULT_MANAGED_TAG, FanOutBranch, INCOMING_PROPERTY,
+    INCOMING_TAG, ImageSource, ImageVersion, LatestInfo, Plan, PlanOptions, PlanProblem,
+    cloud_images, fan_out, find_checksum, parse_checksums,
+};
+#[cfg(feature = "catalog")]
+pub use catalog::{
+    ApplyEvent, ApplyOptions, ApplyReport, CatalogImport, Compression, EventSink, Outcome,
+    SourceOptions, SourceStats, SourceStream, open_source,
 };
 pub use client::{Client, ClientBuilder, DEFAULT_MAX_JSON_BYTES};
 pub use clouds::{AuthType, CloudConfig, Interface, SearchPath};

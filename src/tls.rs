@@ -154,3 +154,26 @@ impl rustls::client::danger::ServerCertVerifier for NoVerifier {
         self.0.signature_verification_algorithms.supported_schemes()
     }
 }
+
+/// The HTTP client for image sources and checksum files (image catalogs): the platform's
+/// roots, certificates verified, redirects followed (mirrors redirect), no credential of
+/// any cloud, a user agent of its own; `read_timeout` bounds the wait for each read.
+pub(crate) fn source_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+) -> Result<reqwest::Client> {
+    let cloud = CloudConfig {
+        verify: true,
+        ..CloudConfig::default()
+    };
+    let tls = tls_config(&cloud)?;
+    reqwest::Client::builder()
+        .user_agent(concat!("osimg/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(connect_timeout)
+        .read_timeout(read_timeout)
+        .tcp_nodelay(true)
+        .tls_backend_preconfigured(tls)
+        .redirect(reqwest::redirect::Policy::limited(10))
+        .build()
+        .map_err(|e| Error::Config(format!("cannot build the HTTP client: {e}")))
+}

@@ -23,6 +23,8 @@ use crate::error::Result;
 use crate::secret::Secret;
 
 pub(crate) use request::{Req, ReqBody, seg, url_of};
+#[cfg(feature = "catalog")]
+pub(crate) use response::transport_kind;
 pub(crate) use response::{
     api_error, decode_bytes, idle_timeout, read_body_capped, transport_error,
 };

@@ -84,7 +84,18 @@ pub(crate) fn idle_timeout(method: &Method, url: &Url, after: Duration) -> Error
 }
 
 pub(crate) fn transport_error(method: &Method, url: &Url, e: reqwest::Error) -> Error {
-    let kind = if is_certificate_failure(&e) {
+    let kind = transport_kind(&e);
+    Error::Transport {
+        method: method.to_string(),
+        url: url.to_string(),
+        kind,
+        source: Box::new(e.without_url()),
+    }
+}
+
+/// What kind of transport failure `e` is (a refused certificate before anything else).
+pub(crate) fn transport_kind(e: &reqwest::Error) -> TransportKind {
+    if is_certificate_failure(e) {
         TransportKind::Certificate
     } else if e.is_timeout() {
         TransportKind::Timeout
@@ -94,12 +105,6 @@ pub(crate) fn transport_error(method: &Method, url: &Url, e: reqwest::Error) -> 
         TransportKind::Body
     } else {
         TransportKind::Request
-    };
-    Error::Transport {
-        method: method.to_string(),
-        url: url.to_string(),
-        kind,
-        source: Box::new(e.without_url()),
     }
 }
 

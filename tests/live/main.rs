@@ -6,6 +6,8 @@
 
 mod auth;
 mod cache;
+mod catalog;
+mod catalog_oim;
 mod cli;
 mod cli_cache_stores;
 mod cli_metadefs;
@@ -17,6 +19,7 @@ mod harness;
 mod images;
 mod interrupt;
 mod metadefs;
+mod oim;
 mod osc_compat;
 mod osc_compat_glance;
 mod osc_compat_properties;
@@ -27,6 +30,7 @@ mod reuse;
 mod roundtrip;
 mod schema_drift;
 mod smoke;
+mod source_server;
 mod stores;
 mod token_cache;
 mod upload_integrity;

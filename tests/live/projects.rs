@@ -202,7 +202,13 @@ impl KeystoneAdmin {
                 "domain": {"name": c.user_domain_name.as_deref().unwrap()},
                 "password": c.password.as_ref().unwrap().expose()}}},
             "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
-        let http = reqwest::Client::new();
+        // No pooled connections: gunicorn (Keystone) closes idle ones after 2 s, and a
+        // request sent on one just as it closes fails with "connection reset" (the crate's
+        // own client keeps them 1.5 s for that reason; this helper has no retry).
+        let http = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         let resp = http
             .post(format!("{base}/auth/tokens"))
             .json(&body)

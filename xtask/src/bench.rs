@@ -1,15 +1,17 @@
 //! `cargo xtask bench [--quick]`: the crate and `osimg` side by side with their peers
-//! (a raw HTTP loop or curl, openstacksdk, python-glanceclient) against the local stack, in
-//! one run; writes `target/bench/report.md` and `report.json`.
+//! (a raw HTTP loop or curl, openstacksdk, python-glanceclient, openstack-image-manager)
+//! against the local stack, in one run; writes `target/bench/report.md` and `report.json`.
 //!
 //! The stack is shared and timings are noisy, so every figure is a ratio against a peer
 //! measured in the same run, from the min and the median of repeated runs; peers are run in
 //! a rotating order so none always goes first.
 
 mod build;
+mod catalog;
 mod cli;
 mod copy;
 mod data;
+mod file_server;
 mod list;
 mod proc;
 mod ranged;
@@ -28,8 +30,8 @@ use crate::stack::StackInfo;
 use proc::Requests;
 
 /// The sections of a run, in order.
-pub const SECTIONS: [&str; 8] = [
-    "list", "decode", "data", "ranged", "copy", "nova", "cli", "build",
+pub const SECTIONS: [&str; 9] = [
+    "list", "decode", "data", "ranged", "copy", "catalog", "nova", "cli", "build",
 ];
 
 /// What a run measures and where it writes.
@@ -111,6 +113,9 @@ pub struct Row {
     pub requests: Option<Requests>,
     /// Images in the decoded page (decode rows).
     pub items: Option<usize>,
+    /// Body bytes a source server sent over the size of what it served, highest over the
+    /// runs (catalog rows: 1.00 = read once).
+    pub source_read: Option<f64>,
 }
 
 impl Row {
@@ -133,6 +138,7 @@ impl Row {
             rss_kib: None,
             requests: None,
             items: None,
+            source_read: None,
         }
     }
 
@@ -246,6 +252,9 @@ pub fn run(quick: bool, only: &[String], data_mib: Option<u64>) -> Result<()> {
     }
     if wanted("copy") {
         rows.extend(copy::run(&ctx)?);
+    }
+    if wanted("catalog") {
+        rows.extend(catalog::run(&ctx)?);
     }
     if wanted("nova") {
         rows.extend(list::nova(&ctx, 2000)?);

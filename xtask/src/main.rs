@@ -54,11 +54,11 @@ enum Cmd {
         /// Fewer repeats, 2,000 images only, 256 MiB transfers.
         #[arg(long)]
         quick: bool,
-        /// Only these sections (list, decode, data, ranged, copy, nova, cli, build;
+        /// Only these sections (list, decode, data, ranged, copy, catalog, nova, cli, build;
         /// comma-separated).
         #[arg(long, value_delimiter = ',', value_name = "SECTION")]
         only: Vec<String>,
-        /// MiB per transfer in the data section (default 1024, 256 with --quick).
+        /// MiB per transfer in the data and catalog sections (default 1024, 256 with --quick).
         #[arg(long, value_name = "MIB")]
         data_mib: Option<u64>,
         /// Measure nothing: rewrite README.md's performance table from the latest

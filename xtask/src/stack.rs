@@ -14,6 +14,7 @@
 
 mod config;
 mod install;
+mod oim;
 mod procs;
 mod release;
 
@@ -74,6 +75,8 @@ pub struct StackInfo {
     /// The newest release's virtualenv, which holds the pinned reference clients
     /// (openstacksdk, python-glanceclient, python-openstackclient) for every release.
     pub clients_venv: PathBuf,
+    /// openstack-image-manager's own virtualenv (target/oim/venv-<hash>).
+    pub oim_venv: PathBuf,
 }
 
 impl StackInfo {
@@ -86,6 +89,12 @@ impl StackInfo {
     /// compared with in tests/live/osc_compat.rs.
     pub fn openstack(&self) -> PathBuf {
         self.clients_venv.join("bin/openstack")
+    }
+
+    /// The pinned `openstack-image-manager` (its own venv): the catalog tool `osimg catalog`
+    /// is compared with in the live tests.
+    pub fn openstack_image_manager(&self) -> PathBuf {
+        oim::executable(&self.oim_venv)
     }
 }
 
@@ -107,6 +116,7 @@ impl fmt::Display for StackInfo {
         )?;
         writeln!(f, "python:   {}", self.python().display())?;
         writeln!(f, "osc:      {}", self.openstack().display())?;
+        writeln!(f, "oim:      {}", self.openstack_image_manager().display())?;
         write!(f, "state:    {}", self.dir.display())
     }
 }
@@ -268,8 +278,8 @@ impl State {
         Release::or_newest(self.release.as_deref()).unwrap_or(Release::newest())
     }
 
-    fn info(&self, p: &Paths, clients_venv: PathBuf) -> StackInfo {
-        StackInfo {
+    fn info(&self, p: &Paths, clients_venv: PathBuf) -> Result<StackInfo> {
+        Ok(StackInfo {
             release: self.release().name,
             clients_venv,
             dir: p.dir.clone(),
@@ -278,7 +288,8 @@ impl State {
             glance_url: self.glance_url(),
             glance_plain_url: self.url(Svc::GlancePlain),
             nova_url: self.url(Svc::Nova),
-        }
+            oim_venv: oim::venv_dir()?,
+        })
     }
 }
 
@@ -322,9 +333,12 @@ pub fn up(release: &'static Release) -> Result<StackInfo> {
     // The reference clients live in the newest venv (older ones hold only the servers).
     let clients_venv = install::ensure_venv(Release::newest())?;
     phase("venv", t);
+    let t = Instant::now();
+    oim::ensure_venv()?;
+    phase("openstack-image-manager venv", t);
     let _lock = procs::PidLock::acquire(&p.lock, "another `cargo xtask stack`")?;
     let state = runtime()?.block_on(up_async(&p, release, venv))?;
-    let info = state.info(&p, clients_venv);
+    let info = state.info(&p, clients_venv)?;
     println!("{info}");
     println!("stack up: {:.1}s total", started.elapsed().as_secs_f64());
     Ok(info)
@@ -948,9 +962,10 @@ fn installed_version(venv: &Path, name: &str) -> Option<String> {
 }
 
 /// Prints `export OS_CLIENT_CONFIG_FILE=... OS_CLOUD=local OPENSTACK_IMAGES_OSC=...
-/// OPENSTACK_IMAGES_RELEASE=...` for `eval "$(cargo xtask stack env)"`; OSC names the clients
-/// venv's `openstack`, which the live tests compare osimg with, and RELEASE the release served,
-/// which tells the live tests what its Glance lacks.
+/// OPENSTACK_IMAGES_OIM=... OPENSTACK_IMAGES_RELEASE=...` for `eval "$(cargo xtask stack
+/// env)"`; OSC and OIM name the clients venv's `openstack` and the pinned
+/// `openstack-image-manager`, which the live tests compare osimg with, and RELEASE the release
+/// served, which tells the live tests what its Glance lacks.
 pub fn print_env() -> Result<()> {
     let p = Paths::new();
     if !p.clouds.exists() {
@@ -963,11 +978,13 @@ pub fn print_env() -> Result<()> {
     println!("export OS_CLIENT_CONFIG_FILE='{path}'");
     println!("export OS_CLOUD=local");
     if let Some(state) = State::load(&p)? {
-        let osc = state
-            .info(&p, install::venv_dir(Release::newest())?)
-            .openstack();
-        let osc = osc.to_string_lossy().replace('\'', r"'\''");
-        println!("export OPENSTACK_IMAGES_OSC='{osc}'");
+        let info = state.info(&p, install::venv_dir(Release::newest())?)?;
+        let quoted = |path: PathBuf| path.to_string_lossy().replace('\'', r"'\''");
+        println!("export OPENSTACK_IMAGES_OSC='{}'", quoted(info.openstack()));
+        println!(
+            "export OPENSTACK_IMAGES_OIM='{}'",
+            quoted(info.openstack_image_manager())
+        );
         println!("export OPENSTACK_IMAGES_RELEASE={}", state.release().name);
     }
     Ok(())

@@ -199,6 +199,7 @@ fn live_tests_filtered(stack: &StackInfo, filter: &[&str], env: &[(&str, &str)])
         .env("OS_CLOUD", "local")
         .env("OPENSTACK_IMAGES_LIVE", "1")
         .env("OPENSTACK_IMAGES_OSC", stack.openstack())
+        .env("OPENSTACK_IMAGES_OIM", stack.openstack_image_manager())
         .env("OPENSTACK_IMAGES_RELEASE", stack.release)
         .envs(env.iter().copied())
         .stdout(Stdio::piped());

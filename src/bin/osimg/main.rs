@@ -2,6 +2,7 @@
 //! `openstack image` (python-openstackclient), built on the `openstack-images` crate.
 
 mod cache_cmd;
+mod catalog_apply;
 mod catalog_cmd;
 mod cells;
 mod completion_cmd;
@@ -259,7 +260,12 @@ async fn run(cli: Cli) -> CmdResult {
     match &cli.cmd {
         Cmd::Completion(args) => return completion_cmd::run(args),
         Cmd::Man(args) => return man_cmd::run(args),
-        Cmd::Catalog { cmd } => return catalog_cmd::run(cmd),
+        Cmd::Catalog { cmd } => {
+            let token_cache = !cli.no_token_cache;
+            let global = cli.os_cloud.clone();
+            let make = move |name: Option<&str>| client(name.or(global.as_deref()), token_cache);
+            return catalog_cmd::run(cmd, &out, &make).await;
+        }
         _ => {}
     }
     let client = client(cli.os_cloud.as_deref(), !cli.no_token_cache)?;

@@ -276,6 +276,11 @@ impl Printer {
         }
     }
 
+    /// Whether the output is json or yaml (documents, not tables).
+    pub fn is_structured(&self) -> bool {
+        matches!(self.format, Format::Json | Format::Yaml)
+    }
+
     /// A whole list at once (one response, not paged): [`Printer::list_start`] for each row.
     pub fn list(&self, cols: &[Col], rows: &[Value], raw_json: bool) -> CmdResult {
         let mut list = self.list_start(cols, raw_json);

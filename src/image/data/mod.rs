@@ -25,6 +25,8 @@ pub use copy::{COPY_SKIPPED_PROPERTIES, CopyImage};
 pub use download::Download;
 pub use fetch::ImageData;
 pub use source::DataSource;
+#[cfg(feature = "catalog")]
+pub(crate) use source::inspect_chunks;
 pub use upload::{DEFAULT_UPLOAD_HASH, Upload};
 
 use std::io;

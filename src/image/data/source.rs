@@ -138,24 +138,10 @@ impl DataSource {
             return Ok((inspection, self));
         }
         let size = self.size;
-        let (mut chunks, opened_size) = self.open().await?;
-        let mut prefix = Vec::new();
-        let mut head = Vec::new();
-        let mut complete = true;
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(Error::Io)?;
-            prefix.extend_from_slice(&chunk);
-            head.push(Ok(chunk));
-            if prefix.len() >= crate::INSPECT_PREFIX {
-                complete = false;
-                break;
-            }
-        }
-        let inspection = crate::inspect_prefix(&prefix, complete)?;
-        drop(prefix);
-        let rest = stream::iter(head).chain(chunks);
+        let (chunks, opened_size) = self.open().await?;
+        let (inspection, rest) = inspect_chunks(chunks).await?;
         let source = DataSource {
-            kind: SourceKind::Stream(Box::pin(rest)),
+            kind: SourceKind::Stream(rest),
             size: size.or(opened_size),
         };
         Ok((inspection, source))
@@ -251,4 +237,29 @@ fn split_chunk(item: io::Result<Bytes>) -> stream::Iter<std::vec::IntoIter<io::R
         other => vec![other],
     };
     stream::iter(pieces)
+}
+
+/// Inspects a stream from its first [`crate::INSPECT_PREFIX`] bytes, which are read into
+/// memory; the stream returned yields them again, then the rest (and is not polled again
+/// once it has ended within the prefix).
+pub(crate) async fn inspect_chunks(
+    mut chunks: impl Stream<Item = io::Result<Bytes>> + Send + Unpin + 'static,
+) -> Result<(crate::Inspection, ByteStream)> {
+    let mut prefix = Vec::new();
+    let mut head = Vec::new();
+    let mut complete = true;
+    while let Some(chunk) = chunks.next().await {
+        let chunk = chunk.map_err(Error::Io)?;
+        prefix.extend_from_slice(&chunk);
+        head.push(Ok(chunk));
+        if prefix.len() >= crate::INSPECT_PREFIX {
+            complete = false;
+            break;
+        }
+    }
+    let inspection = crate::inspect_prefix(&prefix, complete)?;
+    if complete {
+        return Ok((inspection, Box::pin(stream::iter(head))));
+    }
+    Ok((inspection, Box::pin(stream::iter(head).chain(chunks))))
 }

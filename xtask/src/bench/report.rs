@@ -186,6 +186,7 @@ fn targets(rows: &[Row], builds: Option<&Builds>) -> Vec<Target> {
     for (target, measured, met) in super::copy::targets(rows)
         .into_iter()
         .chain(super::ranged::targets(rows))
+        .chain(super::catalog::targets(rows))
     {
         add(target, measured, met);
     }
@@ -324,6 +325,7 @@ fn tables(rows: &[Row], builds: Option<&Builds>) -> String {
                 }
             }
             "copy" | "ranged download" => md.push_str(&super::copy::table(&rs)),
+            "catalog" => md.push_str(&super::catalog::table(&rs)),
             "upload" | "download" => {
                 let _ = writeln!(
                     md,

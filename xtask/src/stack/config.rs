@@ -127,6 +127,9 @@ hashing_algorithm = sha256
 worker_self_reference_url = {url}
 node_staging_uri = file://{dir}/staging
 enabled_import_methods = [glance-direct,web-download]
+[import_filtering_opts]
+allowed_hosts = [127.0.0.1]
+allowed_ports = []
 [database]
 connection = {db}
 [glance_store]

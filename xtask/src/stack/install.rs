@@ -192,7 +192,7 @@ impl PipProgress {
 /// The first of `python3`, `python3.<newest supported>` ... `python3.<oldest supported>` that
 /// is a Python `release` supports and has a working venv module; fails naming what to
 /// install. The constraints files were frozen with 3.11, which every release supports.
-fn find_python(release: &Release) -> Result<String> {
+pub(super) fn find_python(release: &Release) -> Result<String> {
     let (min, max) = release.python;
     let candidates = std::iter::once("python3".to_string())
         .chain((min..=max).rev().map(|m| format!("python3.{m}")));
