@@ -543,6 +543,18 @@ async fn upload_group(
         }
     };
     let stats = source.stats();
+    // Bytes sent as published (not decompressed) have the publisher's size and checksum,
+    // which the source checks as it reads: the upload declares the size (a bar with a total,
+    // Glance's size check), and a cloud hashing in the publisher's algorithm is compared
+    // with the publisher's digest instead of hashing the same bytes again.
+    let as_published = AsPublished {
+        size: source
+            .compression()
+            .is_none()
+            .then(|| stats.content_length())
+            .flatten(),
+        checksum: checksum.filter(|_| source.compression().is_none()),
+    };
     let (inspection, source) = match crate::image::data::inspect_chunks(source).await {
         Ok(x) => x,
         Err(e) => {
@@ -583,6 +595,7 @@ async fn upload_group(
             .unwrap_or_else(|| crate::DEFAULT_UPLOAD_HASH.to_owned());
         let events = options.events.clone();
         let work = &work;
+        let as_published = &as_published;
         async move {
             let cloud = action.cloud.clone();
             let name = action.name.clone();
@@ -596,7 +609,7 @@ async fn upload_group(
                     });
                 }
             };
-            let result = upload_one(client, &image, branch, &algorithm, progress, work, options, &action).await;
+            let result = upload_one(client, &image, branch, &algorithm, as_published, progress, work, options, &action).await;
             let result = match result {
                 Ok(()) => {
                     guard.keep();
@@ -616,6 +629,14 @@ async fn upload_group(
     let raw = stats.raw_bytes();
     tracing::debug!(raw_bytes = raw, "source read");
     finish(results)
+}
+
+/// What is known of the bytes sent when they are the source's as published.
+struct AsPublished {
+    /// The source's length.
+    size: Option<u64>,
+    /// The publisher's checksum, which the source fails its last read without.
+    checksum: Option<Checksum>,
 }
 
 /// Chunks each cloud's branch may be behind the fastest (1 MiB chunks).
@@ -669,20 +690,23 @@ async fn upload_one(
     image: &Image,
     branch: impl futures_util::Stream<Item = std::io::Result<Bytes>> + Send + Unpin + 'static,
     algorithm: &str,
+    as_published: &AsPublished,
     progress: impl Fn(u64, Option<u64>) + Send + Sync + 'static,
     work: &CreateWork,
     options: &ApplyOptions,
     action: &Action,
 ) -> Result<()> {
     let images = client.images();
-    // The bytes sent are hashed here too, for a read-back when the cloud stores another
-    // algorithm than the one the upload hashes with.
-    images
-        .upload(&image.id, DataSource::stream(branch))
-        .hash_algorithm(Some(algorithm))
-        .progress(progress)
-        .send()
-        .await?;
+    let mut data = DataSource::stream(branch);
+    if let Some(size) = as_published.size {
+        data = data.size(size);
+    }
+    let upload = images.upload(&image.id, data).progress(progress);
+    let upload = match &as_published.checksum {
+        Some(c) if c.algorithm.as_str() == algorithm => upload.known_hash(algorithm, &c.hex),
+        _ => upload.hash_algorithm(Some(algorithm)),
+    };
+    upload.send().await?;
     let stored = images.get(&image.id).await?;
     let stored_algorithm = stored
         .os_hash_algo

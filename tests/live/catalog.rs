@@ -637,3 +637,74 @@ async fn ctrl_c_during_an_apply_deletes_the_incoming_images_and_exits_130() {
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     assert_nothing_left(&f.name).await;
 }
+
+/// A shell word for `script -c`: `s` in single quotes.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_a_bar_per_upload_on_a_terminal_and_plain_lines_otherwise() {
+    let f = Fixture::new("cat-bar").await;
+    qcow2(f.dir.path(), "big.qcow2", 64, 24);
+    f.checksums(&["big.qcow2"], None);
+    f.write_catalog(&catalog_yaml(
+        &f.name,
+        64,
+        &[("1", "big.qcow2".into())],
+        &f.server,
+    ));
+    // About three seconds of upload: bars are drawn at most 20 times a second.
+    f.server.set_rate("big.qcow2", Some(8 << 20));
+
+    // On a terminal: osimg under a pseudo-terminal of script(1) (util-linux), whose
+    // output is everything osimg drew there.
+    let mut cmd = vec![sh_quote(env!("CARGO_BIN_EXE_osimg"))];
+    cmd.extend(
+        f.args("apply", &["local"], &["--parallel", "1"])
+            .iter()
+            .map(|a| sh_quote(a)),
+    );
+    let out = Command::new("script")
+        .args(["-qefc", &cmd.join(" "), "/dev/null"])
+        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+        .env("TERM", "xterm")
+        .env("COLUMNS", "120")
+        .stdin(Stdio::null())
+        .output()
+        .expect("script(1) runs (util-linux: bsdutils on Debian)");
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out));
+    let bar = format!("local: {}", f.name);
+    // A bar: the label, the bar itself, bytes of the total and a rate, redrawn in place.
+    let frames: Vec<&str> = tty
+        .split(['\r', '\n'])
+        .filter(|l| l.contains(&bar) && l.contains("] ") && l.contains("MiB/s"))
+        .collect();
+    assert!(frames.len() >= 2, "no bar redrawn: {tty:?}");
+    assert!(
+        frames.iter().any(|l| l.contains("=>")),
+        "a bar part-way: {frames:?}"
+    );
+    assert!(
+        tty.contains("\x1b["),
+        "cursor control on a terminal: {tty:?}"
+    );
+    assert!(tty.contains("applied: 1 create; failed: 0"), "{tty:?}");
+
+    // Otherwise: one line per event and no control sequence at all.
+    let out = osimg(&f.args("apply", &["local-plain"], &[]));
+    assert!(out.status.success(), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\x1b') && !err.contains('\r'), "{err:?}");
+    for line in [
+        format!("local-plain: create {}...", f.name),
+        format!("local-plain: {}: verified (sha256), publishing", f.name),
+        format!("local-plain: create {}: done", f.name),
+        "applied: 1 create; failed: 0".to_string(),
+    ] {
+        assert!(err.lines().any(|l| l == line), "no line {line:?} in {err}");
+    }
+    delete_all(&f.name).await;
+}

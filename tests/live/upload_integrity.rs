@@ -92,6 +92,46 @@ async fn a_byte_changed_in_transit_is_an_integrity_error() {
 }
 
 #[tokio::test]
+async fn a_known_hash_is_compared_without_hashing_again() {
+    let admin = admin();
+    let mut cleanup = Cleanup(vec![]);
+    let data = patterned(1 << 20, 251);
+    let sha512 = hex(&Sha512::digest(&data));
+    // The digest given is what is compared: right, it passes.
+    let id = empty_image(&admin, &mut cleanup, "e2e-known").await.id;
+    admin
+        .images()
+        .upload(&id, DataSource::bytes(data.clone()))
+        .known_hash("SHA512", &sha512.to_uppercase())
+        .send()
+        .await
+        .expect("the stored hash is the known one");
+
+    // Changed in transit (the proxy, as above): the stored hash is not the known one.
+    let (proxy, client) = glance_proxy(RetryPolicy::none()).await;
+    proxy.on("PUT", "/file", usize::MAX, Fault::FlipRequestByte(1000));
+    let mut flipped = data.clone();
+    flipped[1000] ^= 0x01;
+    let id = empty_image(&admin, &mut cleanup, "e2e-known-flip").await.id;
+    let err = client
+        .images()
+        .upload(&id, DataSource::bytes(data))
+        .known_hash("sha512", &sha512)
+        .send()
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Integrity {
+            expected, actual, ..
+        } => {
+            assert_eq!(expected, &sha512);
+            assert_eq!(actual, &hex(&Sha512::digest(&flipped)));
+        }
+        other => panic!("expected an integrity error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
 async fn another_algorithm_than_glances_is_not_compared_and_unknown_ones_are_refused() {
     let admin = admin();
     let mut cleanup = Cleanup(vec![]);

@@ -8,14 +8,13 @@ use std::sync::{Arc, Mutex};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use openstack_images::{ActionKind, ApplyEvent, ApplyOptions, Catalog, Client, Plan};
 
-use crate::catalog_cmd::{print_plan, report_problems};
-use crate::output::{Printer, report};
+use crate::catalog_cmd::report_problems;
+use crate::output::report;
 use crate::{CmdResult, Fail};
 
 /// Applies `plan`; fails (status 1) if any action failed or any image could not be
 /// planned, after every other action ran.
 pub async fn apply(
-    out: &Printer,
     catalog: &Catalog,
     clients: &[(String, Client)],
     plan: Plan,
@@ -76,14 +75,25 @@ pub async fn apply(
             f.error.as_deref().unwrap_or("")
         ));
     }
-    let _ = out;
-    let _ = print_plan;
     report_problems(&problems)?;
     if failed.is_empty() {
         Ok(())
     } else {
         Err(Fail::other(format!("{} action(s) failed", failed.len())))
     }
+}
+
+/// A bar when the total is known, a spinner with the count otherwise; the message (cloud
+/// and image name) whole, the bar as wide as the rest of the line.
+fn style(total: bool) -> ProgressStyle {
+    let template = if total {
+        "{msg} [{wide_bar}] {bytes}/{total_bytes} {bytes_per_sec}"
+    } else {
+        "{msg} {spinner} {bytes} {bytes_per_sec}"
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 struct Bars {
@@ -102,13 +112,7 @@ impl Bars {
             } => {
                 if self.terminal && *action == ActionKind::Create {
                     let bar = self.multi.add(ProgressBar::no_length());
-                    bar.set_style(
-                        ProgressStyle::with_template(
-                            "{msg:30!} [{bar:25}] {bytes}/{total_bytes} {bytes_per_sec}",
-                        )
-                        .unwrap_or_else(|_| ProgressStyle::default_bar())
-                        .progress_chars("=> "),
-                    );
+                    bar.set_style(style(false));
                     bar.set_message(format!("{cloud}: {name}"));
                     if let Ok(mut b) = self.bars.lock() {
                         b.insert((cloud.clone(), name.clone()), bar);
@@ -126,8 +130,15 @@ impl Bars {
                 if let Ok(b) = self.bars.lock()
                     && let Some(bar) = b.get(&(cloud.clone(), name.clone()))
                 {
-                    if let Some(t) = total {
-                        bar.set_length(*t);
+                    if bar.position() == 0 && bar.length().is_none() {
+                        // The first bytes: the rate counts from here, not from the image's
+                        // creation; a bar once the total is known (a decompressed source's
+                        // is not), a count and a rate until then.
+                        bar.reset();
+                        if let Some(t) = total {
+                            bar.set_style(style(true));
+                            bar.set_length(*t);
+                        }
                     }
                     bar.set_position(*bytes);
                 }

@@ -172,7 +172,6 @@ pub async fn run(
                 return report_problems(&plan);
             }
             crate::catalog_apply::apply(
-                out,
                 &catalog,
                 &clients,
                 plan,

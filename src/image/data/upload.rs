@@ -42,6 +42,8 @@ pub struct Upload {
     progress: Option<Progress>,
     /// The algorithm the bytes sent are hashed with; `None`: not hashed.
     hash: Option<String>,
+    /// The data's hash, known beforehand (`(algorithm, hex)`): compared instead of hashing.
+    known: Option<(String, String)>,
 }
 
 impl std::fmt::Debug for Upload {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for Upload {
             .field("target", &self.target)
             .field("source", &self.source)
             .field("hash", &self.hash)
+            .field("known", &self.known)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +117,32 @@ impl Upload {
     ///     .await?;
     /// # Ok(()) }
     /// ```
+    /// The data's hash in `algorithm`, known without hashing the bytes again: a digest the
+    /// source itself is verified against as it is read (a publisher's checksum that fails the
+    /// source's last read when it differs). After the upload the image's `os_hash_value` is
+    /// compared with `hex` as [`Upload::hash_algorithm`] compares with the hash of the bytes
+    /// sent, and the bytes are not hashed a second time. Only sound when a source that
+    /// yields other bytes fails before it ends; otherwise use [`Upload::hash_algorithm`].
+    ///
+    /// ```no_run
+    /// # async fn run(
+    /// #     client: openstack_images::Client,
+    /// #     verified: openstack_images::DataSource,
+    /// # ) -> openstack_images::Result<()> {
+    /// // `verified` fails its last read unless its bytes have this sha512, as a catalog
+    /// // source opened with its publisher's checksum does (`open_source`).
+    /// let published = "ab".repeat(64);
+    /// client.images().upload("1bea47ed-f6a9-463b-b423-14b9cca9ad27", verified)
+    ///     .known_hash("sha512", &published)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn known_hash(mut self, algorithm: &str, hex: &str) -> Self {
+        self.known = Some((algorithm.to_ascii_lowercase(), hex.to_ascii_lowercase()));
+        self
+    }
+
     pub async fn send(self) -> Result<()> {
         let suffix = match self.target {
             UploadTarget::File => "file",
@@ -121,13 +150,13 @@ impl Upload {
         };
         let path = format!("{}/{suffix}", image_path(&self.id)?);
         let hasher = match &self.hash {
-            Some(algo) => {
+            Some(algo) if self.known.is_none() => {
                 let h = Hasher::new(algo).ok_or_else(|| {
                     Error::invalid("hash algorithm", format!("{algo} is not supported"))
                 })?;
                 Some(Worker::start("image-hash", h)?)
             }
-            None => None,
+            _ => None,
         };
         let (chunks, size) = self.source.open().await?;
         // A failing source surfaces as a broken request body; keep its own error to report.
@@ -158,8 +187,11 @@ impl Upload {
             (Err(e), None) => Err(e),
             (Ok(_), None) => {
                 tracing::debug!(image = %self.id, target = suffix, elapsed_ms = started.elapsed().as_millis() as u64, "upload done");
-                let sent = sent_hash.lock().ok().and_then(|mut h| h.take());
-                match (self.target, self.hash, sent) {
+                let (hash, sent) = match self.known {
+                    Some((algo, hex)) => (Some(algo), Some(hex)),
+                    None => (self.hash, sent_hash.lock().ok().and_then(|mut h| h.take())),
+                };
+                match (self.target, hash, sent) {
                     (UploadTarget::File, Some(algo), Some(sent)) => {
                         compare_stored(&self.images, &self.id, &algo, sent).await
                     }
@@ -311,6 +343,7 @@ impl ImagesApi {
             source,
             progress: None,
             hash: Some(DEFAULT_UPLOAD_HASH.to_owned()),
+            known: None,
         }
     }
 }
