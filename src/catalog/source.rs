@@ -30,6 +30,7 @@ use super::source_http::{HttpRaw, redact};
 use super::{Checksum, ChecksumAlgorithm, ImageSource};
 use crate::error::Error;
 use crate::hash::Hasher;
+use crate::image::data::Worker;
 
 /// How [`open_source`] reads: resumes, timeouts, chunk size. `Default` suits public mirrors.
 ///
@@ -439,7 +440,8 @@ pub async fn open_source(
     })?;
     let mut raw = Raw {
         inner,
-        hasher,
+        // On a thread of its own: the reading task also drives every upload's connection.
+        hasher: Worker::start("source-hash", hasher)?,
         algorithm,
         expected: expected.map(|c| c.hex.clone()),
         read: 0,
@@ -616,7 +618,7 @@ fn read_failure(e: io::Error) -> io::Error {
 /// The raw bytes, counted and hashed; the end is verified.
 struct Raw {
     inner: RawInner,
-    hasher: Hasher,
+    hasher: Worker<String>,
     algorithm: ChecksumAlgorithm,
     expected: Option<String>,
     read: u64,
@@ -646,8 +648,12 @@ impl Raw {
         };
         match item {
             Some(Ok(chunk)) => {
-                if let Err(e) = self.hasher.update(&chunk) {
+                if self.hasher.push(chunk.clone()).await.is_err() {
                     self.done = true;
+                    let e = match self.hasher.finish().await {
+                        Err(e) => e,
+                        Ok(_) => io::Error::other("the hashing thread stopped early"),
+                    };
                     return Some(Err(read_failure(e)));
                 }
                 self.read += chunk.len() as u64;
@@ -663,13 +669,13 @@ impl Raw {
             }
             None => {
                 self.done = true;
-                self.finish().err().map(|e| Err(read_failure(e)))
+                self.finish().await.err().map(|e| Err(read_failure(e)))
             }
         }
     }
 
     /// Checks the length and the digest of everything read.
-    fn finish(&mut self) -> io::Result<()> {
+    async fn finish(&mut self) -> io::Result<()> {
         if let Some(total) = self.stats.content_length()
             && self.read != total
         {
@@ -678,7 +684,7 @@ impl Raw {
                 self.shown, self.read
             )));
         }
-        let actual = self.hasher.hex()?;
+        let actual = self.hasher.finish().await?;
         let _ = self.stats.0.raw_digest.set(Checksum {
             algorithm: self.algorithm,
             hex: actual.clone(),

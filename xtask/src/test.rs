@@ -88,17 +88,27 @@ fn offline_test_targets() -> Result<Vec<String>> {
     Ok(targets)
 }
 
-/// tests/offline/inspect.rs compares the image inspector with `qemu-img info` on images qemu-img
-/// makes: without it those tests fail, so say what to install before they run.
-fn qemu_img_present() -> Result<()> {
-    match Command::new("qemu-img").arg("--version").output() {
-        Ok(output) if output.status.success() => Ok(()),
-        Ok(output) => bail!(
-            "qemu-img --version failed ({}): install qemu-utils",
-            output.status
-        ),
-        Err(e) => bail!("qemu-img not found ({e}): install qemu-utils"),
+/// The commands the tests run besides cargo: tests/offline/inspect.rs compares the image
+/// inspector with `qemu-img info` on images qemu-img makes, tests/live/catalog.rs compresses
+/// sources with `xz` and runs `osimg` under a pseudo-terminal with `script`. Without them
+/// those tests fail, so say what to install before anything runs.
+fn tools_present() -> Result<()> {
+    let tools = [
+        ("qemu-img", "qemu-utils"),
+        ("xz", "xz-utils"),
+        ("script", "util-linux (Debian: bsdutils)"),
+    ];
+    for (tool, package) in tools {
+        match Command::new(tool).arg("--version").output() {
+            Ok(output) if output.status.success() => {}
+            Ok(output) => bail!(
+                "{tool} --version failed ({}): install {package}",
+                output.status
+            ),
+            Err(e) => bail!("{tool} not found ({e}): install {package}"),
+        }
     }
+    Ok(())
 }
 
 /// The crate's default `openssl` feature links the system libcrypto through pkg-config: say
@@ -297,10 +307,7 @@ fn run_steps(steps: &mut Steps, releases: &[&'static Release]) -> Result<()> {
             ]))
         },
     )?;
-    steps.run(
-        "qemu-img present (tests/offline/inspect.rs)",
-        qemu_img_present,
-    )?;
+    steps.run("qemu-img, xz and script present", tools_present)?;
     let targets = offline_test_targets()?;
     if !targets.is_empty() {
         steps.run(&format!("offline tests ({})", targets.join(", ")), || {

@@ -28,6 +28,8 @@ pub use source::DataSource;
 #[cfg(feature = "catalog")]
 pub(crate) use source::inspect_chunks;
 pub use upload::{DEFAULT_UPLOAD_HASH, Upload};
+#[cfg(feature = "catalog")]
+pub(crate) use worker::Worker;
 
 use std::io;
 use std::path::{Path, PathBuf};

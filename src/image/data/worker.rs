@@ -19,7 +19,7 @@ use crate::hash::Hasher;
 const QUEUE_BYTES: usize = 4 << 20;
 
 /// What a worker does with the chunks it is given, in order.
-pub(super) trait ChunkSink: Send + 'static {
+pub(crate) trait ChunkSink: Send + 'static {
     /// What the work gives back at the end.
     type Output: Send + 'static;
     /// Takes the next chunk.
@@ -137,7 +137,7 @@ enum Job {
 /// A [`ChunkSink`] running on its own thread. Dropping it before [`Worker::finish`] stops
 /// the thread at the next chunk: the queued chunks and the sink's `finish` (a file's final
 /// sync, say) are skipped, so a dropped download does not sync a file it is removing.
-pub(super) struct Worker<T> {
+pub(crate) struct Worker<T> {
     jobs: Option<mpsc::UnboundedSender<Job>>,
     budget: Arc<Semaphore>,
     done: Option<oneshot::Receiver<io::Result<T>>>,
@@ -154,7 +154,7 @@ impl<T> Drop for Worker<T> {
 
 impl<T: Send + 'static> Worker<T> {
     /// Starts `sink` on a thread named `name`.
-    pub(super) fn start<S: ChunkSink<Output = T>>(name: &str, mut sink: S) -> io::Result<Self> {
+    pub(crate) fn start<S: ChunkSink<Output = T>>(name: &str, mut sink: S) -> io::Result<Self> {
         let (jobs, mut queue) = mpsc::unbounded_channel::<Job>();
         let (done_tx, done) = oneshot::channel();
         let dropped = Arc::new(AtomicBool::new(false));
@@ -191,7 +191,7 @@ impl<T: Send + 'static> Worker<T> {
 
     /// Queues a chunk (shared, not copied), waiting while the queue is full. An error means
     /// the work failed: [`Worker::finish`] tells how.
-    pub(super) async fn push(&mut self, chunk: Bytes) -> std::result::Result<(), ()> {
+    pub(crate) async fn push(&mut self, chunk: Bytes) -> std::result::Result<(), ()> {
         if chunk.is_empty() {
             return Ok(());
         }
@@ -217,7 +217,7 @@ impl<T: Send + 'static> Worker<T> {
     }
 
     /// Waits until every queued chunk was taken and the sink finished; its output or error.
-    pub(super) async fn finish(&mut self) -> io::Result<T> {
+    pub(crate) async fn finish(&mut self) -> io::Result<T> {
         self.jobs = None;
         match self.done.take() {
             Some(done) => done
