@@ -508,16 +508,7 @@ async fn slow_apply(
     clouds: &[&str],
     started: u64,
 ) -> (Fixture, std::process::Child) {
-    let f = Fixture::new(prefix).await;
-    qcow2(f.dir.path(), "big.qcow2", virtual_mib, data_mib);
-    f.checksums(&["big.qcow2"], None);
-    f.write_catalog(&catalog_yaml(
-        &f.name,
-        64,
-        &[("1", "big.qcow2".into())],
-        &f.server,
-    ));
-    f.server.set_rate("big.qcow2", Some(rate));
+    let f = big_fixture(prefix, virtual_mib, data_mib, rate).await;
     let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
         .args(f.args("apply", clouds, &[]))
         .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
@@ -638,15 +629,11 @@ async fn ctrl_c_during_an_apply_deletes_the_incoming_images_and_exits_130() {
     assert_nothing_left(&f.name).await;
 }
 
-/// A shell word for `script -c`: `s` in single quotes.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn progress_is_a_bar_per_upload_on_a_terminal_and_plain_lines_otherwise() {
-    let f = Fixture::new("cat-bar").await;
-    qcow2(f.dir.path(), "big.qcow2", 64, 24);
+/// A catalog of one version, `big.qcow2` (`data_mib` of random data in `virtual_mib`),
+/// served at `rate` bytes/s.
+async fn big_fixture(prefix: &str, virtual_mib: u32, data_mib: u32, rate: u64) -> Fixture {
+    let f = Fixture::new(prefix).await;
+    qcow2(f.dir.path(), "big.qcow2", virtual_mib, data_mib);
     f.checksums(&["big.qcow2"], None);
     f.write_catalog(&catalog_yaml(
         &f.name,
@@ -654,8 +641,19 @@ async fn progress_is_a_bar_per_upload_on_a_terminal_and_plain_lines_otherwise() 
         &[("1", "big.qcow2".into())],
         &f.server,
     ));
+    f.server.set_rate("big.qcow2", Some(rate));
+    f
+}
+
+/// A shell word for `script -c`: `s` in single quotes.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn progress_is_a_bar_per_upload_on_a_terminal_and_plain_lines_otherwise() {
     // About three seconds of upload: bars are drawn at most 20 times a second.
-    f.server.set_rate("big.qcow2", Some(8 << 20));
+    let f = big_fixture("cat-bar", 64, 24, 8 << 20).await;
 
     // On a terminal: osimg under a pseudo-terminal of script(1) (util-linux), whose
     // output is everything osimg drew there.
