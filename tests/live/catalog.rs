@@ -12,16 +12,12 @@ use std::time::{Duration, Instant};
 use openstack_images::{Client, Image, ImageListQuery};
 use serde_json::Value;
 
-use crate::harness::{admin, clouds_yaml, unique};
+use crate::harness::{admin, clouds_yaml, osimg_command, unique};
 use crate::source_server::SourceServer;
 
 /// `osimg ARGS` with the stack's clouds.yaml, run to its end.
 pub(crate) fn osimg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("OS_CLOUD", "local")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+    osimg_command(&clouds_yaml(), args)
         .stdin(Stdio::null())
         .output()
         .expect("osimg runs")
@@ -509,10 +505,7 @@ async fn slow_apply(
     started: u64,
 ) -> (Fixture, std::process::Child) {
     let f = big_fixture(prefix, virtual_mib, data_mib, rate).await;
-    let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(f.args("apply", clouds, &[]))
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+    let child = osimg_command(&clouds_yaml(), &f.args("apply", clouds, &[]))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

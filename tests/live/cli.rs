@@ -2,24 +2,18 @@
 //! subprocess and its output compared with what the API returns through the library.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use futures_util::TryStreamExt;
 use openstack_images::{Client, ImageListQuery, MemberStatus, SchemaKind};
 use serde_json::Value;
 
-use crate::harness::{admin, clouds_yaml, require_stack, unique};
+use crate::harness::{admin, clouds_yaml, osimg_command, require_stack, unique};
 
 /// Runs `osimg` with cloud `local` (unless the arguments name another) and the stack's
 /// clouds.yaml, or the one given; its token cache is under the target dir, not the user's.
 pub(crate) fn run_with(config: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", config)
-        .env("OS_CLOUD", "local")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .output()
-        .expect("osimg runs")
+    osimg_command(config, args).output().expect("osimg runs")
 }
 
 pub(crate) fn run(args: &[&str]) -> Output {

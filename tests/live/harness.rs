@@ -37,6 +37,18 @@ pub fn unique(prefix: &str) -> String {
 }
 
 /// The clouds.yaml named by `OS_CLIENT_CONFIG_FILE` (set by `cargo xtask stack env`).
+/// `osimg ARGS` with clouds.yaml `config` and cloud `local` (unless the arguments or a later
+/// `env` name another), its token cache under the target dir, not the user's; stdin, stdout
+/// and stderr are the caller's to set.
+pub fn osimg_command(config: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_osimg"));
+    cmd.args(args)
+        .env("OS_CLIENT_CONFIG_FILE", config)
+        .env("OS_CLOUD", "local")
+        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"));
+    cmd
+}
+
 pub fn clouds_yaml() -> PathBuf {
     require_stack();
     let path = std::env::var_os("OS_CLIENT_CONFIG_FILE")

@@ -14,15 +14,13 @@ use std::time::{Duration, Instant};
 
 use openstack_images::{Client, DataSource, ImageListQuery};
 
-use crate::harness::{Cleanup, admin, clouds_yaml, image_with_data, patterned, unique};
+use crate::harness::{
+    Cleanup, admin, clouds_yaml, image_with_data, osimg_command, patterned, unique,
+};
 
 /// `osimg ARGS` with the stack's clouds.yaml, started, its output captured.
 fn spawn(args: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("OS_CLOUD", "local")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+    osimg_command(&clouds_yaml(), args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -344,8 +342,9 @@ async fn image_create_takes_a_fifo_a_process_substitution_and_dev_stdin() {
 
     // /dev/stdin, a pipe from this process.
     let name = unique("pipe-stdin");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args([
+    let mut child = osimg_command(
+        &clouds_yaml(),
+        &[
             "image",
             "create",
             &name,
@@ -353,15 +352,13 @@ async fn image_create_takes_a_fifo_a_process_substitution_and_dev_stdin() {
             "/dev/stdin",
             "-f",
             "json",
-        ])
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("OS_CLOUD", "local")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     let bytes = raw_bytes.clone();
     let writer = std::thread::spawn(move || stdin.write_all(&bytes).unwrap());
@@ -420,22 +417,22 @@ async fn a_second_interrupt_exits_at_once() {
     mkfifo(&fifo);
     let name = unique("interrupt-twice");
     let mut cleanup = Cleanup(vec![]);
-    let child = Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args([
+    let child = osimg_command(
+        &config,
+        &[
             "--debug",
             "image",
             "create",
             &name,
             "--file",
             fifo.to_str().unwrap(),
-        ])
-        .env("OS_CLIENT_CONFIG_FILE", &config)
-        .env("OS_CLOUD", "slow-delete")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    )
+    .env("OS_CLOUD", "slow-delete")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     let (stop, stopped) = std::sync::mpsc::channel::<()>();
     let writer = std::thread::spawn(move || {
         let mut w = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();

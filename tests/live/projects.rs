@@ -2,11 +2,11 @@
 //! commands that take one (`image add/remove project`, `list --project`, `create/set
 //! --project`): a name resolves, an unknown name is an error before Glance is asked.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use openstack_images::{Client, Error};
 
-use crate::harness::{Cleanup, admin, clouds_yaml, empty_image};
+use crate::harness::{Cleanup, admin, clouds_yaml, empty_image, osimg_command};
 
 fn demo() -> Client {
     Client::from_cloud("local-demo").expect("cloud `local-demo` in the stack's clouds.yaml")
@@ -21,11 +21,7 @@ async fn demo_project_id() -> String {
 }
 
 fn osimg(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_osimg"))
-        .args(args)
-        .env("OS_CLIENT_CONFIG_FILE", clouds_yaml())
-        .env("OS_CLOUD", "local")
-        .env("XDG_CACHE_HOME", env!("CARGO_TARGET_TMPDIR"))
+    osimg_command(&clouds_yaml(), args)
         .output()
         .expect("osimg runs")
 }
